@@ -1,0 +1,179 @@
+"""Reading evidence atoms back as sentences.
+
+This only describes what the solver used; it decides nothing.  Measurements
+arrive in tenths and are shown in their unit again; study and episode numbers
+are replaced by what they refer to ("flexion-extension x-ray 2026-04-02").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from clingo import Symbol, SymbolType
+
+from facts.emit import EPOCH
+
+_STUDY_NAMES = {
+    "mri": "MRI",
+    "ct": "CT",
+    "ct_myelogram": "CT myelogram",
+    "xray": "x-ray",
+    "flexion_extension_xray": "flexion-extension x-ray",
+    "supine_standing_xray": "supine-standing x-ray",
+    "standing_full_length": "standing full-length films",
+}
+
+
+def _words(sym: Symbol) -> str:
+    if sym.type == SymbolType.String:
+        return sym.string
+    if sym.type == SymbolType.Number:
+        return str(sym.number)
+    return str(sym).replace("_", " ")
+
+
+def _tenths(sym: Symbol) -> str:
+    n = sym.number
+    sign = "-" if n < 0 else ""
+    whole, frac = divmod(abs(n), 10)
+    return f"{sign}{whole}" if frac == 0 else f"{sign}{whole}.{frac}"
+
+
+def _day(sym: Symbol) -> str:
+    return (EPOCH + dt.timedelta(days=sym.number)).isoformat()
+
+
+def _weeks(days: int) -> str:
+    weeks, rest = divmod(days, 7)
+    return f"{weeks} weeks" if rest == 0 else f"{days} days"
+
+
+class Describer:
+    """Sentences for the atoms of one case."""
+
+    def __init__(self, atoms: Iterable[Symbol]):
+        self.studies: dict[int, str] = {}
+        self.study_dates: dict[int, str] = {}
+        self.episodes: dict[int, str] = {}
+        self.delivery: dict[int, str] = {}
+        self.surgery_levels: dict[int, str] = {}
+        for a in atoms:
+            args = a.arguments
+            if a.name == "imaging_study":
+                self.studies[args[0].number] = _STUDY_NAMES.get(args[1].name, _words(args[1]))
+            elif a.name == "imaging_date":
+                self.study_dates[args[0].number] = _day(args[1])
+            elif a.name == "care_episode":
+                self.episodes[args[0].number] = _words(args[1])
+            elif a.name == "care_delivery":
+                self.delivery[args[0].number] = _words(args[1])
+            elif a.name == "prior_surgery_level":
+                self.surgery_levels[args[0].number] = args[1].string
+
+    def study(self, sym: Symbol) -> str:
+        sid = sym.number
+        name = self.studies.get(sid, f"study {sid}")
+        date = self.study_dates.get(sid)
+        return f"{name} {date}" if date else name
+
+    def episode(self, sym: Symbol) -> str:
+        eid = sym.number
+        name = self.episodes.get(eid, f"episode {eid}")
+        how = self.delivery.get(eid)
+        return f"{name} ({how})" if how else name
+
+    def describe(self, sym: Symbol) -> str:  # noqa: C901 - one branch per predicate
+        name, a = sym.name, sym.arguments
+        if sym.type != SymbolType.Function:
+            return _words(sym)
+        if name == "stenosis":
+            level, zone, side, grade, study = a
+            where = _words(zone) + ("" if side.name == "unspecified" else f" {_words(side)}")
+            graded = "stenosis, no grade reported" if grade.name == "ungraded" else f"{_words(grade)} stenosis"
+            return f"{level.string} {where} {graded} ({self.study(study)})"
+        if name == "level_finding":
+            level, finding, state, study = a
+            said = _words(finding) if state.name == "yes" else f"no {_words(finding)}"
+            return f"{level.string} {said} ({self.study(study)})"
+        if name == "dynamic_translation":
+            return f"{a[0].string} translation {_tenths(a[1])} mm ({self.study(a[2])})"
+        if name == "dynamic_angulation":
+            return f"{a[0].string} angulation {_tenths(a[1])} degrees ({self.study(a[2])})"
+        if name == "cobb_curve":
+            return f"Cobb angle {_tenths(a[1])} degrees ({self.study(a[2])})"
+        if name == "sagittal_vertical_axis":
+            return f"SVA {_tenths(a[0])} mm ({self.study(a[1])})"
+        if name == "coronal_imbalance":
+            return f"coronal imbalance {_tenths(a[0])} mm ({self.study(a[1])})"
+        if name == "alignment_description":
+            return f"described, not measured: \"{a[1].string}\" ({self.study(a[0])})"
+        if name == "finding":
+            return _words(a[0]) + (" documented" if a[1].name == "yes" else " documented absent")
+        if name == "motor_weakness_mrc":
+            suffix = {"minus": "-", "plain": "", "plus": "+"}.get(a[1].name, "")
+            return f"motor weakness MRC {a[0].number}{suffix}/5"
+        if name == "motor_weakness_course":
+            return f"motor weakness {_words(a[0])}"
+        if name == "care_days":
+            return f"{self.episode(a[0])}: {_weeks(a[1].number)}"
+        if name == "care_outcome":
+            return f"{self.episode(a[0])}: {_words(a[1])}"
+        if name == "care_sessions":
+            n = a[1].number
+            return f"{self.episode(a[0])}: {n} session" + ("" if n == 1 else "s")
+        if name == "care_delivery":
+            return f"{self.episode(a[0])}: delivered as {_words(a[1])}"
+        if name == "care_start":
+            return f"{self.episode(a[0])} started {_day(a[1])}"
+        if name == "care_end":
+            return f"{self.episode(a[0])} ended {_day(a[1])}"
+        if name == "conservative_care_total_days":
+            return f"nonoperative care for {_weeks(a[0].number)} in total, as stated"
+        if name == "planned_facet_resection":
+            return f"{a[0].string} planned {_words(a[1])} facet resection {a[2].number}%"
+        if name == "planned_pars_resection":
+            return f"{a[0].string} pars resection " + ("planned" if a[1].name == "yes" else "not planned")
+        if name == "prior_surgery":
+            level = self.surgery_levels.get(a[0].number)
+            return f"prior {_words(a[1])}" + (f" at {level}" if level else f" ({_words(a[2])})")
+        if name == "dexa_t_score":
+            return f"DEXA T-score {_tenths(a[0])}"
+        if name == "si_diagnostic_block":
+            return f"diagnostic SI block {a[0].number}: {a[1].number}% relief"
+        if name == "inflammatory_arthropathy":
+            return f"{_words(a[0])} {_words(a[1])}"
+        if name == "inflammatory_arthropathy_si_joint":
+            return f"{_words(a[0])} " + ("involves" if a[1].name == "yes" else "spares") + " the SI joint"
+        if name == "requested_item":
+            where = "" if a[1].type == SymbolType.Function else f" at {a[1].string}"
+            return f"{_words(a[0])} requested{where}"
+        if name == "fusion_approach":
+            return f"{a[0].string} fusion by {str(a[1]).upper() if len(str(a[1])) == 4 else _words(a[1])}"
+        if name == "thoracolumbar_level":
+            return f"{a[0].string} is a thoracolumbar level"
+        if name == "determination":
+            return f"{a[0].string}: {_words(a[1])}"
+        if name == "exclusion":
+            return a[0].string
+        if name == "part":
+            return f"{a[0].string} not met"
+        if name == "parts":
+            return "every part met"
+        if name == "absent":
+            return "not in the record: " + self._absent(a[0])
+        return str(sym)
+
+    def _absent(self, sym: Symbol) -> str:
+        name, a = sym.name, sym.arguments
+        if name == "stenosis":
+            return f"stenosis at {a[0].string} on {self.study(a[1])}"
+        if name == "prior_surgery_level":
+            return f"prior decompression at {a[0].string}"
+        if name == "requested":
+            return f"{_words(a[1])} requested at {a[0].string}"
+        if name == "requested_item":
+            return "bone graft requested"
+        if name == "si_diagnostic_block":
+            return "a diagnostic SI block"
+        return _words(sym)

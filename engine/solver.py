@@ -1,0 +1,260 @@
+"""The one module that owns ``clingo.Control``.
+
+A case is decided in one grounding: the engine's core rules, the policy, and
+the case's atoms (added through the backend, never as text) are grounded
+once; the plain solve reads determinations, statuses and evidence; then, for
+each requested level or item that falls short, the same ground program is
+solved again with ``whatif`` and one target switched on, and the solver
+minimises the number of criteria it must assume met.  Python reads the models
+back and sorts them; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import clingo
+from clingo import Function, Number, String, Symbol, SymbolType
+from clingo import ast
+
+from engine.decision import (
+    DETERMINATIONS,
+    Assumption,
+    CriterionResult,
+    Decision,
+    Evidence,
+    ItemDecision,
+    LevelDecision,
+    PolicyRef,
+    WouldChange,
+)
+from engine.errors import PolicyError
+from engine.evidence import Describer
+from engine.policy import Policy
+from facts import Case, anatomy, case_atoms
+from facts.terms import SPINAL_LEVELS, Item
+
+CORE = Path(__file__).with_name("core.lp")
+MAX_ALTERNATIVES = 24  # optimal assumption sets reported per target
+
+_LEVEL_ORDER = {lv: i for i, lv in enumerate(SPINAL_LEVELS)}
+_ITEM_ORDER = {it.value: i for i, it in enumerate(Item)} | {"inpatient_setting": len(Item)}
+
+
+@lru_cache(maxsize=1)
+def _core_statements() -> tuple[ast.AST, ...]:
+    out: list[ast.AST] = []
+    ast.parse_string(CORE.read_text(encoding="utf-8"), out.append)
+    return tuple(out)
+
+
+class _Grounded:
+    """One case grounded with one policy, ready for the plain and what-if solves."""
+
+    def __init__(self, policy: Policy, atoms: Sequence[Symbol]):
+        self.messages: list[str] = []
+        self.ctl = clingo.Control(["--opt-mode=optN", "--models=0"], logger=self._log, message_limit=50)
+        with ast.ProgramBuilder(self.ctl) as builder:
+            for stm in _core_statements():
+                builder.add(stm)
+            for stm in policy.statements:
+                builder.add(stm)
+        with self.ctl.backend() as backend:
+            for sym in atoms:
+                backend.add_rule([backend.add_atom(sym)])
+        try:
+            self.ctl.ground([("base", [])])
+        except RuntimeError:
+            raise PolicyError(self.errors() or ["grounding failed"]) from None
+
+    def _log(self, code: clingo.MessageCode, message: str) -> None:
+        self.messages.append(message)
+
+    def errors(self) -> list[str]:
+        out = []
+        for msg in self.messages:
+            if ": error:" not in msg:
+                continue
+            head = msg.split(":", 1)[0]
+            out.append(msg.replace("<string>", head).strip())
+        return out
+
+    def solve(self, assumptions: Iterable[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
+        """The optimal models (one, for the plain solve)."""
+        for sym, value in assumptions:
+            self.ctl.assign_external(sym, value)
+        found: list[tuple[Symbol, ...]] = []
+        best: list[int] | None = None
+        with self.ctl.solve(yield_=True) as handle:
+            for model in handle:
+                cost = list(model.cost)
+                if best is None or cost < best:
+                    best, found = cost, []
+                if model.optimality_proven or not cost:
+                    found.append(tuple(model.symbols(shown=True)))
+                if len(found) >= MAX_ALTERNATIVES:
+                    break
+        for sym, _ in assumptions:
+            self.ctl.assign_external(sym, False)
+        return found
+
+
+def _scope_text(sym: Symbol) -> str:
+    if sym.type == SymbolType.String:
+        return sym.string
+    if sym.type == SymbolType.Function and sym.name == "item":
+        item, where = sym.arguments
+        return item.name if where.type == SymbolType.Function else f"{item.name}@{where.string}"
+    return str(sym)
+
+
+def _level_key(level: str) -> int:
+    return _LEVEL_ORDER.get(level, len(_LEVEL_ORDER))
+
+
+class _Reading:
+    """The atoms of one plain model, indexed."""
+
+    def __init__(self, symbols: Iterable[Symbol]):
+        self.determination: dict[str, str] = {}
+        self.items: dict[tuple[str, str | None], str] = {}
+        self.outcome = ""
+        self.status: dict[tuple[str, str], str] = {}
+        self.evidence: dict[tuple[str, str, str], list[Symbol]] = defaultdict(list)
+        self.reports: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for s in symbols:
+            a = s.arguments
+            if s.name == "determination":
+                self.determination[a[0].string] = a[1].name
+            elif s.name == "item_determination":
+                where = None if a[1].type == SymbolType.Function else a[1].string
+                self.items[(a[0].name, where)] = a[2].name
+            elif s.name == "outcome":
+                self.outcome = a[0].name
+            elif s.name == "status":
+                self.status[(a[0].string, _scope_text(a[1]))] = a[2].name
+            elif s.name in ("met", "not_met", "noted"):
+                self.evidence[(s.name, a[0].string, _scope_text(a[1]))].append(a[2])
+            elif s.name == "report":
+                subject = a[0]  # level(L) or item(I, W)
+                key = subject.arguments[0].string if subject.name == "level" else _scope_text(subject)
+                self.reports[key].add((a[1].string, _scope_text(a[2])))
+
+
+class Engine:
+    """Decides cases under one policy."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self._order = {c.id: i for i, c in enumerate(policy.criteria)}
+        self._documentation: dict[str, str] = {}
+
+    # -- public ---------------------------------------------------------------
+
+    def decide(self, case: Case, *, explain: bool = True, would_change: bool = True) -> Decision:
+        atoms = anatomy() + list(case_atoms(case))
+        grounded = _Grounded(self.policy, atoms)
+        models = grounded.solve([(Function("whatif"), False)])
+        if len(models) != 1:
+            raise PolicyError([f"{self.policy.folder}: the policy gives {len(models)} answers for one case, not one"])
+        reading = _Reading(models[0])
+        describe = Describer(atoms).describe
+        if not self._documentation:
+            self._documentation = self._read_documentation(grounded)
+
+        levels = []
+        for lv in sorted(case.request.levels, key=lambda r: _level_key(r.level)):
+            requested = tuple(p for p, v in (("decompression", lv.decompression), ("fusion", lv.fusion)) if v is not None)
+            det = reading.determination[lv.level]
+            criteria = self._criteria(reading, lv.level, describe) if explain else ()
+            changes = self._level_changes(grounded, lv.level, det, requested) if would_change else ()
+            levels.append(LevelDecision(lv.level, requested, det, criteria, changes))
+
+        items = []
+        for (item, where), det in sorted(reading.items.items(), key=lambda kv: (_ITEM_ORDER.get(kv[0][0], 99), _level_key(kv[0][1] or ""))):
+            key = item if where is None else f"{item}@{where}"
+            criteria = self._criteria(reading, key, describe) if explain else ()
+            changes = ()
+            if would_change and det == "not_medically_necessary":
+                target = Function("target_item", [Function(item), String(where) if where else Function("case")])
+                changes = self._alternatives(grounded, target, lambda syms: "medically_necessary")
+            items.append(ItemDecision(item, where, det, criteria, changes))
+
+        h = self.policy.header
+        return Decision(
+            case=case.case,
+            policy=PolicyRef(self.policy.id, self.policy.version, self.policy.effective, h.get("payer", ""), h.get("title", "")),
+            outcome=reading.outcome,
+            levels=tuple(levels),
+            items=tuple(items),
+            explained=explain,
+            would_change_computed=would_change,
+        )
+
+    # -- reading --------------------------------------------------------------
+
+    def _read_documentation(self, grounded: _Grounded) -> dict[str, str]:
+        docs = {}
+        for sa in grounded.ctl.symbolic_atoms.by_signature("documentation", 2):
+            cid, text = sa.symbol.arguments
+            if sa.is_fact and cid.type == SymbolType.String and text.type == SymbolType.String:
+                docs[cid.string] = text.string
+        return docs
+
+    def _criteria(self, reading: _Reading, subject: str, describe) -> tuple[CriterionResult, ...]:
+        rows = []
+        for cid, scope in reading.reports.get(subject, ()):
+            status = reading.status.get((cid, scope), "not_documented")
+            kind = "met" if status == "met" else "not_met"
+            evidence = reading.evidence.get((kind, cid, scope), []) if status != "not_documented" else []
+            noted = reading.evidence.get(("noted", cid, scope), [])
+            c = self.policy.criterion(cid)
+            rows.append(CriterionResult(
+                id=cid, title=c.title, citation=c.citation, scope=scope, status=status,
+                evidence=tuple(sorted({Evidence(str(e), describe(e)) for e in evidence}, key=lambda e: e.atom)),
+                noted=tuple(sorted({Evidence(str(e), describe(e)) for e in noted}, key=lambda e: e.atom)),
+                documentation=self._documentation.get(cid) if status == "not_documented" else None,
+            ))
+        rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))
+        return tuple(rows)
+
+    # -- what would change ----------------------------------------------------
+
+    def _level_changes(self, grounded: _Grounded, level: str, det: str, requested: tuple[str, ...]) -> tuple[WouldChange, ...]:
+        want = DETERMINATIONS.index("fusion" if "fusion" in requested else "decompression_only")
+        have = DETERMINATIONS.index(det)
+        found: dict[tuple, WouldChange] = {}
+        for tier in range(have + 1, want + 1):
+            target = Function("target_level", [String(level), Function(DETERMINATIONS[tier])])
+            for change in self._alternatives(grounded, target, lambda syms: _determination_in(syms, level)):
+                found.setdefault((change.determination, change.requires), change)
+        return tuple(sorted(found.values(), key=lambda c: (DETERMINATIONS.index(c.determination), self._set_key(c))))
+
+    def _alternatives(self, grounded: _Grounded, target: Symbol, result) -> tuple[WouldChange, ...]:
+        models = grounded.solve([(Function("whatif"), True), (target, True)])
+        changes = []
+        for syms in models:
+            assumed = tuple(sorted(
+                (Assumption(s.arguments[0].string, _scope_text(s.arguments[1])) for s in syms if s.name == "assumed"),
+                key=lambda a: (self._order.get(a.criterion, 999), _level_key(a.scope), a.scope),
+            ))
+            changes.append(WouldChange(result(syms), assumed))
+        unique = {c.requires: c for c in changes}
+        return tuple(sorted(unique.values(), key=self._set_key))
+
+    def _set_key(self, change: WouldChange) -> tuple:
+        return tuple((self._order.get(a.criterion, 999), _level_key(a.scope), a.scope) for a in change.requires)
+
+
+def _determination_in(symbols: Iterable[Symbol], level: str) -> str:
+    for s in symbols:
+        if s.name == "determination" and s.arguments[0].string == level:
+            return s.arguments[1].name
+    return "none"
+
+
+def decide(policy: Policy, case: Case, **kwargs) -> Decision:
+    return Engine(policy).decide(case, **kwargs)
