@@ -84,6 +84,14 @@ class Decision:
     items: tuple[ItemDecision, ...]
     explained: bool = True
     would_change_computed: bool = True
+    #: every criterion the policy evaluated, as (id, scope, status), reported or not
+    statuses: tuple[tuple[str, str, str], ...] = ()
+
+    def status_of(self, criterion: str, scope: str = "case") -> str | None:
+        for cid, sc, st in self.statuses:
+            if cid == criterion and sc == scope:
+                return st
+        return None
 
     def level(self, name: str) -> LevelDecision:
         for lv in self.levels:

@@ -147,7 +147,8 @@ def _display(path: Path) -> str:
 def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     """The policy's files (includes resolved inside the folder) and what is refused."""
     errors: list[str] = []
-    pending = sorted(p for p in folder.glob("*.lp") if p.is_file())
+    # policy.lp first (it carries the header), then the other files by name
+    pending = sorted((p for p in folder.glob("*.lp") if p.is_file()), key=lambda p: (p.name != "policy.lp", p.name))
     if not pending:
         return [], [f"{_display(folder)}: no .lp files: a policy folder holds at least policy.lp"]
     seen: set[Path] = set()

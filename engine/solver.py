@@ -82,13 +82,15 @@ class _Grounded:
             out.append(msg.replace("<string>", head).strip())
         return out
 
-    def solve(self, assumptions: Iterable[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
-        """The optimal models (one, for the plain solve)."""
-        for sym, value in assumptions:
+    def solve(self, externals: Iterable[tuple[Symbol, bool]] = (),
+              extra: Sequence[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
+        """The optimal models (one, for the plain solve); ``extra`` are solver assumptions."""
+        externals = list(externals)
+        for sym, value in externals:
             self.ctl.assign_external(sym, value)
         found: list[tuple[Symbol, ...]] = []
         best: list[int] | None = None
-        with self.ctl.solve(yield_=True) as handle:
+        with self.ctl.solve(yield_=True, assumptions=list(extra)) as handle:
             for model in handle:
                 cost = list(model.cost)
                 if best is None or cost < best:
@@ -97,7 +99,7 @@ class _Grounded:
                     found.append(tuple(model.symbols(shown=True)))
                 if len(found) >= MAX_ALTERNATIVES:
                     break
-        for sym, _ in assumptions:
+        for sym, _ in externals:
             self.ctl.assign_external(sym, False)
         return found
 
@@ -109,6 +111,16 @@ def _scope_text(sym: Symbol) -> str:
         item, where = sym.arguments
         return item.name if where.type == SymbolType.Function else f"{item.name}@{where.string}"
     return str(sym)
+
+
+def _scope_symbol(scope: str) -> Symbol:
+    """The inverse of ``_scope_text``."""
+    if scope == "case":
+        return Function("case")
+    if scope in _LEVEL_ORDER:
+        return String(scope)
+    item, _, where = scope.partition("@")
+    return Function("item", [Function(item), String(where) if where else Function("case")])
 
 
 def _level_key(level: str) -> int:
@@ -192,7 +204,27 @@ class Engine:
             items=tuple(items),
             explained=explain,
             would_change_computed=would_change,
+            statuses=tuple(sorted(
+                ((cid, scope, st) for (cid, scope), st in reading.status.items()),
+                key=lambda t: (self._order.get(t[0], len(self._order)), t[0], _level_key(t[1]), t[1]),
+            )),
         )
+
+    def assuming(self, case: Case, assumptions: Iterable[Assumption]) -> tuple[dict[str, str], dict[tuple[str, str | None], str]]:
+        """Level and item determinations with the given criteria assumed met.
+
+        The what-if check behind ``would_change``: the same ground program,
+        the listed ``assumed/2`` atoms forced true, every other assumption left
+        to the minimiser (which adds none, having nothing to reach).
+        """
+        atoms = anatomy() + list(case_atoms(case))
+        grounded = _Grounded(self.policy, atoms)
+        forced = [(Function("assumed", [String(a.criterion), _scope_symbol(a.scope)]), True) for a in assumptions]
+        models = grounded.solve([(Function("whatif"), True)], extra=forced)
+        if not models:
+            raise ValueError("those assumptions cannot be made (a criterion's precondition fails)")
+        reading = _Reading(models[0])
+        return reading.determination, reading.items
 
     # -- reading --------------------------------------------------------------
 

@@ -1,0 +1,155 @@
+"""Golden cases: a case record and what a policy must decide on it.
+
+A golden file is YAML::
+
+    description: what the case exercises, in a sentence
+    exercises: [REF-F2]                # criteria the case is about
+    record: {case: ..., request: ...}  # the case record, inline
+    # or  case_file: ../../examples/source-003.yaml  (repository tests only)
+    expect:
+      outcome: denied
+      levels: {L4-L5: fusion}
+      items: {rhbmp2: medically_necessary, interbody_device@L4-L5: medically_necessary}
+      criteria: {REF-D4a: not_documented, REF-F2@L4-L5: met}
+      would_change:
+        - {subject: L4-L5, determination: fusion, requires: [REF-D4a]}
+      unchanged_by:
+        - {subject: S1-pelvis, requires: [REF-D4a]}
+
+Every key under ``expect`` is optional; what is given must hold exactly.
+``would_change`` entries must be among the decision's alternatives;
+``unchanged_by`` says no alternative for the subject needs exactly that set.
+Policy folders keep their goldens inline (``record``), so a policy never
+reads a file outside its folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.decision import Decision
+from engine.errors import UserError
+
+_KEYS = {"description", "exercises", "record", "case_file", "expect"}
+_EXPECT_KEYS = {"outcome", "levels", "items", "criteria", "would_change", "unchanged_by"}
+
+
+@dataclass(frozen=True)
+class Golden:
+    path: Path
+    description: str
+    exercises: tuple[str, ...]
+    record: dict[str, Any] | None
+    case_file: Path | None
+    expect: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    what: str  # e.g. "level L4-L5", "criterion REF-F2@L4-L5"
+    expected: str
+    actual: str
+    criteria: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        ids = f" [{', '.join(self.criteria)}]" if self.criteria else ""
+        return f"{self.what}: expected {self.expected}, got {self.actual}{ids}"
+
+
+def load_golden(path: str | Path, *, allow_case_file: bool = False) -> Golden:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: cannot read golden case: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a golden case is a mapping with record (or case_file) and expect")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise UserError(f"{path}: unknown keys {', '.join(sorted(unknown))}: use {', '.join(sorted(_KEYS))}")
+    expect = data.get("expect") or {}
+    if not isinstance(expect, dict) or set(expect) - _EXPECT_KEYS:
+        raise UserError(f"{path}: expect may hold only {', '.join(sorted(_EXPECT_KEYS))}")
+    record, case_file = data.get("record"), data.get("case_file")
+    if (record is None) == (case_file is None):
+        raise UserError(f"{path}: give exactly one of record (inline case) or case_file")
+    if case_file is not None and not allow_case_file:
+        raise UserError(f"{path}: a policy's golden case must hold its record inline (record:), not case_file")
+    return Golden(
+        path=path,
+        description=str(data.get("description", "")),
+        exercises=tuple(data.get("exercises") or ()),
+        record=record,
+        case_file=(path.parent / case_file).resolve() if case_file else None,
+        expect=expect,
+    )
+
+
+def golden_case(g: Golden):
+    """The validated case of a golden file."""
+    import json
+
+    from facts import load_case, parse_case
+
+    if g.case_file is not None:
+        return load_case(g.case_file)
+    return parse_case(json.dumps(g.record, default=str), f"{g.path} (record)", fmt="json")
+
+
+def _subjects(decision: Decision) -> dict[str, Any]:
+    out: dict[str, Any] = {lv.level: lv for lv in decision.levels}
+    for it in decision.items:
+        out[it.item if it.level is None else f"{it.item}@{it.level}"] = it
+    return out
+
+
+def _involved(subject: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c.id for c in subject.criteria if c.status != "met")) if subject is not None else ()
+
+
+def check(g: Golden, decision: Decision) -> list[Mismatch]:
+    """Every way ``decision`` departs from the golden expectation."""
+    exp = g.expect
+    out: list[Mismatch] = []
+    subjects = _subjects(decision)
+    if "outcome" in exp and exp["outcome"] != decision.outcome:
+        out.append(Mismatch("outcome", exp["outcome"], decision.outcome))
+    for kind in ("levels", "items"):
+        for name, want in (exp.get(kind) or {}).items():
+            got = subjects.get(name)
+            actual = got.determination if got is not None else "not requested"
+            if actual != want:
+                out.append(Mismatch(f"{kind[:-1]} {name}", want, actual, _involved(got)))
+    for key, want in (exp.get("criteria") or {}).items():
+        cid, _, scope = str(key).partition("@")
+        actual = decision.status_of(cid, scope or "case") or "not evaluated"
+        if actual != want:
+            out.append(Mismatch(f"criterion {key}", want, actual, (cid,)))
+    for entry in exp.get("would_change") or []:
+        got = subjects.get(entry["subject"])
+        sets = {(w.determination, tuple(sorted(set(w.criterion_ids)))) for w in (got.would_change if got else ())}
+        want = (entry["determination"], tuple(sorted(entry["requires"])))
+        if want not in sets:
+            listed = "; ".join(f"{d} with {'+'.join(r)}" for d, r in sorted(sets)) or "nothing"
+            out.append(Mismatch(f"would_change {entry['subject']}", f"{want[0]} with {'+'.join(want[1])}", listed, want[1]))
+    for entry in exp.get("unchanged_by") or []:
+        got = subjects.get(entry["subject"])
+        need = tuple(sorted(entry["requires"]))
+        hits = [w for w in (got.would_change if got else ()) if tuple(sorted(set(w.criterion_ids))) == need]
+        if hits:
+            out.append(Mismatch(f"unchanged_by {entry['subject']}", f"no change from {'+'.join(need)} alone",
+                                f"{hits[0].determination}", need))
+    return out
+
+
+def discover(folder: Path) -> list[Path]:
+    """The golden files of a policy folder (``tests/*.yaml``)."""
+    return sorted((folder / "tests").glob("*.yaml"))
