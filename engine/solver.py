@@ -259,10 +259,17 @@ class Engine:
         want = DETERMINATIONS.index("fusion" if "fusion" in requested else "decompression_only")
         have = DETERMINATIONS.index(det)
         found: dict[tuple, WouldChange] = {}
+        reached = have
         for tier in range(have + 1, want + 1):
+            # A minimal set for a lower target that already reaches this tier is
+            # of the least size any set for this tier can have: the minimal sets
+            # for this tier are exactly those, found already.
+            if tier <= reached:
+                continue
             target = Function("target_level", [String(level), Function(DETERMINATIONS[tier])])
             for change in self._alternatives(grounded, target, lambda syms: _determination_in(syms, level)):
                 found.setdefault((change.determination, change.requires), change)
+                reached = max(reached, DETERMINATIONS.index(change.determination))
         return tuple(sorted(found.values(), key=lambda c: (DETERMINATIONS.index(c.determination), self._set_key(c))))
 
     def _alternatives(self, grounded: _Grounded, target: Symbol, result) -> tuple[WouldChange, ...]:
