@@ -25,12 +25,21 @@ _STUDY_NAMES = {
 }
 
 
+_FINDING_NAMES = {
+    "adl_limitation": "limitation of activities of daily living",
+    "bowel_bladder_dysfunction": "bowel or bladder dysfunction",
+    "si_joint_diagnosis_confirmed": "confirmed SI joint diagnosis",
+    "sacroiliitis_on_imaging": "sacroiliitis on imaging",
+    "nsaids": "NSAIDs",
+}
+
+
 def _words(sym: Symbol) -> str:
     if sym.type == SymbolType.String:
         return sym.string
     if sym.type == SymbolType.Number:
         return str(sym.number)
-    return str(sym).replace("_", " ")
+    return _FINDING_NAMES.get(str(sym), str(sym).replace("_", " "))
 
 
 def _tenths(sym: Symbol) -> str:

@@ -163,8 +163,13 @@ def _md(text: str) -> str:
     """Escape text from a case so it cannot change the letter's structure."""
     out = []
     for ch in text.replace("\r", " ").replace("\n", " "):
-        out.append("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch)
+        out.append("\\" + ch if ch in "\\`*_[]<>|" else ch)
     return "".join(out)
+
+
+def _is_own_scope(scope: str, subject: str) -> bool:
+    """A criterion scoped to the subject itself (or case-wide) needs no "at"."""
+    return scope in ("case", subject) or scope.split("@")[0] == subject.split(" at ")[0].replace(" ", "_")
 
 
 def to_markdown(decision: Decision, level: str | None = None) -> str:
@@ -205,14 +210,15 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
                     why = "; ".join(_md(e.text) for e in c.evidence)
                     if c.status == "not_documented":
                         why = "not documented" + (f": {_md(c.documentation)}" if c.documentation else "")
-                    scope = "" if c.scope in ("case",) or c.scope == name else f" ({_md(c.scope)})"
+                    scope = "" if _is_own_scope(c.scope, name) else f" ({_md(c.scope)})"
                     lines.append(f"- {c.id}{scope}, {_md(c.title)}: {why}")
                 lines.append("")
             if changes:
                 lines.append("**Documentation that would change this decision:**")
                 lines.append("")
                 for w in changes:
-                    need = ", ".join(f"{a.criterion}" + ("" if a.scope in ("case", name) else f" at {a.scope}") for a in w.requires)
+                    need = ", ".join(a.criterion + ("" if _is_own_scope(a.scope, name) else f" at {_md(a.scope)}")
+                                     for a in w.requires)
                     lines.append(f"- {need} would give {w.determination.replace('_', ' ')}")
                 lines.append("")
 
