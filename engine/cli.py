@@ -110,6 +110,84 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
     click.echo(RENDERERS[fmt](decision, level), nl=False)
 
 
+def _policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list:
+    from engine.errors import UserError
+    from engine.policy import resolve, shipped_policies
+
+    refs = refs or tuple(shipped_policies(policies_dir))
+    if not refs:
+        raise UserError("no policies found: give policy ids or folders, or --policies-dir")
+    return [resolve(ref, policies_dir) for ref in refs]
+
+
+@main.command()
+@click.argument("policies", nargs=-1, metavar="[POLICY]...")
+@policies_dir_option
+@user_errors
+def lint(policies: tuple[str, ...], policies_dir: str | None) -> None:
+    """Check policies for errors, like a compiler: file:line:col CODE message.
+
+    Finds syntax errors and unsafe variables, predicates that are neither case
+    facts nor defined (with the closest known name), criteria without id,
+    title or citation or declared twice, and directives that would run code
+    or read files (#script, #include outside the policy folder).  Every code
+    is explained in docs/authoring.md.  With no POLICY, checks every shipped
+    policy.  Exit 1 when anything is found, 0 when clean.
+
+    \b
+    Examples:
+      necessity lint
+      necessity lint reference policies/aetna-cpb-0743
+    """
+    from engine.lint import lint as run_lint
+
+    total = 0
+    for folder in _policy_folders(policies, policies_dir):
+        findings = run_lint(folder)
+        for finding in findings:
+            click.echo(str(finding))
+        total += len(findings)
+    if total:
+        click.echo(f"{total} finding{'s' if total != 1 else ''}", err=True)
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command(name="test")
+@click.argument("policies", nargs=-1, metavar="[POLICY]...")
+@policies_dir_option
+@click.option("--coverage", is_flag=True, help="List, per criterion, whether the goldens made it met and not met.")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Fail (exit 1) when criterion coverage is below PCT percent.")
+@user_errors
+def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: bool, min_coverage: float | None) -> None:
+    """Run each policy's golden cases (policies/<id>/tests/*.yaml).
+
+    A failure shows the case, the level or item, expected and actual, and the
+    criteria involved.  Exit 1 on a failure or coverage below --min-coverage.
+
+    \b
+    Examples:
+      necessity test
+      necessity test reference --coverage
+      necessity test --min-coverage 100
+    """
+    from engine.policy import load
+    from engine.render import test_report
+    from engine.testrun import run_policy
+
+    bad = False
+    for folder in _policy_folders(policies, policies_dir):
+        run = run_policy(load(str(folder)))
+        click.echo(test_report(run, coverage or min_coverage is not None), nl=False)
+        if run.failed or not run.results:
+            bad = True
+        if min_coverage is not None and run.coverage_pct + 1e-9 < min_coverage:
+            click.echo(f"{run.policy.id}: coverage {run.coverage_pct:.1f}% is below --min-coverage {min_coverage:g}%", err=True)
+            bad = True
+    if bad:
+        sys.exit(EXIT_FINDINGS)
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fields", is_flag=True, help="List the case file's fields and the predicates each becomes.")

@@ -236,3 +236,49 @@ RENDERERS: dict[str, Callable[[Decision, str | None], str]] = {
     "json": lambda d, level=None: dumps(to_json(d, level)),
     "markdown": to_markdown,
 }
+
+
+# ---------------------------------------------------------------------------
+# necessity test
+# ---------------------------------------------------------------------------
+
+
+def test_report(run, show_coverage: bool) -> str:
+    """The result of one policy's goldens, failures as trees."""
+    lines = []
+    passed = len(run.results) - len(run.failed)
+    verdict = click.style("ok", fg="green") if not run.failed and run.results else click.style("FAILED", fg="red", bold=True)
+    lines.append(f"{click.style(run.policy.id, bold=True)}: {passed}/{len(run.results)} golden cases passed {verdict}")
+    if not run.results:
+        lines.append(f"  no golden cases in {run.policy.folder}/tests: add some (docs/authoring.md)")
+    for result in run.failed:
+        g = result.golden
+        lines.append(f"  {click.style('✗', fg='red')} {g.path.name}" + (f": {g.description}" if g.description else ""))
+        if result.error:
+            lines.append(f"      {result.error}")
+            continue
+        decision = result.decision
+        for m in result.mismatches:
+            lines.append(f"      {m.what}: expected {click.style(m.expected, bold=True)}, got {click.style(m.actual, bold=True)}")
+            for cid in m.criteria:
+                for subject in list(decision.levels) + list(decision.items):
+                    for c in subject.criteria:
+                        if c.id == cid and (c.scope in m.what or c.scope == "case" or m.what.startswith("criterion")):
+                            mark = _MARK[c.status][0]
+                            lines.append(f"        {mark} {c.id} at {c.scope} {c.status.replace('_', ' ')}: {c.title}")
+                            for e in c.evidence:
+                                lines.append(f"            - {e.text}")
+                            break
+                    else:
+                        continue
+                    break
+    if show_coverage:
+        covered = sum(c.covered for c in run.coverage)
+        lines.append(f"  criterion coverage: {covered}/{len(run.coverage)} ({run.coverage_pct:.1f}%)")
+        for c in run.coverage:
+            mark = click.style("✓", fg="green") if c.covered else click.style("✗", fg="red")
+            met = f"met {c.counts['met']}" if c.needs_met else "met n/a (no met rule)"
+            failed = (f"not_met {c.counts['not_met']} not_documented {c.counts['not_documented']}"
+                      if c.needs_not_met else "not met n/a (provision)")
+            lines.append(f"    {mark} {c.id:<10} {met:<24} {failed}")
+    return "\n".join(lines) + "\n"

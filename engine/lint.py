@@ -1,0 +1,268 @@
+"""Static checks on a policy folder, reported like a compiler.
+
+Each finding is ``file:line:col: CODE message``.  The codes are documented in
+docs/authoring.md (what each finds, why it matters, an example, the fix).
+
+What is "known" is derived, not listed by hand: the case vocabulary comes
+from facts.vocabulary, and the engine's own predicates from walking
+engine/core.lp, so a new case field or core rule needs no change here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import clingo
+from clingo import ast
+
+from engine.policy import REQUIRED_HEADER, _display, parse_files, read_header, vet
+from engine.solver import _core_statements
+from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
+
+# Predicates in a policy's rules whose first argument names a criterion.
+_CRITERION_ARG = {
+    "scope", "bears_on", "met", "not_met", "noted", "documentation", "part_of", "waives",
+    "provision", "derived", "precondition_unmet", "documented_with", "holds", "satisfied", "status",
+    "evaluated", "assumed",
+}
+
+
+#: What a policy contributes to the engine (docs/engine.md).  Some of these the
+#: engine also derives for its own purposes (met/3 of a composite criterion);
+#: a policy may define all of them.  tests/test_lint.py checks this list
+#: against engine/core.lp.
+POLICY_API = frozenset({
+    "criterion/3", "scope/2", "bears_on/2", "met/3", "not_met/3", "noted/3", "documentation/2",
+    "part_of/2", "waives/2", "provision/1", "derived/1", "precondition_unmet/2", "documented_with/2",
+    "justified/2",
+})
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+@dataclass(frozen=True)
+class _Use:
+    signature: str
+    location: ast.Location
+    head: bool
+    first_arg: clingo.Symbol | None
+
+
+def _sig(fn: ast.AST) -> tuple[str, clingo.Symbol | None] | None:
+    if fn.ast_type == ast.ASTType.Function and not fn.external:
+        first = fn.arguments[0] if fn.arguments else None
+        sym = first.symbol if first is not None and first.ast_type == ast.ASTType.SymbolicTerm else None
+        return f"{fn.name}/{len(fn.arguments)}", sym
+    if fn.ast_type == ast.ASTType.SymbolicTerm and fn.symbol.type == clingo.SymbolType.Function:
+        sym = fn.symbol
+        return f"{sym.name}/{len(sym.arguments)}", (sym.arguments[0] if sym.arguments else None)
+    return None
+
+
+def _atoms(node: object, head: bool) -> Iterator[_Use]:
+    """Every predicate occurrence under ``node``; ``head`` while defining."""
+    if isinstance(node, ast.AST):
+        kind = node.ast_type
+        if kind == ast.ASTType.SymbolicAtom:
+            term = node.symbol
+            parts = term.arguments if term.ast_type == ast.ASTType.Pool else [term]
+            for part in parts:
+                found = _sig(part)
+                if found:
+                    yield _Use(found[0], part.location, head, found[1])
+            return
+        if kind == ast.ASTType.ConditionalLiteral:
+            yield from _atoms(node.literal, head)
+            yield from _atoms(node.condition, False)
+            return
+        if kind in (ast.ASTType.BodyAggregateElement, ast.ASTType.HeadAggregateElement):
+            for key in node.child_keys:
+                yield from _atoms(getattr(node, key), head and key == "condition" and kind == ast.ASTType.HeadAggregateElement)
+            return
+        for key in node.child_keys:
+            yield from _atoms(getattr(node, key), head)
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
+        for child in node:
+            yield from _atoms(child, head)
+
+
+def _uses(statements: list[ast.AST]) -> Iterator[_Use]:
+    for stm in statements:
+        yield from _relocated(_uses_of(stm), stm.location.begin.filename)
+
+
+def _relocated(uses: Iterator[_Use], filename: str) -> Iterator[_Use]:
+    """Inner nodes keep the parser's '<string>'; give them the statement's file."""
+    for u in uses:
+        b, e = u.location.begin, u.location.end
+        loc = ast.Location(ast.Position(filename, b.line, b.column), ast.Position(filename, e.line, e.column))
+        yield _Use(u.signature, loc, u.head, u.first_arg)
+
+
+def _uses_of(stm: ast.AST) -> Iterator[_Use]:
+    if stm.ast_type == ast.ASTType.Rule:
+        yield from _atoms(stm.head, True)
+        yield from _atoms(stm.body, False)
+    elif stm.ast_type == ast.ASTType.External:
+        yield from _atoms(stm.atom, True)
+        yield from _atoms(stm.body, False)
+    elif stm.ast_type in (ast.ASTType.Minimize, ast.ASTType.ShowTerm, ast.ASTType.Heuristic,
+                          ast.ASTType.Edge, ast.ASTType.ProjectAtom):
+        for key in stm.child_keys:
+            yield from _atoms(getattr(stm, key), False)
+
+
+@lru_cache(maxsize=1)
+def engine_signatures() -> tuple[frozenset[str], frozenset[str]]:
+    """(what core.lp defines, what core.lp reads from a policy)."""
+    uses = list(_uses(list(_core_statements())))
+    defined = {u.signature for u in uses if u.head}
+    read = {u.signature for u in uses if not u.head} - defined - CASE_SIGNATURES
+    return frozenset(defined), frozenset(read)
+
+
+def _near(sig: str, known: set[str]) -> str:
+    name, _, arity = sig.rpartition("/")
+    same_name = sorted(k for k in known if k.rpartition("/")[0] == name)
+    if same_name:
+        return f" (did you mean '{same_name[0]}'?)"
+    close = difflib.get_close_matches(sig, sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _at(loc: ast.Location) -> tuple[str, int, int]:
+    return loc.begin.filename, loc.begin.line, loc.begin.column
+
+
+def _ground_errors(statements: list[ast.AST]) -> list[Finding]:
+    """Errors clingo finds only when grounding, such as unsafe variables."""
+    messages: list[str] = []
+    ctl = clingo.Control(logger=lambda _c, m: messages.append(m), message_limit=100)
+    try:
+        with ast.ProgramBuilder(ctl) as builder:
+            for stm in _core_statements():
+                builder.add(stm)
+            for stm in statements:
+                if stm.ast_type != ast.ASTType.Script:  # refused already (E201), never run
+                    builder.add(stm)
+        ctl.ground([("base", [])])
+    except RuntimeError:
+        pass
+    out = []
+    for msg in messages:
+        if ": error:" not in msg:
+            continue
+        where, _, rest = msg.partition(": error: ")
+        parts = where.split(":")
+        try:
+            line, col = int(parts[1]), int(parts[2].split("-")[0])
+        except (IndexError, ValueError):
+            line, col = 1, 1
+        detail = " ".join(rest.replace("<string>", parts[0]).split())
+        code = "E102" if "unsafe" in rest else "E101"
+        out.append(Finding(parts[0], line, col, code, detail))
+    return out
+
+
+def lint(folder: Path) -> list[Finding]:
+    """Every finding in one policy folder, sorted by place."""
+    findings: list[Finding] = []
+    files, vet_errors = vet(folder)
+    for err in vet_errors:
+        head, _, rest = err.partition(": ")
+        parts = head.split(":")
+        code, _, message = rest.partition(" ")
+        if len(parts) >= 3 and code.startswith("E"):
+            findings.append(Finding(parts[0], int(parts[1]), int(parts[2]), code, message))
+        else:
+            findings.append(Finding(parts[0], 1, 1, "E200", rest or err))
+    statements, parse_errors = parse_files(files)
+    for err in parse_errors:
+        where, _, rest = err.partition(": error: ")
+        parts = where.split(":")
+        col = parts[2].split("-")[0] if len(parts) > 2 else "1"
+        findings.append(Finding(parts[0], int(parts[1]) if len(parts) > 1 else 1, int(col), "E101",
+                                " ".join(rest.split()) or err))
+    if parse_errors or not files:
+        return sorted(set(findings))
+
+    main_file, main_text = next(((p, t) for p, t in files if p.name == "policy.lp"), files[0])
+    missing = [k for k in REQUIRED_HEADER if k not in read_header(main_text)]
+    if missing:
+        findings.append(Finding(_display(main_file), 1, 1, "E302", f"header lacks {', '.join(missing)}: add '% key: value' lines"))
+
+    core_defined, core_read = engine_signatures()
+    uses = list(_uses(statements))
+    policy_defined = {u.signature for u in uses if u.head}
+    known = CASE_SIGNATURES | core_defined | POLICY_API | policy_defined
+
+    for u in uses:
+        if u.head:
+            if u.signature in CASE_SIGNATURES:
+                findings.append(Finding(*_at(u.location), "E105", f"'{u.signature}' is a case fact: a policy may read it, never define it"))
+            elif u.signature in core_defined and u.signature not in POLICY_API:
+                findings.append(Finding(*_at(u.location), "E106", f"'{u.signature}' is derived by the engine: a policy may read it, never define it"))
+            else:
+                name = u.signature.rpartition("/")[0]
+                engine = POLICY_API | core_defined
+                same_name = sorted(sig for sig in engine if sig.rpartition("/")[0] == name)
+                if same_name and u.signature not in engine:
+                    findings.append(Finding(*_at(u.location), "E104",
+                                            f"'{u.signature}' has the wrong arity for the engine's '{same_name[-1]}'"
+                                            " (a ';' pool inside arguments splits the tuple: write one fact per value)"))
+        elif u.signature not in known:
+            findings.append(Finding(*_at(u.location), "E103", f"unknown predicate '{u.signature}'{_near(u.signature, known - {u.signature})}"))
+
+    # criteria: declared once, with id, title and citation; referenced only if declared
+    declared: dict[str, tuple[str, int, int]] = {}
+    for stm in statements:
+        if stm.ast_type != ast.ASTType.Rule:
+            continue
+        for u in _relocated(_atoms(stm.head, True), stm.location.begin.filename):
+            if u.signature != "criterion/3":
+                continue
+            where = _at(u.location)
+            term = stm.head.atom.symbol if stm.head.ast_type == ast.ASTType.Literal else None
+            args = list(term.arguments) if term is not None and term.ast_type == ast.ASTType.Function else []
+            values = [a.symbol.string if a.ast_type == ast.ASTType.SymbolicTerm and a.symbol.type == clingo.SymbolType.String else None
+                      for a in args]
+            if stm.body or len(values) != 3 or any(not v for v in values):
+                findings.append(Finding(*where, "E301", "criterion/3 needs a fact with three non-empty strings: id, title, citation"))
+                continue
+            if values[0] in declared:
+                first = declared[values[0]]
+                findings.append(Finding(*where, "E303", f"criterion '{values[0]}' is declared twice (first at {first[0]}:{first[1]})"))
+            else:
+                declared[values[0]] = where
+    scoped: set[str] = set()
+    for u in uses:
+        name = u.signature.rpartition("/")[0]
+        if name not in _CRITERION_ARG or u.first_arg is None or u.first_arg.type != clingo.SymbolType.String:
+            continue
+        cid = u.first_arg.string
+        if name == "scope" and u.head:
+            scoped.add(cid)
+        if cid not in declared:
+            close = difflib.get_close_matches(cid, sorted(declared), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ": declare it with criterion/3"
+            findings.append(Finding(*_at(u.location), "E304", f"criterion '{cid}' is used but not declared{hint}"))
+    for cid, where in declared.items():
+        if cid not in scoped:
+            findings.append(Finding(*where, "E305", f"criterion '{cid}' has no scope/2: say where it is judged (case, level, pelvis, item(I))"))
+
+    findings.extend(_ground_errors(statements))
+    return sorted(set(findings))

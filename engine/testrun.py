@@ -1,0 +1,125 @@
+"""Running a policy's golden cases, and criterion coverage.
+
+Coverage asks, per criterion, whether the goldens made it met at least once
+and not met (not_met or not_documented) at least once.  A side that the
+policy itself rules out is not counted: a provision is never failed, and a
+criterion with no ``met/3`` rule (an exclusion such as "never medically
+necessary") is never met.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import clingo
+
+from engine.decision import Decision
+from engine.golden import Golden, Mismatch, check, discover, golden_case, load_golden
+from engine.lint import _uses
+from engine.policy import Policy
+from engine.solver import Engine
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    golden: Golden
+    mismatches: tuple[Mismatch, ...]
+    decision: Decision | None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and self.error is None
+
+
+@dataclass(frozen=True)
+class CriterionCoverage:
+    id: str
+    counts: Counter
+    needs_met: bool
+    needs_not_met: bool
+
+    @property
+    def met(self) -> bool:
+        return self.counts["met"] > 0
+
+    @property
+    def not_met(self) -> bool:
+        return self.counts["not_met"] + self.counts["not_documented"] > 0
+
+    @property
+    def covered(self) -> bool:
+        return (self.met or not self.needs_met) and (self.not_met or not self.needs_not_met)
+
+
+@dataclass
+class PolicyRun:
+    policy: Policy
+    results: list[CaseResult] = field(default_factory=list)
+    coverage: list[CriterionCoverage] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def coverage_pct(self) -> float:
+        if not self.coverage:
+            return 100.0
+        return 100.0 * sum(c.covered for c in self.coverage) / len(self.coverage)
+
+
+def _coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
+    """Per criterion: (can it be met, can it fail), from the policy's own rules."""
+    met_rules: set[str] = set()
+    provisions: set[str] = set()
+    for u in _uses(list(policy.statements)):
+        if not u.head or u.first_arg is None or u.first_arg.type != clingo.SymbolType.String:
+            continue
+        if u.signature == "met/3":
+            met_rules.add(u.first_arg.string)
+        elif u.signature == "provision/1":
+            provisions.add(u.first_arg.string)
+    sides = {}
+    for c in policy.criteria:
+        can_meet = c.id in met_rules or c.id in provisions or _is_composite(policy, c.id)
+        sides[c.id] = (can_meet, c.id not in provisions)
+    return sides
+
+
+def _is_composite(policy: Policy, cid: str) -> bool:
+    """A whole in some ``part_of(Part, Whole)`` fact: met through its parts."""
+    for stm in policy.statements:
+        text = str(stm)
+        if text.startswith("part_of(") and text.rstrip(".").endswith(f',"{cid}")'):
+            return True
+    return False
+
+
+def run_policy(policy: Policy, goldens: list[Path] | None = None) -> PolicyRun:
+    engine = Engine(policy)
+    run = PolicyRun(policy)
+    counts: dict[str, Counter] = {c.id: Counter() for c in policy.criteria}
+    for path in goldens if goldens is not None else discover(policy.folder):
+        try:
+            golden = load_golden(path)
+            decision = engine.decide(golden_case(golden))
+        except Exception as exc:  # a broken golden is a failed test, reported, not a crash
+            from engine.errors import UserError
+            from facts.load import CaseFileError
+
+            if not isinstance(exc, (UserError, CaseFileError)):
+                raise
+            placeholder = Golden(path, "", (), None, None, {})
+            run.results.append(CaseResult(placeholder, (), None, str(exc)))
+            continue
+        for cid, _scope, status in decision.statuses:
+            counts.setdefault(cid, Counter())[status] += 1
+        run.results.append(CaseResult(golden, tuple(check(golden, decision)), decision))
+    sides = _coverable_sides(policy)
+    run.coverage = [
+        CriterionCoverage(c.id, counts[c.id], *sides.get(c.id, (True, True))) for c in policy.criteria
+    ]
+    return run
