@@ -140,7 +140,7 @@ class Describer:
         if name == "conservative_care_total_days":
             return f"nonoperative care for {_weeks(a[0].number)} in total, as stated"
         if name == "planned_facet_resection":
-            return f"{a[0].string} planned {_words(a[1])} facet resection {a[2].number}%"
+            return f"{a[0].string} planned {_words(a[1])} facet resection {_tenths(a[2])}%"
         if name == "planned_pars_resection":
             return f"{a[0].string} pars resection " + ("planned" if a[1].name == "yes" else "not planned")
         if name == "prior_surgery":
@@ -149,7 +149,7 @@ class Describer:
         if name == "dexa_t_score":
             return f"DEXA T-score {_tenths(a[0])}"
         if name == "si_diagnostic_block":
-            return f"diagnostic SI block {a[0].number}: {a[1].number}% relief"
+            return f"diagnostic SI block {a[0].number}: {_tenths(a[1])}% relief"
         if name == "inflammatory_arthropathy":
             return f"{_words(a[0])} {_words(a[1])}"
         if name == "inflammatory_arthropathy_si_joint":

@@ -36,8 +36,9 @@ def tenths(value: float) -> Symbol:
     return Number(int((Decimal(str(value)) * 10).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)))
 
 
-def whole(value: float) -> Symbol:
-    return Number(int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)))
+def week_days(weeks: float) -> int:
+    """Weeks as whole days, half a day rounding to even (1.5 weeks is 10 days)."""
+    return int((Decimal(str(weeks)) * 7).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def day_number(date: dt.date) -> int:
@@ -89,7 +90,7 @@ class _Emitter:
                     for side in ("left", "right"):
                         pct = getattr(dec.facet_resection_pct, side)
                         if pct is not None:
-                            self.add("planned_facet_resection", level, Function(side), whole(pct))
+                            self.add("planned_facet_resection", level, Function(side), tenths(pct))
                 if dec.pars_resection is not None:
                     self.add("planned_pars_resection", level, state(dec.pars_resection))
             if lv.fusion is not None:
@@ -200,12 +201,12 @@ class _Emitter:
             for score in cl.pain_scores:
                 self.add("pain_score", const(score.scale), tenths(score.score))
         if cl.odi_pct is not None:
-            self.add("oswestry_disability_index", whole(cl.odi_pct))
+            self.add("oswestry_disability_index", tenths(cl.odi_pct))
 
     def care(self, case: Case) -> None:
         cc = case.conservative_care
         if cc.total_weeks is not None:
-            self.add("conservative_care_total_days", Number(round(cc.total_weeks * 7)))
+            self.add("conservative_care_total_days", Number(week_days(cc.total_weeks)))
         if cc.episodes is None:
             return
         self.add("documented", Function("care_episodes"))
@@ -239,7 +240,7 @@ class _Emitter:
         if hx.smoking is not None:
             self.add("smoking_status", const(hx.smoking.status))
             if hx.smoking.nicotine_free_weeks is not None:
-                self.add("nicotine_free_days", Number(round(hx.smoking.nicotine_free_weeks * 7)))
+                self.add("nicotine_free_days", Number(week_days(hx.smoking.nicotine_free_weeks)))
             if hx.smoking.cotinine_ng_ml is not None:
                 self.add("cotinine", tenths(hx.smoking.cotinine_ng_ml))
         if hx.diabetes is not None:
@@ -267,7 +268,7 @@ class _Emitter:
             if si.diagnostic_blocks is not None:
                 self.add("documented", Function("si_diagnostic_blocks"))
                 for bid, block in enumerate(si.diagnostic_blocks, start=1):
-                    self.add("si_diagnostic_block", Number(bid), whole(block.relief_pct))
+                    self.add("si_diagnostic_block", Number(bid), tenths(block.relief_pct))
         self.finding("behavioural_health_screening", hx.behavioural_health_screening)
 
     def calendar(self) -> None:

@@ -286,7 +286,7 @@ class ModicChange(Record):
 class LevelFindings(Record):
     """What one study shows at one level."""
 
-    level: Level
+    level: Level = Field(json_schema_extra=emits("stenosis", "level_finding", "dynamic_translation", "dynamic_angulation"))
     stenosis: tuple[Stenosis, ...] | None = Field(None, json_schema_extra=emits("stenosis", "documented"))
     spondylolisthesis: Spondylolisthesis | None = None
     translation_mm: Millimetres | None = Field(None, json_schema_extra=emits("dynamic_translation"))
@@ -441,7 +441,7 @@ class CareEpisode(Record):
             raise ValueError(f"episode ends ({self.end}) before it starts ({self.start})")
         if self.weeks is not None and self.start and self.end:
             span = (self.end.date - self.start.date).days
-            if abs(span - round(self.weeks * 7)) > 7:
+            if abs(span - self.weeks * 7) > 7:
                 raise ValueError(
                     f"weeks: {self.weeks} disagrees with start {self.start} and end {self.end} "
                     f"({span} days): give the duration once or make them agree"
@@ -452,7 +452,9 @@ class CareEpisode(Record):
     def days(self) -> int | None:
         """Duration in days: stated weeks, else the span between the dates."""
         if self.weeks is not None:
-            return round(self.weeks * 7)
+            from facts.emit import week_days
+
+            return week_days(self.weeks)
         if self.start and self.end:
             return (self.end.date - self.start.date).days
         return None

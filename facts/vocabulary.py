@@ -48,7 +48,7 @@ ARG_KINDS = {
     "state": "yes (documented true) or no (documented false); absent when not documented",
     "integer": "a whole number",
     "tenths": "a measurement in tenths of its unit: 3.5 mm is 35, T-score -2.5 is -25",
-    "percent": "a whole percentage, 0-100",
+    "percent": "a percentage in tenths: 50% is 500, 74.5% is 745",
     "day": "a date as days since 1970-01-01 (see calendar_date/4)",
     "days": "a duration in days (a week is 7)",
     "string": "free text, quoted",
