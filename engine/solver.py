@@ -219,7 +219,12 @@ class Engine:
         """
         atoms = anatomy() + list(case_atoms(case))
         grounded = _Grounded(self.policy, atoms)
+        assumptions = list(assumptions)
         forced = [(Function("assumed", [String(a.criterion), _scope_symbol(a.scope)]), True) for a in assumptions]
+        for a, (sym, _) in zip(assumptions, forced):
+            if sym not in grounded.ctl.symbolic_atoms:
+                raise ValueError(f"{a.criterion} cannot be assumed at {a.scope}: only a leaf criterion "
+                                 "(not a composite, waiver, provision or derived one) evaluated at that scope can")
         models = grounded.solve([(Function("whatif"), True)], extra=forced)
         if not models:
             raise ValueError("those assumptions cannot be made (a criterion's precondition fails)")
