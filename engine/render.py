@@ -7,15 +7,13 @@ evidence and every what-if set comes from the solver.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from engine.decision import CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
-
-JSON_SCHEMA_VERSION = 1
-
 
 # ---------------------------------------------------------------------------
 # JSON
@@ -93,6 +91,17 @@ _DET_COLOUR = {
 }
 
 
+def _plain(text: str) -> str:
+    """Text from a case, shown on one line: control characters (newlines,
+    terminal escapes) and bidirectional overrides are written as escapes, so a
+    case id or description cannot forge report lines or restyle the terminal."""
+    return "".join(ch.encode("unicode_escape").decode("ascii") if _hidden(ch) else ch for ch in text)
+
+
+def _hidden(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"
+
+
 def _det(value: str) -> str:
     return click.style(value, fg=_DET_COLOUR.get(value), bold=True)
 
@@ -107,11 +116,11 @@ def _criterion_lines(c: CriterionResult, subject: str, indent: str) -> list[str]
     head = f"{indent}{click.style(mark, fg=colour)} {click.style(c.id, bold=True)}{_scope_suffix(c, subject)} {status}: {c.title}"
     lines = [head, f"{indent}    {click.style('[' + c.citation + ']', dim=True)}"]
     for e in c.evidence:
-        lines.append(f"{indent}    - {e.text}")
+        lines.append(f"{indent}    - {_plain(e.text)}")
     if c.status == "not_documented" and c.documentation:
         lines.append(f"{indent}    - the record does not document {c.documentation}")
     for e in c.noted:
-        lines.append(f"{indent}    - noted, does not count: {e.text}")
+        lines.append(f"{indent}    - noted, does not count: {_plain(e.text)}")
     return lines
 
 
@@ -129,7 +138,7 @@ def _changes_lines(changes: tuple[WouldChange, ...], subject: str, indent: str) 
 def to_text(decision: Decision, level: str | None = None) -> str:
     p = decision.policy
     out = [
-        f"{click.style(decision.case, bold=True)} under {p.id} {p.version} (effective {p.effective}): {_det(decision.outcome)}",
+        f"{click.style(_plain(decision.case), bold=True)} under {p.id} {p.version} (effective {p.effective}): {_det(decision.outcome)}",
         "",
     ]
     levels = [lv for lv in decision.levels if level is None or lv.level == level]
