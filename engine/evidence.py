@@ -159,6 +159,38 @@ class Describer:
             return f"{_words(a[0])} requested{where}"
         if name == "fusion_approach":
             return f"{a[0].string} fusion by {str(a[1]).upper() if len(str(a[1])) == 4 else _words(a[1])}"
+        if name == "care_source":
+            return f"{self.episode(a[0])}: documented by {_words(a[1])}"
+        if name == "planned_corpectomy":
+            return f"{a[0].string} planned corpectomy {_tenths(a[1])}% of the vertebral body"
+        if name == "requested_item_source":
+            return f"{_words(a[0])} from the {_words(a[1])}"
+        if name == "limited_activity":
+            return f"limited activity: {a[0].string}"
+        if name == "concordant_level":
+            return f"{a[0].string} imaging concordant with the symptoms"
+        if name == "pain_score":
+            return f"{str(a[0]).upper()} pain {_tenths(a[1])}/10"
+        if name == "oswestry_disability_index":
+            return f"ODI {_tenths(a[0])}%"
+        if name == "smoking_status":
+            return f"smoking status: {_words(a[0])}"
+        if name == "nicotine_free_days":
+            return f"nicotine-free for {_weeks(a[0].number)}"
+        if name == "cotinine":
+            return f"cotinine {_tenths(a[0])} ng/mL"
+        if name == "hba1c":
+            return f"HbA1c {_tenths(a[0])}%"
+        if name == "si_provocative_tests":
+            return f"{a[0].number} of {a[1].number} SI provocative tests positive"
+        if name == "spondylolisthesis_grade":
+            return f"{a[0].string} Meyerding grade {a[1].number} ({self.study(a[2])})"
+        if name == "spondylolisthesis_type":
+            return f"{a[0].string} {_words(a[1])} spondylolisthesis ({self.study(a[2])})"
+        if name == "imaging_date":
+            return f"{self.study(a[0])}"
+        if name == "request_date":
+            return f"request dated {_day(a[0])}"
         if name == "thoracolumbar_level":
             return f"{a[0].string} is a thoracolumbar level"
         if name == "determination":

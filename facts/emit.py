@@ -93,6 +93,8 @@ class _Emitter:
                             self.add("planned_facet_resection", level, Function(side), tenths(pct))
                 if dec.pars_resection is not None:
                     self.add("planned_pars_resection", level, state(dec.pars_resection))
+                if dec.corpectomy_pct is not None:
+                    self.add("planned_corpectomy", level, tenths(dec.corpectomy_pct))
             if lv.fusion is not None:
                 self.add("requested", level, Function("fusion"))
                 for approach in lv.fusion.approaches:
@@ -104,6 +106,10 @@ class _Emitter:
             self.add("requested_item", const(item.item), where)
             if item.side is not None:
                 self.add("requested_item_side", const(item.item), const(item.side))
+            if item.source is not None:
+                self.add("requested_item_source", const(item.item), const(item.source))
+        self.finding("poor_graft_bed", req.poor_graft_bed)
+        self.finding("autograft_unavailable", req.autograft_unavailable)
 
     def imaging(self, case: Case) -> None:
         if case.imaging is None:
@@ -193,9 +199,17 @@ class _Emitter:
         for name in (
             "neurogenic_claudication", "sensory_deficit", "reflex_change", "myelopathy",
             "bowel_bladder_dysfunction", "cauda_equina_syndrome", "tumor", "infection", "fracture",
-            "adl_limitation",
+            "adl_limitation", "discogenic_pain",
         ):
             self.finding(name, getattr(cl, name))
+        if cl.limited_activities is not None:
+            self.add("documented", Function("limited_activities"))
+            for activity in cl.limited_activities:
+                self.add("limited_activity", String(activity))
+        if cl.concordant_levels is not None:
+            self.add("documented", Function("concordant_levels"))
+            for lv in cl.concordant_levels:
+                self.add("concordant_level", String(lv))
         if cl.pain_scores is not None:
             self.add("documented", Function("pain_scores"))
             for score in cl.pain_scores:
@@ -225,6 +239,8 @@ class _Emitter:
                 self.add("care_sessions", e, Number(ep.sessions))
             if ep.outcome is not None:
                 self.add("care_outcome", e, const(ep.outcome))
+            if ep.source is not None:
+                self.add("care_source", e, const(ep.source))
 
     def history(self, case: Case) -> None:
         hx = case.history
@@ -270,6 +286,7 @@ class _Emitter:
                 for bid, block in enumerate(si.diagnostic_blocks, start=1):
                     self.add("si_diagnostic_block", Number(bid), tenths(block.relief_pct))
         self.finding("behavioural_health_screening", hx.behavioural_health_screening)
+        self.finding("alcohol_use_disorder", hx.alcohol_use_disorder)
 
     def calendar(self) -> None:
         for number in sorted(self.days):

@@ -40,8 +40,10 @@ from facts.terms import (
     ArthropathyStatus,
     Basis,
     CareOutcome,
+    CareSource,
     Course,
     Decompression,
+    GraftSource,
     Item,
     ListhesisDirection,
     ListhesisType,
@@ -183,6 +185,10 @@ class DecompressionRequest(Record):
     technique: Decompression | None = Field(None, json_schema_extra=emits("decompression_technique"))
     facet_resection_pct: FacetResection | None = None
     pars_resection: StrictBool | None = Field(None, json_schema_extra=emits("planned_pars_resection"))
+    corpectomy_pct: Percent | None = Field(
+        None, description="planned resection of the vertebral body, in percent",
+        json_schema_extra=emits("planned_corpectomy"),
+    )
 
 
 class FusionRequest(Record):
@@ -225,7 +231,15 @@ class ItemRequest(Record):
     item: Item = Field(json_schema_extra=emits("requested_item"))
     level: Level | None = Field(None, json_schema_extra=emits("requested_item"))
     side: Side | None = Field(None, json_schema_extra=emits("requested_item_side"))
+    source: GraftSource | None = Field(None, description="where an autograft is harvested",
+                                       json_schema_extra=emits("requested_item_source"))
     note: Note = None
+
+    @model_validator(mode="after")
+    def _source_is_for_grafts(self) -> "ItemRequest":
+        if self.source is not None and self.item is not Item.autograft:
+            raise ValueError("source says where an autograft is harvested: remove it or request item: autograft")
+        return self
 
 
 class Request(Record):
@@ -233,6 +247,10 @@ class Request(Record):
     setting: Setting | None = Field(None, json_schema_extra=emits("requested_setting"))
     levels: tuple[LevelRequest, ...] = Field(min_length=1)
     items: tuple[ItemRequest, ...] = ()
+    poor_graft_bed: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
+    autograft_unavailable: StrictBool | None = Field(
+        None, description="no usable autograft (prior harvest, poor bone stock)", json_schema_extra=emits("finding"),
+    )
 
     @field_validator("levels")
     @classmethod
@@ -245,6 +263,17 @@ class Request(Record):
     def _items_once(cls, items: tuple[ItemRequest, ...]) -> tuple[ItemRequest, ...]:
         _no_repeats([f"{i.item.value} at {i.level}" if i.level else i.item.value for i in items], "item")
         return items
+
+    @model_validator(mode="after")
+    def _items_at_requested_levels(self) -> "Request":
+        requested = {lv.level for lv in self.levels}
+        for item in self.items:
+            if item.level is not None and item.level not in requested:
+                raise ValueError(
+                    f"{item.item.value} is requested at {item.level}, which the request does not name: "
+                    f"add {item.level} to request.levels or correct the item's level"
+                )
+        return self
 
 
 def _no_repeats(keys: list[str], what: str) -> None:
@@ -411,6 +440,15 @@ class Clinical(Record):
     infection: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
     fracture: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
     adl_limitation: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
+    limited_activities: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] | None = Field(
+        None, description="the activities of daily living the record names as limited",
+        json_schema_extra=emits("limited_activity", "documented"),
+    )
+    discogenic_pain: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
+    concordant_levels: tuple[Level, ...] | None = Field(
+        None, description="levels whose imaging the record finds concordant with the symptoms",
+        json_schema_extra=emits("concordant_level", "documented"),
+    )
     pain_scores: tuple[PainScore, ...] | None = Field(None, json_schema_extra=emits("documented"))
     odi_pct: Percent | None = Field(None, json_schema_extra=emits("oswestry_disability_index"))
     note: Note = None
@@ -431,6 +469,8 @@ class CareEpisode(Record):
         None, json_schema_extra=emits("care_sessions")
     )
     outcome: CareOutcome | None = Field(None, json_schema_extra=emits("care_outcome"))
+    source: CareSource | None = Field(None, description="what documents the episode",
+                                      json_schema_extra=emits("care_source"))
     note: Note = None
 
     @model_validator(mode="after")
@@ -552,6 +592,7 @@ class History(Record):
     inflammatory_arthropathy: InflammatoryArthropathy | None = None
     si_joint: SiJoint | None = None
     behavioural_health_screening: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
+    alcohol_use_disorder: StrictBool | None = Field(None, json_schema_extra=emits("finding"))
     note: Note = None
 
 

@@ -176,6 +176,20 @@ class TherapyDelivery(Term):
     virtual = "virtual"
 
 
+class CareSource(Term):
+    """What documents a care episode (payers may ask for PT notes or claims)."""
+
+    pt_notes = "pt_notes"
+    claims = "claims"
+    clinician_note = "clinician_note"
+    patient_report = "patient_report"
+
+
+class GraftSource(Term):
+    iliac_crest = "iliac_crest"
+    local_bone = "local_bone"
+
+
 class CareOutcome(Term):
     failed = "failed"
     partial_relief = "partial_relief"

@@ -79,6 +79,8 @@ PREDICATES: tuple[Predicate, ...] = (
        "planned resection of the facet on that side, in percent"),
     _p("request", "planned_pars_resection", "level:level state:state",
        "whether the plan resects the pars at the level"),
+    _p("request", "planned_corpectomy", "level:level pct:percent",
+       "planned resection of the vertebral body at the level"),
     _p("request", "fusion_approach", "level:level approach:constant",
        "an approach planned for the fusion at the level (alif, llif, tlif, plif, posterolateral)"),
     _p("request", "fusion_instrumentation", "level:level state:state",
@@ -87,6 +89,8 @@ PREDICATES: tuple[Predicate, ...] = (
        'an item requested at a level, or case-wide (where = "case")'),
     _p("request", "requested_item_side", "item:constant side:constant",
        "the side of a lateralised item (SI joint fusion)"),
+    _p("request", "requested_item_source", "item:constant source:constant",
+       "where an autograft is harvested: iliac_crest or local_bone"),
     # -- imaging ---------------------------------------------------------
     _p("imaging", "imaging_study", "study:id type:constant", "an imaging study and its type"),
     _p("imaging", "imaging_date", "study:id day:day", "the date of an imaging study"),
@@ -118,8 +122,13 @@ PREDICATES: tuple[Predicate, ...] = (
     _p("clinical", "finding", "finding:constant state:state",
        "a yes/no clinical or history finding: radiculopathy, neurogenic_claudication, motor_weakness, "
        "sensory_deficit, reflex_change, myelopathy, bowel_bladder_dysfunction, cauda_equina_syndrome, "
-       "tumor, infection, fracture, adl_limitation, diabetes, osteoporosis, sacroiliitis_on_imaging, "
-       "si_joint_diagnosis_confirmed, behavioural_health_screening"),
+       "tumor, infection, fracture, adl_limitation, discogenic_pain, diabetes, osteoporosis, "
+       "sacroiliitis_on_imaging, si_joint_diagnosis_confirmed, behavioural_health_screening, "
+       "alcohol_use_disorder, poor_graft_bed, autograft_unavailable"),
+    _p("clinical", "limited_activity", "activity:string",
+       "an activity of daily living the record names as limited"),
+    _p("clinical", "concordant_level", "level:level",
+       "a level whose imaging the record finds concordant with the symptoms"),
     _p("clinical", "radiculopathy_side", "side:constant", "side of the radiculopathy"),
     _p("clinical", "radiculopathy_root", "root:string", 'nerve root, e.g. "S1"'),
     _p("clinical", "radiculopathy_basis", "basis:constant", "clinical or emg"),
@@ -139,6 +148,8 @@ PREDICATES: tuple[Predicate, ...] = (
     _p("care", "care_days", "episode:id days:days",
        "duration of the episode: stated weeks times 7, else end minus start"),
     _p("care", "care_sessions", "episode:id sessions:integer", "number of sessions"),
+    _p("care", "care_source", "episode:id source:constant",
+       "what documents the episode: pt_notes, claims, clinician_note or patient_report"),
     _p("care", "care_outcome", "episode:id outcome:constant",
        "failed, partial_relief, not_tolerated, ongoing or resolved"),
     _p("care", "conservative_care_total_days", "days:days",
