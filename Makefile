@@ -17,6 +17,8 @@ demo: $(STAMP)
 	$(BIN)/necessity explain examples/source-003.yaml
 
 test: $(STAMP)
+	$(BIN)/necessity lint
+	$(BIN)/necessity test --min-coverage 100
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

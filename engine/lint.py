@@ -11,6 +11,7 @@ engine/core.lp, so a new case field or core rule needs no change here.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +41,9 @@ POLICY_API = frozenset({
     "part_of/2", "waives/2", "provision/1", "derived/1", "precondition_unmet/2", "documented_with/2",
     "justified/2", "advisory/1",
 })
+
+
+_LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+)(?:-[\d:]+)?: (?P<msg>.*)$", re.S)
 
 
 @dataclass(frozen=True, order=True)
@@ -192,11 +196,12 @@ def lint(folder: Path) -> list[Finding]:
             findings.append(Finding(parts[0], 1, 1, "E200", rest or err))
     statements, parse_errors = parse_files(files)
     for err in parse_errors:
-        where, _, rest = err.partition(": error: ")
-        parts = where.split(":")
-        col = parts[2].split("-")[0] if len(parts) > 2 else "1"
-        findings.append(Finding(parts[0], int(parts[1]) if len(parts) > 1 else 1, int(col), "E101",
-                                " ".join(rest.split()) or err))
+        m = _LOCATED.match(err)
+        if m:
+            findings.append(Finding(m["file"], int(m["line"]), int(m["col"]), "E101",
+                                    " ".join(m["msg"].removeprefix("error: ").split())))
+        else:
+            findings.append(Finding(err.split(":")[0], 1, 1, "E101", " ".join(err.split())))
     if parse_errors or not files:
         return sorted(set(findings))
 

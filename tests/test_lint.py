@@ -1,0 +1,94 @@
+"""necessity lint: each code on a planted fault, clean on shipped policies, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.lint import POLICY_API, engine_signatures, lint
+from engine.policy import DEFAULT_POLICIES_DIR, shipped_policies
+
+HEADER = "% payer: Test\n% policy: t\n% version: 1\n% effective: 2026-01-01\n% source: test, retrieved 2026-01-01\n"
+GOOD = """criterion("T-1", "Moderate stenosis", "test §1").
+scope("T-1", level).
+bears_on("T-1", decompression_only).
+met("T-1", L, stenosis(L, Z, S, moderate, St)) :- evaluated("T-1", L), stenosis(L, Z, S, moderate, St).
+justified(L, decompression_only) :- holds("T-1", L).
+"""
+
+
+def _folder(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "t"
+    folder.mkdir(exist_ok=True)
+    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
+    return folder
+
+
+def _codes(folder: Path) -> list[str]:
+    return [f"{f.line}:{f.code}" for f in lint(folder)]
+
+
+@pytest.mark.parametrize("pid", shipped_policies())
+def test_shipped_policies_lint_clean(pid):
+    findings = lint(DEFAULT_POLICIES_DIR / pid)
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_clean_policy_has_no_findings(tmp_path):
+    assert lint(_folder(tmp_path, GOOD)) == []
+
+
+def test_planted_typo_is_named_with_the_closest_predicate(tmp_path):
+    body = GOOD.replace("stenosis(L, Z, S, moderate, St).", "stenossis(L, Z, S, moderate, St).")
+    folder = _folder(tmp_path, body)
+    line = (HEADER + body).splitlines()[8]
+    col = line.index("stenossis") + 1
+    [finding] = lint(folder)
+    assert str(finding) == f"{folder}/policy.lp:9:{col}: E103 unknown predicate 'stenossis/5' (did you mean 'stenosis/5'?)"
+
+
+def test_planted_script_is_refused_with_line(tmp_path):
+    folder = _folder(tmp_path, GOOD + "#script (python)\nimport os\n#end.\n")
+    assert "11:E201" in _codes(folder)
+
+
+@pytest.mark.parametrize("body,expected", [
+    ('#include "/etc/passwd".\n', "6:E202"),
+    ("#program other.\n", "6:E203"),
+    ('part_of("T-1"; "T-2", "T-3").\n', "6:E104"),
+    ("finding(tumor, no).\n", "6:E105"),
+    ('determination("L4-L5", fusion).\n', "6:E106"),
+    ('met("T-9", case, x) :- finding(x, yes).\n', "6:E304"),
+    ('criterion("T-1", "Again", "test §1").\n', "7:E303"),  # the second declaration
+    ('criterion("T-2", "", "test §2").\n', "6:E301"),
+    ('criterion("T-3", "No scope", "test §3").\n', "6:E305"),
+    ('met("T-1", case, x) :- not finding(x, Y).\n', "6:E102"),
+    ("p(X) :- q(.\n", "6:E101"),
+])
+def test_each_code_on_a_planted_fault(tmp_path, body, expected):
+    assert expected in _codes(_folder(tmp_path, body + GOOD))
+
+
+def test_missing_header_keys(tmp_path):
+    folder = tmp_path / "h"
+    folder.mkdir()
+    (folder / "policy.lp").write_text("% policy: h\n" + GOOD, encoding="utf-8")
+    assert [f.code for f in lint(folder)] == ["E302"]
+
+
+def test_policy_api_matches_what_core_reads():
+    defined, read = engine_signatures()
+    assert read <= POLICY_API, f"core.lp reads {sorted(read - POLICY_API)} that POLICY_API does not list"
+
+
+def test_cli_exit_codes(tmp_path):
+    runner = CliRunner()
+    clean = runner.invoke(main, ["lint", str(_folder(tmp_path, GOOD))])
+    assert clean.exit_code == 0 and clean.output == ""
+    dirty = runner.invoke(main, ["lint", str(_folder(tmp_path, GOOD + "finding(tumor, no).\n"))])
+    assert dirty.exit_code == 1 and "E105" in dirty.output
+    usage = runner.invoke(main, ["lint", "no-such-policy"])
+    assert usage.exit_code == 2 and "unknown policy" in usage.output
