@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from clingo import Symbol, SymbolType
 
 from facts.emit import EPOCH
+from facts.vocabulary import BY_NAME
 
 _STUDY_NAMES = {
     "mri": "MRI",
@@ -217,4 +218,8 @@ class Describer:
             return "bone graft requested"
         if name == "si_diagnostic_block":
             return "a diagnostic SI block"
+        if name == "concordant_level":
+            return f"{a[0].string} among the levels concordant with the symptoms"
+        if name in BY_NAME:
+            return self.describe(sym)
         return _words(sym)
