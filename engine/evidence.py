@@ -114,6 +114,10 @@ class Describer:
             return f"Cobb angle {_tenths(a[1])} degrees ({self.study(a[2])})"
         if name == "sagittal_vertical_axis":
             return f"SVA {_tenths(a[0])} mm ({self.study(a[1])})"
+        if name == "pi_ll_mismatch":
+            return f"PI-LL mismatch {_tenths(a[0])} degrees ({self.study(a[1])})"
+        if name == "requested_item_side":
+            return f"{_words(a[0])} requested on the {_words(a[1])} side" if a[1].name != "bilateral" else f"{_words(a[0])} requested bilaterally"
         if name == "coronal_imbalance":
             return f"coronal imbalance {_tenths(a[0])} mm ({self.study(a[1])})"
         if name == "alignment_description":
