@@ -159,9 +159,14 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
             continue
         seen.add(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            errors.append(f"{_display(path)}: not UTF-8 text")
+            raw = path.read_bytes()
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            errors.append(f"{_display(path)}:{line}: not UTF-8 text: save the file as UTF-8")
+            continue
+        except OSError as exc:
+            errors.append(f"{_display(path)}: cannot be read ({exc.strerror or exc}): check the file")
             continue
         blanked = list(text)
         for d in scan_directives(path, text):
@@ -221,6 +226,15 @@ def _relocate(stm: ast.AST, name: str) -> ast.AST:
     ))
 
 
+def _syntax_message(message: str, name: str) -> str:
+    """clingo's parse message as ``file:line:col: what: how to fix``."""
+    text = message.replace("<string>", name).strip().replace(": error: ", ": ", 1)
+    if "syntax error" in text or "lexer error" in text:
+        hint = "end the last rule with a period and close its brackets" if "unexpected EOF" in text else "correct the rule at that position"
+        text = f"{text}: {hint}"
+    return text
+
+
 def parse_files(files: list[tuple[Path, str]]) -> tuple[list[ast.AST], list[str]]:
     statements: list[ast.AST] = []
     errors: list[str] = []
@@ -231,7 +245,7 @@ def parse_files(files: list[tuple[Path, str]]) -> tuple[list[ast.AST], list[str]
         try:
             ast.parse_string(text, batch.append, logger=lambda _code, msg: messages.append(msg))
         except RuntimeError:
-            errors.extend(m.replace("<string>", name).strip() for m in messages)
+            errors.extend(_syntax_message(m, name) for m in messages)
             continue
         statements.extend(_relocate(s, name) for s in batch)
     return statements, errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,12 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a list or mapping is used as a key: write a field name there", key_node.start_mark,
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None,
@@ -66,7 +73,19 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     return loader.construct_mapping(node, deep=deep)
 
 
+def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML date, or its text when it is not a calendar date (``2025-13-45``).
+
+    The text then reaches the case model, which says which field holds it.
+    """
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -120,6 +139,22 @@ _HINTS = {
     "enum": None,  # pydantic's own message lists the allowed values
 }
 
+#: Bounds on a number: the message says the bound, the hint what to do.
+_BOUNDS = {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}
+
+
+def _bound_hint(err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    if ctx.get("ge", ctx.get("gt")) == 0:
+        return "a duration, count or measurement cannot be negative: correct the value"
+    return "correct the value, and check that it is in the field's unit"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """The offending value as the message quotes it, cut short if long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def _problems_from(exc: ValidationError, root: yaml.Node | None) -> list[Problem]:
     problems = []
@@ -136,15 +171,113 @@ def _problems_from(exc: ValidationError, root: yaml.Node | None) -> list[Problem
             message = message[len("Value error, "):]
         hint = _HINTS.get(kind)
         if kind == "enum":
-            message = f"{message} (got {err.get('input')!r})"
+            message = f"{message} (got {_shown(err.get('input'))})"
         elif kind in {"missing", "extra_forbidden"}:
             message = hint or message
+        elif kind in _BOUNDS:
+            message = f"{message} (got {_shown(err.get('input'))}): {_bound_hint(err)}"
         elif hint:
-            message = f"{message}: {hint}"
+            message = f"{message} (got {_shown(err.get('input'))}): {hint}"
         if (path, message) in seen:
             continue
         seen.add((path, message))
         problems.append(Problem(path, _line_of(root, loc), message))
+    return problems
+
+
+#: More values than any case record holds; YAML aliases can multiply a small
+#: file into billions of values, which must be refused before they expand.
+MAX_VALUES = 100_000
+
+_YAML_HINTS = (
+    ("mapping values are not allowed", "quote a value that contains ': ', or put the key on its own line"),
+    ("cannot start any token", "indent with spaces, not tabs, and quote text that starts with @, ` or %"),
+    ("expected ',' or ']'", "close the list with ] or separate its entries with commas"),
+    ("expected ',' or '}'", "close the mapping with } or separate its entries with commas"),
+    ("could not determine a constructor", "remove the tag: a case file holds plain values only"),
+    ("appears twice", None),  # the message says what to do
+    ("used as a key", None),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
+    """Where a YAML syntax error is, what is wrong and what to do about it."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return Problem("", line, f"character {char} is not allowed in a case file: remove it")
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    what = getattr(exc, "problem", None) or str(exc)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        what = f"{what} ({context} opened on line {context_mark.line + 1})"
+    hint = "fix the syntax there: indent with spaces, quote text with ': ' or ' #' in it, close every bracket"
+    for needle, specific in _YAML_HINTS:
+        if needle in what:
+            hint = specific
+            break
+    return Problem("", line, f"not valid YAML: {what}" + (f": {hint}" if hint else ""))
+
+
+def _count_values(root: yaml.Node) -> int:
+    """How many values the document expands to (aliases counted at each use),
+    stopping once past ``MAX_VALUES``; raises ``_Cyclic`` for an alias inside
+    the value it names."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _Cyclic(node)
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+                if total > MAX_VALUES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                total += size(v)
+                if total > MAX_VALUES:
+                    break
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
+class _Cyclic(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+def _nested(node: Any, loc: tuple[int | str, ...] = ()) -> Any:
+    """Every (loc, value) in plain data, depth first."""
+    yield loc, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _nested(v, loc + (str(k),))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _nested(v, loc + (i,))
+
+
+def _data_problems(data: Any, root: yaml.Node | None) -> list[Problem]:
+    """What JSON or YAML parsing lets through but a case cannot hold."""
+    problems = []
+    for loc, value in _nested(data):
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(_field_path(loc), _line_of(root, loc), f"{value} is not a finite number: write a number"))
+        elif isinstance(value, _JsonObject):
+            for key in value.duplicates:
+                path = _field_path(loc + (key,))
+                problems.append(Problem(path, None, f"key '{key}' appears twice in one object: keep one"))
     return problems
 
 
@@ -154,29 +287,44 @@ def parse_case(text: str, source: str = "<case>", *, fmt: str | None = None) -> 
     root: yaml.Node | None = None
     try:
         if fmt == "json":
-            data = json.loads(text, object_pairs_hook=_unique_json_object)
+            data = json.loads(text, object_pairs_hook=_JsonObject.from_pairs)
         else:
             root = yaml.compose(text, Loader=_UniqueKeyLoader)
+            if root is not None:
+                values = _count_values(root)
+                if values > MAX_VALUES:
+                    raise CaseFileError(source, [Problem("", None, (
+                        f"the file holds more than {MAX_VALUES} values (counting each use of a YAML alias): "
+                        "a case record holds a few hundred; write the values out"
+                    ))])
             data = yaml.load(text, Loader=_UniqueKeyLoader)
     except json.JSONDecodeError as exc:
-        raise CaseFileError(source, [Problem("", exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")]) from None
-    except _DuplicateKey as exc:
-        raise CaseFileError(source, [Problem("", None, str(exc))]) from None
+        raise CaseFileError(source, [Problem("", exc.lineno, (
+            f"not valid JSON: {exc.msg} (column {exc.colno}): fix it there "
+            "(keys in double quotes, no trailing commas, every bracket closed)"
+        ))]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        raise CaseFileError(source, [Problem("", line, f"not valid YAML: {what}")]) from None
+        raise CaseFileError(source, [_yaml_problem(exc, text)]) from None
+    except _Cyclic as exc:
+        line = exc.node.start_mark.line + 1
+        raise CaseFileError(source, [Problem("", line, "a YAML alias refers to the value that contains it: write the value out")]) from None
+    except RecursionError:
+        raise CaseFileError(source, [Problem("", None, "the file is nested too deeply to be a case record: check its brackets")]) from None
     if data is None:
         raise CaseFileError(source, [Problem("", None, "the file is empty: a case needs at least `case:` and `request:`")])
     if not isinstance(data, dict):
         raise CaseFileError(source, [Problem("", 1, f"a case file holds a mapping of fields, not a {type(data).__name__}")])
     try:
+        problems = _data_problems(data, root)
+        if problems:
+            raise CaseFileError(source, problems)
         # Validated in JSON mode: strict about types ("4" is not a number)
         # while accepting lists and enum names as a case file writes them.
         return Case.model_validate_json(json.dumps(data, default=_json_default))
     except ValidationError as exc:
         raise CaseFileError(source, _problems_from(exc, root)) from None
+    except RecursionError:
+        raise CaseFileError(source, [Problem("", None, "the file is nested too deeply to be a case record: check its brackets")]) from None
 
 
 def _json_default(value: Any) -> Any:
@@ -186,17 +334,21 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-class _DuplicateKey(ValueError):
-    pass
+class _JsonObject(dict):
+    """A JSON object that remembers the keys it was given more than once."""
 
+    duplicates: tuple[str, ...] = ()
 
-def _unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(f"key '{key}' appears twice in one object: keep one")
-        out[key] = value
-    return out
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, Any]]) -> "_JsonObject":
+        out = cls()
+        duplicates = []
+        for key, value in pairs:
+            if key in out and key not in duplicates:
+                duplicates.append(key)
+            out[key] = value
+        out.duplicates = tuple(duplicates)
+        return out
 
 
 def load_case(path: str | Path) -> Case:
@@ -204,18 +356,23 @@ def load_case(path: str | Path) -> Case:
     path = Path(path)
     source = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise CaseFileError(source, [Problem("", None, f"the file is {size} bytes; a case file is at most {MAX_BYTES}")])
-        raw = path.read_bytes()
+        # Read one byte past the limit rather than trusting the size on disk:
+        # a pipe or a device reports none.
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise CaseFileError(source, [Problem("", None, "no such file: check the path")]) from None
     except IsADirectoryError:
         raise CaseFileError(source, [Problem("", None, "this is a folder, not a case file")]) from None
     except PermissionError:
         raise CaseFileError(source, [Problem("", None, "the file cannot be read (permission denied)")]) from None
+    except OSError as exc:
+        raise CaseFileError(source, [Problem("", None, f"the file cannot be read ({exc.strerror or exc}): check the path")]) from None
+    if len(raw) > MAX_BYTES:
+        raise CaseFileError(source, [Problem("", None, f"the file is over {MAX_BYTES} bytes; a case file is a few kilobytes")])
     try:
-        text = raw.decode("utf-8")
+        # A byte-order mark is allowed (some editors write one) and dropped.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise CaseFileError(source, [Problem("", line, "the file is not UTF-8 text: save it as UTF-8")]) from None
