@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -233,6 +234,84 @@ def vocab(fmt: str, fields: bool) -> None:
     click.echo(f"\n{click.style('argument kinds', bold=True)}")
     for kind, meaning in table["kinds"].items():
         click.echo(f"  {kind:<9} {meaning}")
+
+
+@main.command(name="diff")
+@click.argument("policy_a", metavar="POLICY_A")
+@click.argument("policy_b", metavar="POLICY_B")
+@policies_dir_option
+@click.option("--max", "max_witnesses", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Stop after this many witnesses.")
+@click.option("--level", "levels", multiple=True, metavar="LEVEL",
+              help="A level the searched cases may request (repeatable; default L4-L5).")
+@click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Write each witness as a case file that `necessity explain` runs as is.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="Stop searching after this long; witnesses found so far are reported.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@user_errors
+def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_witnesses: int,
+                 levels: tuple[str, ...], emit_dir: str | None, timeout: float | None, fmt: str) -> None:
+    """Find case records on which two policies decide differently.
+
+    The solver searches a bounded space of case records (levels, grades, one
+    value on each side of every figure either policy compares, the three
+    documentation states) for cases where a requested level or item gets
+    different determinations, with the fewest documented facts.  Each witness
+    is re-decided by both policies through `explain` before it is shown, and
+    the next must differ by its cause.  POLICY may be an id, a folder, or
+    ID@REV for a policy as committed at a git revision.  Exit 1 when the
+    policies differ, 0 when no witness exists within the bounds.
+
+    \b
+    Examples:
+      necessity diff reference aetna-cpb-0743
+      necessity diff reference aetna-cpb-0743 --max 5 --emit witnesses/
+      necessity diff reference@HEAD~1 reference --format json
+    """
+    import tempfile
+
+    import yaml
+
+    from engine.diff import diff, policy_at_revision
+    from engine.errors import UserError
+    from engine.policy import load
+    from engine.render import diff_json, diff_text, dumps
+    from facts.terms import SPINAL_LEVELS
+
+    for level in levels:
+        if level not in SPINAL_LEVELS:
+            raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
+    with tempfile.TemporaryDirectory(prefix="necessity-diff-") as work:
+        def resolve(ref: str):
+            if "@" in ref:
+                return load(str(policy_at_revision(ref, Path(work))))
+            return load(ref, policies_dir)
+
+        a, b = resolve(policy_a), resolve(policy_b)
+        progress = None
+        if sys.stderr.isatty():
+            progress = lambda n: click.echo(f"\r  {n} witness{'es' if n != 1 else ''} found…", err=True, nl=False)  # noqa: E731
+        result = diff(a, b, levels=levels or ("L4-L5",), max_witnesses=max_witnesses, timeout=timeout, progress=progress)
+        if progress:
+            click.echo("", err=True)
+    if emit_dir:
+        target = Path(emit_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for w in result.witnesses:
+            header = [f"# A case on which {a.id} {a.version} and {b.id} {b.version} decide differently,",
+                      "# found by `necessity diff` and re-decided by both policies:"]
+            header += [f"#   {d.subject}: {a.id} {d.a}, {b.id} {d.b}" for d in w.differences]
+            text = "\n".join(header) + "\n" + yaml.safe_dump(w.case, sort_keys=False, allow_unicode=True)
+            (target / f"{w.case['case']}.yaml").write_text(text, encoding="utf-8")
+    click.echo(dumps(diff_json(result)) if fmt == "json" else diff_text(result), nl=False)
+    if result.problems:
+        raise UserError("the engine could not confirm some witnesses (see 'engine problem' above): please report it")
+    if result.timed_out and not result.witnesses:
+        click.echo(f"stopped after --timeout {timeout:g}s with no witness: the bounds were not exhausted", err=True)
+        sys.exit(EXIT_USAGE)
+    if result.witnesses:
+        sys.exit(EXIT_FINDINGS)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m engine.cli`

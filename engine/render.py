@@ -291,3 +291,88 @@ def test_report(run, show_coverage: bool) -> str:
                       if c.needs_not_met else "not met n/a (provision)")
             lines.append(f"    {mark} {c.id:<10} {met:<24} {failed}")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# necessity diff
+# ---------------------------------------------------------------------------
+
+
+def _subject_criteria(decision: Decision, subject: str) -> tuple[CriterionResult, ...]:
+    for lv in decision.levels:
+        if lv.level == subject:
+            return lv.criteria
+    for it in decision.items:
+        if (it.item if it.level is None else f"{it.item}@{it.level}") == subject:
+            return it.criteria
+    return ()
+
+
+def _cell(c: CriterionResult) -> str:
+    mark = _MARK[c.status][0]
+    scope = "" if c.scope in ("case",) or "@" in c.scope or c.scope[:1] in "TLS" and len(c.scope) < 10 else f" ({c.scope})"
+    return f"{mark} {c.id}{scope} {c.status.replace('_', ' ')}"
+
+
+def diff_witness_case_yaml(witness) -> str:
+    import yaml
+
+    return yaml.safe_dump(witness.case, sort_keys=False, allow_unicode=True)
+
+
+def diff_text(result) -> str:
+    a, b = result.a, result.b
+    out = [f"{click.style('diff', bold=True)} {a.id} {a.version}  ⟷  {b.id} {b.version}", ""]
+    if result.unaddressed:
+        out.append("items only one policy addresses (the other leaves them to manual review):")
+        for item, pid in result.unaddressed:
+            out.append(f"  {item}: {pid}")
+        out.append("")
+    if not result.witnesses:
+        verdict = "no case within the bounds below makes them decide differently"
+        if not result.complete:
+            verdict = "no witness found before the search stopped (time limit): the bounds were not exhausted"
+        out.append(click.style(verdict, bold=True))
+    for n, w in enumerate(result.witnesses, start=1):
+        out.append(click.style(f"witness {n}: {w.case['case']} ({w.facts} documented facts)", bold=True))
+        for d in w.differences:
+            out.append(f"  {d.subject}: {a.id} {_det(d.a)}, {b.id} {_det(d.b)}")
+            left = [_cell(c) for c in _subject_criteria(w.decision_a, d.subject)]
+            right = [_cell(c) for c in _subject_criteria(w.decision_b, d.subject)]
+            width = max([len(x) for x in left] + [len(a.id)]) + 2
+            out.append(f"    {a.id.ljust(width)}│ {b.id}")
+            for i in range(max(len(left), len(right))):
+                lcell = left[i] if i < len(left) else ""
+                rcell = right[i] if i < len(right) else ""
+                out.append(f"    {lcell.ljust(width)}│ {rcell}")
+        out.append("  the case:")
+        out.extend("    " + line for line in diff_witness_case_yaml(w).rstrip().splitlines())
+        out.append("")
+    out.append("bounds searched:")
+    out.extend("  " + line for line in result.bounds.describe())
+    if not result.complete and result.witnesses:
+        out.append("  (stopped at --max or the time limit: more witnesses may exist)")
+    for p in result.problems:
+        out.append(click.style(f"engine problem: {p}", fg="red"))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def diff_json(result) -> dict[str, Any]:
+    return {
+        "a": {"id": result.a.id, "version": result.a.version},
+        "b": {"id": result.b.id, "version": result.b.version},
+        "complete": result.complete,
+        "unaddressed_items": [{"item": item, "addressed_by": pid} for item, pid in result.unaddressed],
+        "witnesses": [
+            {
+                "case": w.case,
+                "documented_facts": w.facts,
+                "differences": [{"subject": d.subject, "a": d.a, "b": d.b} for d in w.differences],
+                "explain_a": to_json(w.decision_a),
+                "explain_b": to_json(w.decision_b),
+            }
+            for w in result.witnesses
+        ],
+        "bounds": result.bounds.describe(),
+        "problems": result.problems,
+    }

@@ -302,3 +302,63 @@ def _determination_in(symbols: Iterable[Symbol], level: str) -> str:
 
 def decide(policy: Policy, case: Case, **kwargs) -> Decision:
     return Engine(policy).decide(case, **kwargs)
+
+
+class Search:
+    """A ground program searched for optimal models, for ``diff`` and ``check``.
+
+    Constraints over ground atoms can be added between solves (to ask for a
+    witness unlike the ones found), and a solve can be bounded in time.
+    """
+
+    def __init__(self, statements: Sequence[ast.AST], facts: Sequence[Symbol], shown: Sequence[str]):
+        self.messages: list[str] = []
+        self.ctl = clingo.Control(["--opt-mode=opt"], logger=lambda _c, m: self.messages.append(m), message_limit=50)
+        with ast.ProgramBuilder(self.ctl) as builder:
+            for stm in statements:
+                builder.add(stm)
+        show = "".join(f"#show {sig}." for sig in shown)
+        ast.parse_string(show, lambda stm: None)  # validates the signatures we show
+        with ast.ProgramBuilder(self.ctl) as builder:
+            ast.parse_string(show, builder.add)
+        with self.ctl.backend() as backend:
+            for sym in facts:
+                backend.add_rule([backend.add_atom(sym)])
+        try:
+            self.ctl.ground([("base", [])])
+        except RuntimeError:
+            raise PolicyError([m for m in self.messages if "error" in m] or ["grounding failed"]) from None
+
+    def best(self, timeout: float | None = None) -> tuple[tuple[Symbol, ...] | None, bool]:
+        """The best model found, and whether the search finished (optimum proven, or none exists)."""
+        found: list[tuple[Symbol, ...]] = []
+
+        def keep(model: clingo.Model) -> None:
+            found.append(tuple(model.symbols(shown=True)))
+
+        with self.ctl.solve(on_model=keep, async_=True) as handle:
+            finished = handle.wait(timeout)
+            if not finished:
+                handle.cancel()
+            handle.get()
+        return (found[-1] if found else None), bool(finished)
+
+    def forbid(self, positive: Sequence[Symbol], negative: Sequence[Symbol]) -> bool:
+        """Add ``:- positive, not negative.``; False when it can never fire."""
+        atoms = self.ctl.symbolic_atoms
+        body = []
+        for sym in positive:
+            sa = atoms[sym]
+            if sa is None:
+                return False
+            body.append(sa.literal)
+        for sym in negative:
+            sa = atoms[sym]
+            if sa is not None:
+                body.append(-sa.literal)
+        with self.ctl.backend() as backend:
+            backend.add_rule([], body)
+        return True
+
+    def atoms(self, name: str, arity: int) -> list[Symbol]:
+        return [sa.symbol for sa in self.ctl.symbolic_atoms.by_signature(name, arity)]

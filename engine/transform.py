@@ -1,0 +1,203 @@
+"""Rewriting a policy's rules without changing what they mean.
+
+* ``rename_apart``: prefix every predicate that is not a case fact, so that two
+  policies (and two copies of the engine's core) share one program and meet
+  only on the case: the basis of ``necessity diff``.
+* ``thresholds``: the integer constants each case predicate's arguments are
+  compared against, so a search over case records can try one value on each
+  side of every figure the policies use.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import clingo
+from clingo import ast
+
+from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
+
+
+def _signature(term: ast.AST) -> str | None:
+    if term.ast_type == ast.ASTType.Function and not term.external:
+        return f"{term.name}/{len(term.arguments)}"
+    if term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Function:
+        return f"{term.symbol.name}/{len(term.symbol.arguments)}"
+    return None
+
+
+class _Renamer(ast.Transformer):
+    def __init__(self, prefix: str, keep: frozenset[str]):
+        self.prefix = prefix
+        self.keep = keep
+
+    def _rename(self, term: ast.AST) -> ast.AST:
+        sig = _signature(term)
+        if sig is None or sig in self.keep:
+            return term
+        if term.ast_type == ast.ASTType.Function:
+            return term.update(name=self.prefix + term.name)
+        sym = term.symbol
+        return term.update(symbol=clingo.Function(self.prefix + sym.name, sym.arguments, sym.positive))
+
+    def visit_SymbolicAtom(self, node: ast.AST) -> ast.AST:
+        term = node.symbol
+        if term.ast_type == ast.ASTType.Pool:
+            return node.update(symbol=term.update(arguments=[self._rename(t) for t in term.arguments]))
+        return node.update(symbol=self._rename(term))
+
+    def visit_ShowSignature(self, node: ast.AST) -> ast.AST:
+        if f"{node.name}/{node.arity}" in self.keep:
+            return node
+        return node.update(name=self.prefix + node.name)
+
+
+def rename_apart(statements: Iterable[ast.AST], prefix: str,
+                 keep: frozenset[str] = CASE_SIGNATURES) -> list[ast.AST]:
+    """The statements with every predicate outside ``keep`` prefixed; #show dropped."""
+    renamer = _Renamer(prefix, keep)
+    out = []
+    for stm in statements:
+        if stm.ast_type in (ast.ASTType.ShowSignature, ast.ASTType.ShowTerm):
+            continue
+        out.append(renamer(stm))
+    return out
+
+
+# --------------------------------------------------------------------------
+# thresholds
+# --------------------------------------------------------------------------
+
+
+def _bound_variables(body: Iterable[ast.AST], places: Iterable[tuple[str, int]] | None = None) -> dict[str, set[tuple[str, int]]]:
+    """Variable name -> the (case predicate signature, argument index) it is read from.
+
+    With ``places``, the (predicate, argument) pairs to look for instead of case predicates.
+    """
+    wanted = set(places) if places is not None else None
+    where: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for lit in body:
+        if lit.ast_type != ast.ASTType.Literal or lit.sign != ast.Sign.NoSign:
+            continue
+        atom = lit.atom
+        if atom.ast_type != ast.ASTType.SymbolicAtom or atom.symbol.ast_type != ast.ASTType.Function:
+            continue
+        fn = atom.symbol
+        sig = f"{fn.name}/{len(fn.arguments)}"
+        if wanted is None and sig not in CASE_SIGNATURES:
+            continue
+        for i, arg in enumerate(fn.arguments):
+            if arg.ast_type == ast.ASTType.Variable and (wanted is None or (sig, i) in wanted):
+                where[arg.name].add((sig, i))
+    return where
+
+
+def _constant(term: ast.AST) -> int | None:
+    if term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Number:
+        return term.symbol.number
+    if term.ast_type == ast.ASTType.UnaryOperation and term.operator_type == ast.UnaryOperator.Minus:
+        inner = _constant(term.argument)
+        return -inner if inner is not None else None
+    if term.ast_type == ast.ASTType.BinaryOperation:
+        left, right = _constant(term.left), _constant(term.right)
+        if left is None or right is None:
+            return None
+        op = term.operator_type
+        if op == ast.BinaryOperator.Multiplication:
+            return left * right
+        if op == ast.BinaryOperator.Plus:
+            return left + right
+        if op == ast.BinaryOperator.Minus:
+            return left - right
+    return None
+
+
+def _body_signatures(node: object) -> Iterable[str]:
+    if isinstance(node, ast.AST):
+        if node.ast_type == ast.ASTType.SymbolicAtom:
+            sig = _signature(node.symbol)
+            if sig:
+                yield sig
+            return
+        for key in node.child_keys:
+            yield from _body_signatures(getattr(node, key))
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
+        for child in node:
+            yield from _body_signatures(child)
+
+
+def _comparisons(node: object) -> Iterable[ast.AST]:
+    if isinstance(node, ast.AST):
+        if node.ast_type == ast.ASTType.Comparison:
+            yield node
+        for key in node.child_keys:
+            yield from _comparisons(getattr(node, key))
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
+        for child in node:
+            yield from _comparisons(child)
+
+
+def thresholds(statements: Iterable[ast.AST]) -> tuple[dict[tuple[str, int], set[int]], dict[str, set[int]]]:
+    """(figures compared with a case predicate's argument directly,
+    figures compared in any rule that depends on a case predicate, by predicate).
+
+    The second catches figures compared with derived values: a sum of episode
+    days, a span between dates, a translation read through a helper predicate.
+    """
+    rules = [s for s in statements if s.ast_type == ast.ASTType.Rule]
+    depends: dict[str, set[str]] = defaultdict(set)  # predicate -> case predicates it rests on
+    heads_of = []
+    for stm in rules:
+        heads = set(_body_signatures(stm.head)) - CASE_SIGNATURES
+        body = set(_body_signatures(stm.body))
+        heads_of.append((heads, body))
+    changed = True
+    while changed:
+        changed = False
+        for heads, body in heads_of:
+            reach = {b for b in body if b in CASE_SIGNATURES}
+            for b in body:
+                reach |= depends.get(b, set())
+            for h in heads:
+                if not reach <= depends[h]:
+                    depends[h] |= reach
+                    changed = True
+    # figures a policy keeps in facts, e.g. unstable_translation(40)
+    fact_values: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for stm in rules:
+        if stm.body or stm.head.ast_type != ast.ASTType.Literal:
+            continue
+        atom = stm.head.atom
+        if atom.ast_type != ast.ASTType.SymbolicAtom:
+            continue
+        term = atom.symbol
+        if term.ast_type != ast.ASTType.Function:
+            continue
+        for i, arg in enumerate(term.arguments):
+            value = _constant(arg)
+            if value is not None:
+                fact_values[(f"{term.name}/{len(term.arguments)}", i)].add(value)
+
+    per_arg: dict[tuple[str, int], set[int]] = defaultdict(set)
+    by_case: dict[str, set[int]] = defaultdict(set)
+    for stm, (_heads, body) in zip(rules, heads_of):
+        bound = _bound_variables(stm.body)
+        from_facts = _bound_variables(stm.body, fact_values.keys())
+        reach = {b for b in body if b in CASE_SIGNATURES}
+        for b in body:
+            reach |= depends.get(b, set())
+        for cmp in _comparisons(stm.body):
+            terms = [cmp.term] + [g.term for g in cmp.guards]
+            figures = {v for v in (_constant(t) for t in terms) if v is not None}
+            for t in terms:
+                if t.ast_type == ast.ASTType.Variable:
+                    for place in from_facts.get(t.name, ()):
+                        figures |= fact_values[place]
+            for sig in reach:
+                by_case[sig] |= figures
+            for t in terms:
+                if t.ast_type == ast.ASTType.Variable:
+                    for place in bound.get(t.name, ()):
+                        per_arg[place] |= figures
+    return per_arg, by_case
