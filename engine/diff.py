@@ -75,7 +75,7 @@ best_rank(R) :- R = #max { X : difference_rank(X) }, difference.
 % documented, a current smoker) before one that only wants more documentation.
 refutation :- cause_refuted(_, _).
 #minimize { 1@3 : not refutation }.
-#minimize { 1@2, F : documentation_fact(F) ; 1@1, F : request_fact(F) }.
+#minimize { 1@1, F : documentation_fact(F) ; 1@0, F : request_fact(F) }.
 """
 
 
@@ -230,10 +230,9 @@ def model_cause(model: tuple[Symbol, ...]) -> tuple:
 
 
 def _forbid_cause(search: Search, model: tuple[Symbol, ...]) -> bool:
-    """Ask for a witness with another cause: not the same refutations with the
-    same (or more) criteria met, at any subject of the same kind."""
+    """Ask for a witness with another cause: not these criteria met and these
+    refuted (or more of either), at any subject of the same kind."""
     causes = _causes(model)
-    possible_refuted = search.atoms("cause_refuted", 2)
     added = False
     for d in (s for s in model if s.name == "differs"):
         subject = d.arguments[0]
@@ -247,8 +246,12 @@ def _forbid_cause(search: Search, model: tuple[Symbol, ...]) -> bool:
             positive = [candidate]
             positive += [Function("cause_met", [x, String(c)]) for c in sorted(met)]
             positive += [Function("cause_refuted", [x, String(c)]) for c in sorted(refuted)]
-            negative = [a for a in possible_refuted if a.arguments[0] == x and a.arguments[1].string not in refuted]
-            added |= search.forbid(positive, negative)
+            added |= search.forbid(positive, [])
+    # and prefer, from now on, reasons not yet shown (a soft preference, below
+    # the rank of the difference and above the number of facts)
+    seen = [a for a in search.atoms("cause_met", 2) + search.atoms("cause_refuted", 2)
+            if any(a.arguments[1].string in (m | r) for m, r in causes.values())]
+    search.penalize(seen, priority=2)
     return added
 
 
