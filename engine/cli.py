@@ -314,6 +314,44 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
         sys.exit(EXIT_FINDINGS)
 
 
+@main.command(name="audit-examples")
+@click.argument("examples", nargs=-1, metavar="[EXAMPLE]...")
+@policy_option
+@policies_dir_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one block per example; json: the structure documented in docs/case-format.md.")
+@user_errors
+def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str | None, fmt: str) -> None:
+    """Compare each example's recorded assessment with the policy's determination.
+
+    For every EXAMPLE whose file records `assessment:` (the original
+    assessment's verdict), decide it under the policy and compare each level,
+    item and the outcome. A difference lists the criteria that cause it: where
+    the engine grants less, those not met or not documented and the sets whose
+    documentation would reach the assessment's verdict; where it grants more,
+    those met. An EXAMPLE may be a case file or a folder; with none, every file
+    in the repository's examples/. Files without `assessment:` are skipped
+    with a note. Exit 1 when any difference is found, 0 when all agree, 2 on
+    bad input.
+
+    \b
+    Examples:
+      necessity audit-examples
+      necessity audit-examples examples/source-000.yaml --format json
+      necessity audit-examples examples/ --policy policies/reference
+    """
+    from engine.audit import audit, example_files, to_json, to_text
+    from engine.policy import load
+    from engine.render import dumps
+
+    files = example_files(examples)
+    policy = load(policy_ref, policies_dir)
+    result = audit(files, policy)
+    click.echo(dumps(to_json(result)) if fmt == "json" else to_text(result), nl=False)
+    if result.differences:
+        sys.exit(EXIT_FINDINGS)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m engine.cli`
     main(prog_name=os.environ.get("NECESSITY_PROG", "necessity"))
 

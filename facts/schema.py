@@ -28,7 +28,12 @@ def _unwrap(annotation: Any) -> list[Any]:
 def _type_name(annotation: Any) -> str:
     names = []
     for t in _unwrap(annotation):
-        if isinstance(t, type) and issubclass(t, Enum):
+        if typing.get_origin(t) is typing.Literal:
+            names.append("|".join(str(v) for v in typing.get_args(t)))
+        elif typing.get_origin(t) is dict:
+            key, value = typing.get_args(t)
+            names.append(f"mapping of {_type_name(key)} to {_type_name(value)}")
+        elif isinstance(t, type) and issubclass(t, Enum):
             names.append("|".join(m.value for m in t))
         elif isinstance(t, type) and issubclass(t, BaseModel):
             names.append("date" if t.__name__ == "CaseDate" else ("MRC grade" if t.__name__ == "MrcGrade" else "object"))
