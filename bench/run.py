@@ -7,7 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import diff  # noqa: E402
 import explain  # noqa: E402
 
 if __name__ == "__main__":
-    raise SystemExit(explain.main(sys.argv[1:]))
+    status = explain.main([])
+    print()
+    raise SystemExit(status or diff.main([]))

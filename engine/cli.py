@@ -352,6 +352,82 @@ def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str
         sys.exit(EXIT_FINDINGS)
 
 
+@main.command(name="check")
+@click.argument("policy_ref", metavar="POLICY")
+@policies_dir_option
+@click.option("--level", "levels", multiple=True, metavar="LEVEL",
+              help="A level the searched cases may request (repeatable; default T12-L1, L4-L5, L5-S1, S1-pelvis).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="SECONDS",
+              help="Time allowed for each question asked of the solver.")
+@click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Write the witness cases (totality counterexample, relevance witnesses) here.")
+@user_errors
+def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, ...], timeout: float,
+                  emit_dir: str | None) -> None:
+    """Prove properties of one policy over the bounded case space.
+
+    Totality: every requested level gets exactly one determination and every
+    requested item exactly one.  Dead criteria: criteria no case can meet (an
+    exclusion with no met rule is reported as intended, not as a finding).
+    Irrelevant criteria: criteria whose holding never changes a
+    determination.  Each finding comes with a witness or a statement of what
+    was proved.  Exit 1 on findings.
+
+    \b
+    Examples:
+      necessity check reference
+      necessity check policies/cigna-cmm-609 --level L3-L4 --level L4-L5
+    """
+    import yaml
+
+    from engine.check import CHECK_LEVELS, check
+    from engine.errors import UserError
+    from engine.policy import load
+    from facts.terms import SPINAL_LEVELS
+
+    for level in levels:
+        if level not in SPINAL_LEVELS:
+            raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
+    policy = load(policy_ref, policies_dir)
+    result = check(policy, levels=levels or CHECK_LEVELS, timeout=timeout)
+    ok, bad, info = click.style("✓", fg="green"), click.style("✗", fg="red"), click.style("·", dim=True)
+    click.echo(f"{click.style('check', bold=True)} {policy.id} {policy.version}")
+    if result.totality_witness is None:
+        click.echo(f"  {ok} total: on every case within the bounds, each requested level has exactly one "
+                   "determination and each requested item exactly one (proved: no counterexample exists)")
+    else:
+        click.echo(f"  {bad} not total: a case gives a requested level or item no determination or two:")
+        click.echo("    " + yaml.safe_dump(result.totality_witness, sort_keys=False).replace("\n", "\n    ").rstrip())
+    for cid, why in result.dead:
+        click.echo(f"  {bad} {cid} is dead: {why} (proved)")
+    for cid in result.intended_dead:
+        click.echo(f"  {info} {cid} is never met: it has no met rule (an exclusion), as declared")
+    for cid in result.irrelevant:
+        click.echo(f"  {bad} {cid} is irrelevant: holding it never changes a determination within the bounds (proved)")
+    relevant = sorted(result.relevant_witness)
+    if relevant:
+        click.echo(f"  {ok} relevant, each with a witness: {', '.join(relevant)}")
+    for cid, why in result.unchecked:
+        click.echo(f"  {info} {cid}: relevance not asked ({why})")
+    for cid in result.timed_out:
+        click.echo(f"  {bad} {cid}: no answer within --timeout {timeout:g}s", err=True)
+    click.echo("bounds searched:")
+    for line in result.bounds.describe():
+        click.echo(f"  {line}")
+    if emit_dir:
+        target = Path(emit_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        cases = dict(result.relevant_witness)
+        if result.totality_witness is not None:
+            cases["totality"] = result.totality_witness
+        for name, case in cases.items():
+            (target / f"{case['case']}.yaml").write_text(yaml.safe_dump(case, sort_keys=False), encoding="utf-8")
+    if result.findings:
+        sys.exit(EXIT_FINDINGS)
+    if result.timed_out:
+        sys.exit(EXIT_USAGE)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m engine.cli`
     main(prog_name=os.environ.get("NECESSITY_PROG", "necessity"))
 

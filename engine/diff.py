@@ -26,7 +26,7 @@ from engine.decision import DETERMINATIONS, Decision
 from engine.errors import UserError
 from engine.policy import Policy
 from engine.solver import Engine, Search, _core_statements
-from engine.space import SPACE_FILE, Bounds, bounds, round_trip_mismatch, space_facts, to_case
+from engine.space import Bounds, bounds, round_trip_mismatch, space_facts, space_statements, to_case
 from engine.transform import rename_apart
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
@@ -80,9 +80,8 @@ refutation :- cause_refuted(_, _).
 
 
 @lru_cache(maxsize=1)
-def _space_statements() -> tuple[ast.AST, ...]:
-    out: list[ast.AST] = []
-    ast.parse_string(SPACE_FILE.read_text(encoding="utf-8"), out.append)
+def _diff_statements() -> tuple[ast.AST, ...]:
+    out = list(space_statements())
     ast.parse_string(DIFF_RULES, out.append)
     return tuple(out)
 
@@ -154,7 +153,7 @@ def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L
     result = DiffResult(policy_a, policy_b, b_space)
     items_a, items_b = addressed_items(policy_a), addressed_items(policy_b)
     result.unaddressed = sorted([(i, policy_a.id) for i in items_a - items_b] + [(i, policy_b.id) for i in items_b - items_a])
-    statements = list(_space_statements())
+    statements = list(_diff_statements())
     statements += rename_apart(list(_core_statements()) + list(policy_a.statements), "a__")
     statements += rename_apart(list(_core_statements()) + list(policy_b.statements), "b__")
     shown = [p.signature for p in PREDICATES] + ["differs/3", "cause_met/2", "cause_refuted/2", "documentation_fact/1"]

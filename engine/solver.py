@@ -311,9 +311,11 @@ class Search:
     witness unlike the ones found), and a solve can be bounded in time.
     """
 
-    def __init__(self, statements: Sequence[ast.AST], facts: Sequence[Symbol], shown: Sequence[str]):
+    def __init__(self, statements: Sequence[ast.AST], facts: Sequence[Symbol], shown: Sequence[str],
+                 *, minimise: bool = True):
         self.messages: list[str] = []
-        self.ctl = clingo.Control(["--opt-mode=opt"], logger=lambda _c, m: self.messages.append(m), message_limit=50)
+        mode = "--opt-mode=opt" if minimise else "--opt-mode=ignore"
+        self.ctl = clingo.Control([mode], logger=lambda _c, m: self.messages.append(m), message_limit=50)
         with ast.ProgramBuilder(self.ctl) as builder:
             for stm in statements:
                 builder.add(stm)

@@ -14,12 +14,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import clingo
-from clingo import Function, Number, String, Symbol
+from clingo import Function, Number, String, Symbol, ast
 
 from engine.policy import Policy
 from engine.transform import thresholds
@@ -61,6 +62,14 @@ _UNITS = {
     "pain": ("/10", 10), "odi": ("%", 10), "care_days": ("days", 1), "nicotine_free": ("days", 1),
     "cotinine": ("ng/mL", 10), "hba1c": ("%", 10), "t_score": ("SD", 10), "block_relief": ("%", 10),
 }
+
+
+@lru_cache(maxsize=1)
+def space_statements() -> tuple[ast.AST, ...]:
+    """engine/space.lp, parsed once."""
+    out: list[ast.AST] = []
+    ast.parse_string(SPACE_FILE.read_text(encoding="utf-8"), out.append)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
