@@ -51,6 +51,17 @@ def _core_statements() -> tuple[ast.AST, ...]:
     return tuple(out)
 
 
+def _ground_with_facts(ctl: clingo.Control, facts: Iterable[Symbol], errors) -> None:
+    """Add ``facts`` through the backend (never as text) and ground the base program."""
+    with ctl.backend() as backend:
+        for sym in facts:
+            backend.add_rule([backend.add_atom(sym)])
+    try:
+        ctl.ground([("base", [])])
+    except RuntimeError:
+        raise PolicyError(errors() or ["grounding failed"]) from None
+
+
 class _Grounded:
     """One case grounded with one policy, ready for the plain and what-if solves."""
 
@@ -62,13 +73,7 @@ class _Grounded:
                 builder.add(stm)
             for stm in policy.statements:
                 builder.add(stm)
-        with self.ctl.backend() as backend:
-            for sym in atoms:
-                backend.add_rule([backend.add_atom(sym)])
-        try:
-            self.ctl.ground([("base", [])])
-        except RuntimeError:
-            raise PolicyError(self.errors() or ["grounding failed"]) from None
+        _ground_with_facts(self.ctl, atoms, self.errors)
 
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message)
@@ -323,13 +328,7 @@ class Search:
         ast.parse_string(show, lambda stm: None)  # validates the signatures we show
         with ast.ProgramBuilder(self.ctl) as builder:
             ast.parse_string(show, builder.add)
-        with self.ctl.backend() as backend:
-            for sym in facts:
-                backend.add_rule([backend.add_atom(sym)])
-        try:
-            self.ctl.ground([("base", [])])
-        except RuntimeError:
-            raise PolicyError([m for m in self.messages if "error" in m] or ["grounding failed"]) from None
+        _ground_with_facts(self.ctl, facts, lambda: [m for m in self.messages if "error" in m])
 
     def best(self, timeout: float | None = None) -> tuple[tuple[Symbol, ...] | None, bool]:
         """The best model found, and whether the search finished (optimum proven, or none exists)."""

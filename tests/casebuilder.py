@@ -9,6 +9,7 @@ justifies fusion.  Tests change one thing and look at one criterion.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from engine.policy import load
@@ -85,3 +86,48 @@ def status(decision, criterion: str, subject: str | None = None) -> str:
             if c.id == criterion:
                 return c.status
     raise KeyError(f"{criterion} is not reported for {subject or 'any subject'}")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One case and what a criterion and its subject must come to."""
+
+    name: str  # what the case shows, e.g. "translation 3.0 mm"
+    data: dict[str, Any]
+    criterion: str
+    subject: str  # a level ("L4-L5") or an item key ("rhbmp2", "interbody_device@L4-L5")
+    status: str
+    determination: str
+
+
+def determination_of(decision, subject: str) -> str:
+    if "@" in subject:
+        item, level = subject.split("@")
+        return decision.item(item, level).determination
+    if any(lv.level == subject for lv in decision.levels):
+        return decision.level(subject).determination
+    return decision.item(subject).determination
+
+
+def reported(decision, subject: str) -> str:
+    for s in list(decision.levels) + list(decision.items):
+        key = s.level if hasattr(s, "requested") else (s.item if s.level is None else f"{s.item}@{s.level}")
+        if key == subject:
+            return ", ".join(f"{c.id}={c.status}" for c in s.criteria) or "(none)"
+    return "(subject not in the decision)"
+
+
+def check(row: Expectation) -> None:
+    """Decide the case; the criterion's status and the subject's determination must be as expected."""
+    decision = decide(row.data)
+    actual_det = determination_of(decision, row.subject)
+    try:
+        actual = status(decision, row.criterion, row.subject)
+    except KeyError:
+        actual = "not reported"
+    assert (actual, actual_det) == (row.status, row.determination), (
+        f"case {row.name!r}, {row.criterion} at {row.subject}\n"
+        f"  expected: {row.criterion} {row.status}; {row.subject} -> {row.determination}\n"
+        f"  actual:   {row.criterion} {actual}; {row.subject} -> {actual_det}\n"
+        f"  criteria reported at {row.subject}: {reported(decision, row.subject)}"
+    )

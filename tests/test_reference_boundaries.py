@@ -9,55 +9,18 @@ written as a case file would give them (tenths of a unit at most).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from casebuilder import baseline, decide, merge, status
+from casebuilder import Expectation as Edge
+from casebuilder import baseline, check, decide, determination_of, merge, reported, status  # noqa: F401
 
 
-@dataclass(frozen=True)
-class Edge:
-    name: str  # threshold and value, e.g. "translation 3.0 mm"
-    data: dict[str, Any]
-    criterion: str
-    subject: str
-    status: str
-    determination: str
 
 
 def edges(*rows: Edge) -> list[Any]:
     return [pytest.param(r, id=r.name.replace(" ", "-")) for r in rows]
-
-
-def determination_of(decision, subject: str) -> str:
-    if any(lv.level == subject for lv in decision.levels):
-        return decision.level(subject).determination
-    return decision.item(subject).determination
-
-
-def reported(decision, subject: str) -> str:
-    for s in list(decision.levels) + list(decision.items):
-        key = s.level if hasattr(s, "requested") else s.item
-        if key == subject:
-            return ", ".join(f"{c.id}={c.status}" for c in s.criteria) or "(none)"
-    return "(subject not in the decision)"
-
-
-def check(edge: Edge) -> None:
-    decision = decide(edge.data)
-    actual_det = determination_of(decision, edge.subject)
-    try:
-        actual = status(decision, edge.criterion, edge.subject)
-    except KeyError:
-        actual = "not reported"
-    assert (actual, actual_det) == (edge.status, edge.determination), (
-        f"case {edge.name!r}, {edge.criterion} at {edge.subject}\n"
-        f"  expected: {edge.criterion} {edge.status}; {edge.subject} -> {edge.determination}\n"
-        f"  actual:   {edge.criterion} {actual}; {edge.subject} -> {actual_det}\n"
-        f"  criteria reported at {edge.subject}: {reported(decision, edge.subject)}"
-    )
 
 
 # ---------------------------------------------------------------------------

@@ -14,12 +14,12 @@ status it can take.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from casebuilder import baseline, decide, engine, merge, status
+from casebuilder import Expectation as Row
+from casebuilder import baseline, check, decide, determination_of, engine, merge, reported, status  # noqa: F401
 
 
 # ---------------------------------------------------------------------------
@@ -27,14 +27,6 @@ from casebuilder import baseline, decide, engine, merge, status
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    name: str
-    data: dict[str, Any]
-    criterion: str
-    subject: str  # a level ("L4-L5") or an item key ("rhbmp2", "interbody_device@L4-L5")
-    status: str
-    determination: str
 
 
 ROWS: list[Row] = []
@@ -43,38 +35,6 @@ ROWS: list[Row] = []
 def table(*rows: Row) -> list[Any]:
     ROWS.extend(rows)
     return [pytest.param(r, id=f"{r.status}-{r.name}") for r in rows]
-
-
-def determination_of(decision, subject: str) -> str:
-    if "@" in subject:
-        item, level = subject.split("@")
-        return decision.item(item, level).determination
-    if any(lv.level == subject for lv in decision.levels):
-        return decision.level(subject).determination
-    return decision.item(subject).determination
-
-
-def reported(decision, subject: str) -> str:
-    for s in list(decision.levels) + list(decision.items):
-        key = s.level if hasattr(s, "requested") else (s.item if s.level is None else f"{s.item}@{s.level}")
-        if key == subject:
-            return ", ".join(f"{c.id}={c.status}" for c in s.criteria) or "(none)"
-    return "(subject not in the decision)"
-
-
-def check(row: Row) -> None:
-    decision = decide(row.data)
-    actual_det = determination_of(decision, row.subject)
-    try:
-        actual = status(decision, row.criterion, row.subject)
-    except KeyError:
-        actual = "not reported"
-    assert (actual, actual_det) == (row.status, row.determination), (
-        f"case {row.name!r}, {row.criterion} at {row.subject}\n"
-        f"  expected: {row.criterion} {row.status}; {row.subject} -> {row.determination}\n"
-        f"  actual:   {row.criterion} {actual}; {row.subject} -> {actual_det}\n"
-        f"  criteria reported at {row.subject}: {reported(decision, row.subject)}"
-    )
 
 
 # ---------------------------------------------------------------------------
