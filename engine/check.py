@@ -84,7 +84,7 @@ CHECK_LEVELS = ("T12-L1", "L4-L5", "L5-S1", "S1-pelvis")
 
 
 def check(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS, timeout: float | None = 30.0) -> CheckResult:
-    b = bounds([policy], levels)
+    b = bounds([policy], levels, calendar_windows=True)
     result = CheckResult(policy, b)
     shown = [p.signature for p in PREDICATES]
     # existence is what is asked: the first witness will do, minimal or not

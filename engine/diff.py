@@ -246,11 +246,6 @@ def _forbid_cause(search: Search, model: tuple[Symbol, ...]) -> bool:
             positive += [Function("cause_met", [x, String(c)]) for c in sorted(met)]
             positive += [Function("cause_refuted", [x, String(c)]) for c in sorted(refuted)]
             added |= search.forbid(positive, [])
-    # and prefer, from now on, reasons not yet shown (a soft preference, below
-    # the rank of the difference and above the number of facts)
-    seen = [a for a in search.atoms("cause_met", 2) + search.atoms("cause_refuted", 2)
-            if any(a.arguments[1].string in (m | r) for m, r in causes.values())]
-    search.penalize(seen, priority=2)
     return added
 
 

@@ -361,13 +361,5 @@ class Search:
             backend.add_rule([], body)
         return True
 
-    def penalize(self, symbols: Sequence[Symbol], priority: int) -> None:
-        """Prefer models without these atoms (one point each, at ``priority``)."""
-        atoms = self.ctl.symbolic_atoms
-        lits = [(atoms[s].literal, 1) for s in symbols if atoms[s] is not None]
-        if lits:
-            with self.ctl.backend() as backend:
-                backend.add_minimize(priority, lits)
-
     def atoms(self, name: str, arity: int) -> list[Symbol]:
         return [sa.symbol for sa in self.ctl.symbolic_atoms.by_signature(name, arity)]

@@ -77,6 +77,7 @@ class Bounds:
     levels: tuple[str, ...]
     candidates: dict[str, tuple[int, ...]]
     days_before_request: tuple[int, ...]
+    approaches_per_level: int = 1
 
     def describe(self) -> list[str]:
         lines = [f"levels requested: {', '.join(self.levels)} (decompression and/or fusion each)",
@@ -86,11 +87,13 @@ class Bounds:
             shown = ", ".join(f"{Decimal(v) / scale:g}" for v in values)
             lines.append(f"{slot.replace('_', ' ')}: {shown}{(' ' + unit) if unit else ''}")
         lines.append("findings, history and items: documented true, documented false, or not documented")
+        lines.append(f"fusion approaches per level: up to {self.approaches_per_level}")
         lines.append("conservative care: up to 3 episodes; one prior lumbar laminectomy; one Cobb curve; two SI blocks")
         return lines
 
 
-def bounds(policies: Iterable[Policy], levels: Iterable[str] = DEFAULT_LEVELS) -> Bounds:
+def bounds(policies: Iterable[Policy], levels: Iterable[str] = DEFAULT_LEVELS, *,
+           calendar_windows: bool = False) -> Bounds:
     """One value on each side of every figure either policy compares a slot with."""
     per_arg: dict[tuple[str, int], set[int]] = defaultdict(set)
     by_case: dict[str, set[int]] = defaultdict(set)
@@ -108,17 +111,24 @@ def bounds(policies: Iterable[Policy], levels: Iterable[str] = DEFAULT_LEVELS) -
             values |= {f - 1, f, f + 1}
         candidates[slot] = tuple(sorted(v for v in values if lo <= v <= hi))
     day_figures = set().union(*(by_case.get(sig, set()) for sig in _DATED))
-    # calendar windows compare dates, not day counts: keep both sides of 6 and 12 months
-    offsets = {0, 181, 182, 183, 184, 364, 365, 366, 367}
+    offsets = {0}
+    if calendar_windows:
+        # windows written as calendar months compare dates, not day counts, so
+        # no figure shows them: keep both sides of 6 and 12 months.  Each offset
+        # multiplies the dates of every care episode, so only `check` asks.
+        offsets |= {181, 182, 183, 184, 364, 365, 366, 367}
     for f in day_figures:
         if 7 <= f <= 800:
             offsets |= {f - 1, f, f + 1}
-    return Bounds(tuple(levels), candidates, tuple(sorted(offsets)))
+    # two approaches at a level (anterior with posterior fixation) only where
+    # asked: it multiplies every fusion request the search considers
+    return Bounds(tuple(levels), candidates, tuple(sorted(offsets)), 2 if calendar_windows else 1)
 
 
 def space_facts(b: Bounds) -> list[Symbol]:
     """The facts that parameterise engine/space.lp."""
     out = [Function("space_level", [String(lv)]) for lv in b.levels]
+    out.append(Function("approaches_per_level", [Number(b.approaches_per_level)]))
     for slot, values in b.candidates.items():
         out += [Function("candidate", [Function(slot), Number(v)]) for v in values]
     r = day_number(REQUEST_DATE)
