@@ -22,7 +22,8 @@ from pathlib import Path
 from clingo import Function, String, Symbol
 from clingo import ast
 
-from engine.decision import DETERMINATIONS, Decision
+from engine.decision import Decision
+from engine.golden import _subjects
 from engine.errors import UserError
 from engine.policy import Policy
 from engine.solver import Engine, Search, _core_statements
@@ -30,10 +31,6 @@ from engine.space import Bounds, bounds, round_trip_mismatch, space_facts, space
 from engine.transform import rename_apart
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
-
-_RANK = {d: i for i, d in enumerate(DETERMINATIONS)} | {
-    "not_medically_necessary": 0, "not_addressed": 0, "medically_necessary": 1,
-}
 
 DIFF_RULES = """
 differs(level(L), D1, D2) :- a__determination(L, D1), b__determination(L, D2), D1 != D2.
@@ -91,8 +88,6 @@ class Difference:
     subject: str  # "L4-L5" or "rhbmp2" / "interbody_device@L4-L5"
     a: str
     b: str
-    a_failing: tuple[str, ...]
-    b_failing: tuple[str, ...]
 
 
 @dataclass
@@ -119,31 +114,13 @@ class DiffResult:
     unaddressed: list[tuple[str, str]] = field(default_factory=list)  # (item, policy id that addresses it)
 
 
-def _subject_key(x: Symbol) -> str:
-    if x.name == "level":
-        return x.arguments[0].string
-    item, where = x.arguments
-    return item.name if where.type.name == "Function" else f"{item.name}@{where.string}"
-
-
-def _subjects(decision: Decision) -> dict[str, object]:
-    out: dict[str, object] = {lv.level: lv for lv in decision.levels}
-    for it in decision.items:
-        out[it.item if it.level is None else f"{it.item}@{it.level}"] = it
-    return out
-
-
-def _failing(subject) -> tuple[str, ...]:
-    return tuple(sorted({c.id for c in subject.criteria if c.status != "met"}))
-
-
 def compare(decision_a: Decision, decision_b: Decision) -> list[Difference]:
     """Every requested level or item that the two decisions determine differently."""
     a, b = _subjects(decision_a), _subjects(decision_b)
     out = []
     for key in a:
         if key in b and a[key].determination != b[key].determination:
-            out.append(Difference(key, a[key].determination, b[key].determination, _failing(a[key]), _failing(b[key])))
+            out.append(Difference(key, a[key].determination, b[key].determination))
     return out
 
 
