@@ -111,6 +111,65 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
     click.echo(RENDERERS[fmt](decision, level), nl=False)
 
 
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@policy_option
+@policies_dir_option
+@click.option("--out", "out_path", default="-", show_default=True, metavar="FILE",
+              help="JSON Lines file for the decision records (- for standard output).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+              help="Worker processes (0: one per core). The output is the same for every N.")
+@click.option("--would-change", is_flag=True, help="Also compute what would change each decision (slower).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="Stop after this long, keeping the records already written.")
+@user_errors
+def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: str, jobs: int,
+          would_change: bool, timeout: float | None) -> None:
+    """Decide every case in INPUT: a folder of case files, or a JSON Lines file.
+
+    Writes one JSON record per case, in input order: the same record as
+    `explain --format json` (why and why not; what would change only with
+    --would-change), or {"source": ..., "error": ...} for a case that cannot
+    be read or decided; the batch goes on.  A summary goes to stderr, with a
+    progress bar when stderr is a terminal.  Exit 1 if any case failed or the
+    --timeout ran out, 2 for a bad INPUT or policy.
+
+    \b
+    Examples:
+      necessity batch examples/ --out decisions.jsonl
+      necessity batch cases.jsonl --policy aetna-cpb-0743 --jobs 0 --out -
+      necessity batch library/ --would-change --timeout 600 --out review.jsonl
+    """
+    from engine.batch import read_inputs, run
+    from engine.policy import load
+
+    load(policy_ref, policies_dir)  # a bad policy is reported before any case is read
+    items, total = read_inputs(input_path)
+    jobs = jobs or (os.cpu_count() or 1)
+    bar = None
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=total, label="deciding", file=sys.stderr, show_pos=True, show_eta=total is not None)
+    out = click.open_file(out_path, "w", encoding="utf-8", atomic=False)
+    try:
+        with out:
+            if bar is not None:
+                with bar:
+                    summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir,
+                                  would_change=would_change, jobs=jobs, timeout=timeout, progress=bar.update)
+            else:
+                summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir,
+                              would_change=would_change, jobs=jobs, timeout=timeout)
+    except OSError as exc:
+        from engine.errors import UserError
+
+        raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
+    from engine.render import batch_summary
+
+    click.echo(batch_summary(summary, jobs, out_path, timeout), err=True, nl=False)
+    if summary.errors or summary.timed_out:
+        sys.exit(EXIT_FINDINGS)
+
+
 def _policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list:
     from engine.errors import UserError
     from engine.policy import resolve, shipped_policies

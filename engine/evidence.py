@@ -59,41 +59,65 @@ def _weeks(days: int) -> str:
     return f"{weeks} weeks" if rest == 0 else f"{days} days"
 
 
+_INDEXED = frozenset({"imaging_study", "imaging_date", "care_episode", "care_delivery", "prior_surgery_level"})
+
+
 class Describer:
     """Sentences for the atoms of one case."""
 
     def __init__(self, atoms: Iterable[Symbol]):
+        self._atoms = atoms
+        self._indexed = False
+        self._said: dict[Symbol, str] = {}
         self.studies: dict[int, str] = {}
         self.study_dates: dict[int, str] = {}
         self.episodes: dict[int, str] = {}
         self.delivery: dict[int, str] = {}
         self.surgery_levels: dict[int, str] = {}
-        for a in atoms:
+
+    def _index(self) -> None:
+        """Read the case's studies, episodes and surgeries, the first time a sentence needs them."""
+        if self._indexed:
+            return
+        self._indexed = True
+        for a in self._atoms:
+            name = a.name
+            if name not in _INDEXED:
+                continue
             args = a.arguments
-            if a.name == "imaging_study":
+            if name == "imaging_study":
                 self.studies[args[0].number] = _STUDY_NAMES.get(args[1].name, _words(args[1]))
-            elif a.name == "imaging_date":
+            elif name == "imaging_date":
                 self.study_dates[args[0].number] = _day(args[1])
-            elif a.name == "care_episode":
+            elif name == "care_episode":
                 self.episodes[args[0].number] = _words(args[1])
-            elif a.name == "care_delivery":
+            elif name == "care_delivery":
                 self.delivery[args[0].number] = _words(args[1])
-            elif a.name == "prior_surgery_level":
+            elif name == "prior_surgery_level":
                 self.surgery_levels[args[0].number] = args[1].string
 
     def study(self, sym: Symbol) -> str:
+        self._index()
         sid = sym.number
         name = self.studies.get(sid, f"study {sid}")
         date = self.study_dates.get(sid)
         return f"{name} {date}" if date else name
 
     def episode(self, sym: Symbol) -> str:
+        self._index()
         eid = sym.number
         name = self.episodes.get(eid, f"episode {eid}")
         how = self.delivery.get(eid)
         return f"{name} ({how})" if how else name
 
-    def describe(self, sym: Symbol) -> str:  # noqa: C901 - one branch per predicate
+    def describe(self, sym: Symbol) -> str:
+        """One sentence for an evidence term (remembered: a case cites one fact many times)."""
+        said = self._said.get(sym)
+        if said is None:
+            said = self._said[sym] = self._sentence(sym)
+        return said
+
+    def _sentence(self, sym: Symbol) -> str:  # noqa: C901 - one branch per predicate
         name, a = sym.name, sym.arguments
         if sym.type != SymbolType.Function:
             return _words(sym)
@@ -149,6 +173,7 @@ class Describer:
         if name == "planned_pars_resection":
             return f"{a[0].string} pars resection " + ("planned" if a[1].name == "yes" else "not planned")
         if name == "prior_surgery":
+            self._index()
             level = self.surgery_levels.get(a[0].number)
             return f"prior {_words(a[1])}" + (f" at {level}" if level else f" ({_words(a[2])})")
         if name == "dexa_t_score":

@@ -376,3 +376,34 @@ def diff_json(result) -> dict[str, Any]:
         "bounds": result.bounds.describe(),
         "problems": result.problems,
     }
+
+
+# ---------------------------------------------------------------------------
+# batch summary
+# ---------------------------------------------------------------------------
+
+_OUTCOMES = ("approved", "partially_approved", "denied")
+
+
+def _counts(counter, order) -> str:
+    return " · ".join(f"{name} {counter[name]}" for name in order) if counter else "none"
+
+
+def batch_summary(summary, jobs: int, out_path: str, timeout: float | None) -> str:
+    """What a batch did, for stderr."""
+    from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS
+
+    rate = summary.cases / summary.seconds if summary.seconds > 0 else 0.0
+    lines = [
+        f"{summary.cases} cases in {summary.seconds:.2f} s ({rate:.0f} cases/s, "
+        f"{jobs} job{'s' if jobs != 1 else ''})",
+        f"  outcomes        {_counts(summary.outcomes, _OUTCOMES)}",
+        f"  levels          {_counts(summary.levels, tuple(reversed(DETERMINATIONS)))}",
+        f"  items           {_counts(summary.items, ITEM_DETERMINATIONS)}",
+        f"  errors          {summary.errors}" + (f" (records with an \"error\" key in {out_path})" if summary.errors else ""),
+    ]
+    if summary.timed_out:
+        total = f" of {summary.total}" if summary.total is not None else ""
+        lines.append(f"stopped after --timeout {timeout:g}s: {summary.cases}{total} cases written; "
+                     "run again with a longer --timeout or more --jobs for the rest")
+    return "\n".join(lines) + "\n"

@@ -34,8 +34,10 @@ from engine.decision import (
 from engine.errors import PolicyError
 from engine.evidence import Describer
 from engine.policy import Policy
+from engine.transform import CASE_FACT, CASE_KEY, UnsupportedForBatch, per_case
 from facts import Case, anatomy, case_atoms
 from facts.terms import SPINAL_LEVELS, Item
+from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 CORE = Path(__file__).with_name("core.lp")
 MAX_ALTERNATIVES = 24  # optimal assumption sets reported per target
@@ -63,17 +65,19 @@ def _ground_with_facts(ctl: clingo.Control, facts: Iterable[Symbol], errors) -> 
 
 
 class _Grounded:
-    """One case grounded with one policy, ready for the plain and what-if solves."""
+    """A ground program ready for the plain and what-if solves: one case, or many keyed by case."""
 
-    def __init__(self, policy: Policy, atoms: Sequence[Symbol]):
+    def __init__(self, statements: Iterable[ast.AST], facts: Iterable[Symbol]):
         self.messages: list[str] = []
         self.ctl = clingo.Control(["--opt-mode=optN", "--models=0"], logger=self._log, message_limit=50)
         with ast.ProgramBuilder(self.ctl) as builder:
-            for stm in _core_statements():
+            for stm in statements:
                 builder.add(stm)
-            for stm in policy.statements:
-                builder.add(stm)
-        _ground_with_facts(self.ctl, atoms, self.errors)
+        _ground_with_facts(self.ctl, facts, self.errors)
+
+    @classmethod
+    def case(cls, policy: Policy, atoms: Sequence[Symbol]) -> "_Grounded":
+        return cls((*_core_statements(), *policy.statements), atoms)
 
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message)
@@ -109,6 +113,61 @@ class _Grounded:
         return found
 
 
+class _Chunk:
+    """Many cases grounded in one program (see ``transform.per_case``).
+
+    Every shown atom of case K arrives as ``in_case__(K, Atom)``, Atom being
+    exactly what the one-case program shows, so a case read from a chunk is
+    read by the same code as a case decided alone.
+    """
+
+    def __init__(self, program: Sequence[ast.AST], cases: Sequence[Sequence[Symbol]]):
+        self.keys = [Number(k) for k in range(len(cases))]
+        facts = list(anatomy())
+        for key, atoms in zip(self.keys, cases):
+            facts.append(Function(CASE_KEY, [key]))
+            facts.extend(Function(CASE_FACT, [key, a]) for a in atoms)
+        self.grounded = _Grounded(program, facts)
+
+    def split(self, symbols: Iterable[Symbol]) -> list[list[Symbol]]:
+        out: list[list[Symbol]] = [[] for _ in self.keys]
+        index = {key: i for i, key in enumerate(self.keys)}
+        for s in symbols:
+            key, atom = s.arguments
+            out[index[key]].append(atom)
+        return out
+
+    def plain(self) -> list[list[Symbol]] | None:
+        """Each case's plain model, or None when the chunk has not exactly one model."""
+        models = self.grounded.solve()
+        return self.split(models[0]) if len(models) == 1 else None
+
+
+class _CaseView:
+    """One case of a chunk, answering the solves ``Engine`` asks of a one-case grounding.
+
+    The plain solve is read from the chunk.  A what-if solve (``would_change``)
+    grounds the case alone: in a chunk every such solve would propagate
+    through all the other cases too, and measures slower (docs/performance.md).
+    """
+
+    def __init__(self, chunk: _Chunk, plain: list[Symbol], policy: Policy, atoms: Sequence[Symbol]):
+        self.ctl = chunk.grounded.ctl
+        self.plain = tuple(plain)
+        self._policy = policy
+        self._atoms = atoms
+        self._alone: _Grounded | None = None
+
+    def solve(self, externals: Iterable[tuple[Symbol, bool]] = (),
+              extra: Sequence[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
+        externals = list(externals)
+        if not extra and not any(value for _, value in externals):
+            return [self.plain]
+        if self._alone is None:
+            self._alone = _Grounded.case(self._policy, self._atoms)
+        return self._alone.solve(externals, extra)
+
+
 def _scope_text(sym: Symbol) -> str:
     if sym.type == SymbolType.String:
         return sym.string
@@ -128,8 +187,58 @@ def _scope_symbol(scope: str) -> Symbol:
     return Function("item", [Function(item), String(where) if where else Function("case")])
 
 
+@lru_cache(maxsize=1)
+def _anatomy() -> tuple[Symbol, ...]:
+    return tuple(anatomy())
+
+
 def _level_key(level: str) -> int:
     return _LEVEL_ORDER.get(level, len(_LEVEL_ORDER))
+
+
+_MEMO_LIMIT = 200_000
+_rows: dict[Symbol, tuple] = {}
+
+
+def _row(sym: Symbol) -> tuple:
+    """A shown atom as (name, key...), decoded once per process: a batch sees the same atoms again and again."""
+    row = _rows.get(sym)
+    if row is not None:
+        return row
+    name, a = sym.name, sym.arguments
+    if name == "determination":
+        row = (name, a[0].string, a[1].name)
+    elif name == "item_determination":
+        row = (name, a[0].name, None if a[1].type == SymbolType.Function else a[1].string, a[2].name)
+    elif name == "outcome":
+        row = (name, a[0].name)
+    elif name == "status":
+        row = (name, a[0].string, _scope_text(a[1]), a[2].name)
+    elif name in ("met", "not_met", "noted"):
+        row = (name, a[0].string, _scope_text(a[1]), a[2])
+    elif name == "report":
+        subject = a[0]  # level(L) or item(I, W)
+        key = subject.arguments[0].string if subject.name == "level" else _scope_text(subject)
+        row = (name, key, a[1].string, _scope_text(a[2]))
+    else:
+        row = (name,)
+    if len(_rows) >= _MEMO_LIMIT:
+        _rows.clear()
+    _rows[sym] = row
+    return row
+
+
+_texts: dict[Symbol, str] = {}
+
+
+def _text(sym: Symbol) -> str:
+    """``str(sym)``, remembered."""
+    text = _texts.get(sym)
+    if text is None:
+        if len(_texts) >= _MEMO_LIMIT:
+            _texts.clear()
+        text = _texts[sym] = str(sym)
+    return text
 
 
 class _Reading:
@@ -142,23 +251,21 @@ class _Reading:
         self.status: dict[tuple[str, str], str] = {}
         self.evidence: dict[tuple[str, str, str], list[Symbol]] = defaultdict(list)
         self.reports: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for s in symbols:
-            a = s.arguments
-            if s.name == "determination":
-                self.determination[a[0].string] = a[1].name
-            elif s.name == "item_determination":
-                where = None if a[1].type == SymbolType.Function else a[1].string
-                self.items[(a[0].name, where)] = a[2].name
-            elif s.name == "outcome":
-                self.outcome = a[0].name
-            elif s.name == "status":
-                self.status[(a[0].string, _scope_text(a[1]))] = a[2].name
-            elif s.name in ("met", "not_met", "noted"):
-                self.evidence[(s.name, a[0].string, _scope_text(a[1]))].append(a[2])
-            elif s.name == "report":
-                subject = a[0]  # level(L) or item(I, W)
-                key = subject.arguments[0].string if subject.name == "level" else _scope_text(subject)
-                self.reports[key].add((a[1].string, _scope_text(a[2])))
+        for sym in symbols:
+            row = _row(sym)
+            name = row[0]
+            if name == "determination":
+                self.determination[row[1]] = row[2]
+            elif name == "item_determination":
+                self.items[(row[1], row[2])] = row[3]
+            elif name == "outcome":
+                self.outcome = row[1]
+            elif name == "status":
+                self.status[(row[1], row[2])] = row[3]
+            elif name == "report":
+                self.reports[row[1]].add((row[2], row[3]))
+            elif name != "assumed":
+                self.evidence[row[:3]].append(row[3])
 
 
 class Engine:
@@ -168,12 +275,16 @@ class Engine:
         self.policy = policy
         self._order = {c.id: i for i, c in enumerate(policy.criteria)}
         self._documentation: dict[str, str] = {}
+        self._program: list[ast.AST] | None = None
 
     # -- public ---------------------------------------------------------------
 
     def decide(self, case: Case, *, explain: bool = True, would_change: bool = True) -> Decision:
-        atoms = anatomy() + list(case_atoms(case))
-        grounded = _Grounded(self.policy, atoms)
+        atoms = list(_anatomy()) + list(case_atoms(case))
+        return self._decision(case, atoms, _Grounded.case(self.policy, atoms), explain, would_change)
+
+    def _decision(self, case: Case, atoms: Sequence[Symbol], grounded: "_Grounded | _CaseView",
+                  explain: bool, would_change: bool) -> Decision:
         models = grounded.solve([(Function("whatif"), False)])
         if len(models) != 1:
             raise PolicyError([f"{self.policy.folder}: the policy gives {len(models)} answers for one case, not one"])
@@ -215,6 +326,50 @@ class Engine:
             )),
         )
 
+    def decide_many(self, cases: Sequence[Case], *, explain: bool = True,
+                    would_change: bool = False) -> list[Decision | PolicyError]:
+        """The decisions for many cases, from one grounding of the policy.
+
+        Equal to ``decide`` case by case (tests hold it to that).  When the
+        policy cannot be keyed by case, or the cases together do not have
+        exactly one answer, each case is decided alone, so that the one at
+        fault gets its own error.
+        """
+        atoms = [tuple(case_atoms(c)) for c in cases]
+        program = self._batch_program()
+        plains = None
+        if program is not None and cases:
+            try:
+                chunk = _Chunk(program, atoms)
+                plains = chunk.plain()
+            except PolicyError:
+                plains = None
+        if plains is None:
+            return [self._decide_or_error(c, explain, would_change) for c in cases]
+        out = []
+        for case, own, plain in zip(cases, atoms, plains):
+            every = [*_anatomy(), *own]
+            out.append(self._decision(case, every, _CaseView(chunk, plain, self.policy, every), explain, would_change))
+        return out
+
+    def _decide_or_error(self, case: Case, explain: bool, would_change: bool) -> Decision | PolicyError:
+        try:
+            return self.decide(case, explain=explain, would_change=would_change)
+        except PolicyError as exc:
+            return exc
+
+    def _batch_program(self) -> list[ast.AST] | None:
+        if self._program is None:
+            static = {f"{a.name}/{len(a.arguments)}" for a in _anatomy()}
+            try:
+                program = per_case((*_core_statements(), *self.policy.statements), CASE_SIGNATURES - static)
+                # The plain solve has every external false: left undeclared, gringo
+                # drops the what-if rules instead of grounding them.
+                self._program = [s for s in program if s.ast_type != ast.ASTType.External]
+            except UnsupportedForBatch:
+                self._program = []
+        return self._program or None
+
     def assuming(self, case: Case, assumptions: Iterable[Assumption]) -> tuple[dict[str, str], dict[tuple[str, str | None], str]]:
         """Level and item determinations with the given criteria assumed met.
 
@@ -223,7 +378,7 @@ class Engine:
         to the minimiser (which adds none, having nothing to reach).
         """
         atoms = anatomy() + list(case_atoms(case))
-        grounded = _Grounded(self.policy, atoms)
+        grounded = _Grounded.case(self.policy, atoms)
         assumptions = list(assumptions)
         forced = [(Function("assumed", [String(a.criterion), _scope_symbol(a.scope)]), True) for a in assumptions]
         for a, (sym, _) in zip(assumptions, forced):
@@ -256,8 +411,8 @@ class Engine:
             c = self.policy.criterion(cid)
             rows.append(CriterionResult(
                 id=cid, title=c.title, citation=c.citation, scope=scope, status=status,
-                evidence=tuple(sorted({Evidence(str(e), describe(e)) for e in evidence}, key=lambda e: e.atom)),
-                noted=tuple(sorted({Evidence(str(e), describe(e)) for e in noted}, key=lambda e: e.atom)),
+                evidence=tuple(sorted({Evidence(_text(e), describe(e)) for e in evidence}, key=lambda e: e.atom)),
+                noted=tuple(sorted({Evidence(_text(e), describe(e)) for e in noted}, key=lambda e: e.atom)),
                 documentation=self._documentation.get(cid) if status == "not_documented" else None,
             ))
         rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))

@@ -351,8 +351,8 @@ class _JsonObject(dict):
         return out
 
 
-def load_case(path: str | Path) -> Case:
-    """Read and validate a case file."""
+def read_text(path: str | Path) -> str:
+    """A case file's text: UTF-8 (a byte-order mark allowed), at most MAX_BYTES."""
     path = Path(path)
     source = str(path)
     try:
@@ -370,11 +370,23 @@ def load_case(path: str | Path) -> Case:
         raise CaseFileError(source, [Problem("", None, f"the file cannot be read ({exc.strerror or exc}): check the path")]) from None
     if len(raw) > MAX_BYTES:
         raise CaseFileError(source, [Problem("", None, f"the file is over {MAX_BYTES} bytes; a case file is a few kilobytes")])
+    return decode(raw, source)
+
+
+def decode(raw: bytes, source: str, first_line: int = 1) -> str:
+    """UTF-8 text, or a CaseFileError naming the line of the first bad byte."""
     try:
         # A byte-order mark is allowed (some editors write one) and dropped.
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = first_line + raw[: exc.start].count(b"\n")
         raise CaseFileError(source, [Problem("", line, "the file is not UTF-8 text: save it as UTF-8")]) from None
-    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-    return parse_case(text, source, fmt=fmt)
+
+
+def case_format(path: str | Path) -> str:
+    return "json" if Path(path).suffix.lower() == ".json" else "yaml"
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a case file."""
+    return parse_case(read_text(path), str(path), fmt=case_format(path))

@@ -1,0 +1,283 @@
+"""``necessity batch``: a case library decided in chunks, in input order.
+
+Cases are read from a folder of case files or a JSON Lines file, grouped in
+chunks, and each chunk is decided from one grounding (``Engine.decide_many``).
+With ``--jobs N`` the chunks go to N worker processes; records are written in
+input order whatever the order the workers finish in, so the output does not
+depend on N.  A case that cannot be read or decided becomes an error record and
+the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from engine.errors import PolicyError, UserError
+from facts.load import MAX_BYTES, CaseFileError, case_format, decode, parse_case, read_text
+
+CHUNK = 64  # cases per grounding: past a few dozen the cost per case stops falling
+CASE_SUFFIXES = (".yaml", ".yml", ".json")
+LINES_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input record: a case file, or one line of a JSON Lines file."""
+
+    source: str  # "cases/a.yaml" or "cases.jsonl:12"
+    text: str | None
+    fmt: str
+    error: str | None = None
+    in_lines: bool = False  # one line of a JSON Lines file
+
+
+@dataclass(frozen=True)
+class Result:
+    """One output line and what the summary counts of it."""
+
+    line: str
+    outcome: str | None = None
+    levels: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+
+
+@dataclass
+class Summary:
+    cases: int = 0
+    errors: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    levels: Counter = field(default_factory=Counter)
+    items: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    timed_out: bool = False
+    total: int | None = None
+
+    def add(self, result: Result) -> None:
+        self.cases += 1
+        if result.outcome is None:
+            self.errors += 1
+            return
+        self.outcomes[result.outcome] += 1
+        self.levels.update(result.levels)
+        self.items.update(result.items)
+
+
+# ---------------------------------------------------------------------------
+# input
+# ---------------------------------------------------------------------------
+
+
+def _lines(path: Path) -> Iterator[Item]:
+    with path.open("rb") as handle:
+        number = 0
+        while True:
+            raw = handle.readline(MAX_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            source = f"{path}:{number}"
+            if len(raw) > MAX_BYTES and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line
+                    raw = handle.readline(MAX_BYTES)
+                yield Item(source, None, "json", f"{source}: the record is over {MAX_BYTES} bytes; a case record is a few kilobytes", True)
+                continue
+            if not raw.strip():
+                continue
+            try:
+                yield Item(source, decode(raw, source).strip(), "json", in_lines=True)
+            except CaseFileError as exc:
+                yield Item(source, None, "json", _one_line_error(exc), True)
+
+
+def _one_line_error(exc: CaseFileError) -> str:
+    """A JSON Lines record's problems, named by the record's line (a line number inside it says nothing)."""
+    return "; ".join(f"{exc.source}:{' ' + p.path + ':' if p.path else ''} {p.message}" for p in exc.problems)
+
+
+def case_files(folder: Path) -> list[Path]:
+    """The case files under ``folder``, in a stable order (hidden entries skipped)."""
+    found = []
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in CASE_SUFFIXES:
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _files(paths: list[Path]) -> Iterator[Item]:
+    for path in paths:
+        try:
+            yield Item(str(path), read_text(path), case_format(path))
+        except CaseFileError as exc:
+            yield Item(str(path), None, case_format(path), exc.render())
+
+
+def read_inputs(path: str | Path) -> tuple[Iterator[Item], int | None]:
+    """The records of INPUT and, when known without reading them, how many there are."""
+    path = Path(path)
+    if path.is_dir():
+        files = case_files(path)
+        return _files(files), len(files)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder: give a folder of case files or a .jsonl file")
+    suffix = path.suffix.lower()
+    if suffix in LINES_SUFFIXES:
+        return _lines(path), None
+    if suffix in CASE_SUFFIXES:
+        return _files([path]), 1
+    raise UserError(f"{path}: not a folder, a JSON Lines file ({', '.join(LINES_SUFFIXES)}) "
+                    f"or a case file ({', '.join(CASE_SUFFIXES)}): rename it or point at its folder")
+
+
+def chunks(items: Iterator[Item], size: int = CHUNK) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# ---------------------------------------------------------------------------
+# deciding (in this process or a worker)
+# ---------------------------------------------------------------------------
+
+
+def record_line(obj: dict) -> str:
+    """One JSON Lines record: ASCII only, so no character in a case can split a line."""
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+
+
+def _error(source: str, message: str) -> Result:
+    return Result(record_line({"source": source, "error": message}))
+
+
+class Decider:
+    """Decides chunks of items under one policy."""
+
+    def __init__(self, policy_ref: str, policies_dir: str | None, would_change: bool):
+        from engine.policy import load
+        from engine.solver import Engine
+
+        self.engine = Engine(load(policy_ref, policies_dir))
+        self.would_change = would_change
+
+    def __call__(self, chunk: list[Item]) -> list[Result]:
+        from engine.render import to_json
+
+        results: list[Result | None] = [None] * len(chunk)
+        cases, where = [], []
+        for i, item in enumerate(chunk):
+            if item.error is not None:
+                results[i] = _error(item.source, item.error)
+                continue
+            try:
+                cases.append(parse_case(item.text or "", item.source, fmt=item.fmt))
+                where.append(i)
+            except CaseFileError as exc:
+                results[i] = _error(item.source, _one_line_error(exc) if item.in_lines else exc.render())
+        decisions = self.engine.decide_many(cases, would_change=self.would_change)
+        for i, decision in zip(where, decisions):
+            source = chunk[i].source
+            if isinstance(decision, PolicyError):
+                results[i] = _error(source, f"{source}: {decision}")
+                continue
+            results[i] = Result(
+                record_line(to_json(decision)),
+                decision.outcome,
+                tuple(lv.determination for lv in decision.levels),
+                tuple(it.determination for it in decision.items),
+            )
+        return [r for r in results if r is not None]
+
+
+_decider: Decider | None = None
+
+
+def _start_worker(policy_ref: str, policies_dir: str | None, would_change: bool) -> None:
+    global _decider
+    _decider = Decider(policy_ref, policies_dir, would_change)
+
+
+def _work(chunk: list[Item]) -> list[Result]:
+    assert _decider is not None
+    return _decider(chunk)
+
+
+# ---------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------
+
+
+def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: str | None,
+        would_change: bool = False, jobs: int = 1, timeout: float | None = None,
+        progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> Summary:
+    """Decide every item, writing one line per item to ``out`` in input order.
+
+    With ``timeout`` the run stops when the time is up, keeping every record
+    already written; the rest are not written and ``Summary.timed_out`` is set.
+    Worker processes are used when ``jobs`` > 1 or a timeout is set (a worker
+    can be stopped mid-case; this process could not).
+    """
+    summary = Summary()
+    start = time.perf_counter()
+    deadline = None if timeout is None else start + timeout
+
+    def emit(results: list[Result]) -> None:
+        for result in results:
+            out.write(result.line + "\n")
+            summary.add(result)
+        if progress is not None:
+            progress(len(results))
+
+    if jobs <= 1 and timeout is None:
+        decider = Decider(policy_ref, policies_dir, would_change)
+        for chunk in chunks(items, chunk_size):
+            emit(decider(chunk))
+    else:
+        _run_pool(items, emit, summary, deadline, policy_ref, policies_dir, would_change, max(jobs, 1), chunk_size)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summary: Summary,
+              deadline: float | None, policy_ref: str, policies_dir: str | None, would_change: bool,
+              jobs: int, chunk_size: int) -> None:
+    # Check the policy here first: a policy error is the user's, reported once, exit 2.
+    Decider(policy_ref, policies_dir, would_change)
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(jobs, initializer=_start_worker, initargs=(policy_ref, policies_dir, would_change))
+    pending: deque = deque()
+    source = chunks(items, chunk_size)
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * jobs:
+                chunk = next(source, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                pending.append(pool.apply_async(_work, (chunk,)))
+            if not pending:
+                break
+            head = pending.popleft()
+            wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            head.wait(wait)
+            if not head.ready():
+                summary.timed_out = True
+                return
+            emit(head.get())
+    finally:
+        pool.terminate()
+        pool.join()
