@@ -74,7 +74,7 @@ class CaseDate(BaseModel):
     atoms; ``precision`` keeps what the record actually said.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     year: int
     month: int
@@ -154,7 +154,7 @@ def _known_level(value: str) -> str:
 class Record(BaseModel):
     """Base of every part of a case: unknown keys and wrong types are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 Note = Annotated[
