@@ -7,10 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import batch  # noqa: E402
 import diff  # noqa: E402
 import explain  # noqa: E402
 
 if __name__ == "__main__":
     status = explain.main([])
     print()
-    raise SystemExit(status or diff.main([]))
+    status = status or diff.main([])
+    print()
+    raise SystemExit(status or batch.main([]))

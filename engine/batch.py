@@ -202,12 +202,7 @@ class Decider:
         return [r for r in results if r is not None]
 
 
-_decider: Decider | None = None
-
-
-def _start_worker(policy_ref: str, policies_dir: str | None, would_change: bool) -> None:
-    global _decider
-    _decider = Decider(policy_ref, policies_dir, would_change)
+_decider: Decider | None = None  # set before the workers fork, inherited by them
 
 
 def _work(chunk: list[Item]) -> list[Result]:
@@ -254,10 +249,12 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
 def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summary: Summary,
               deadline: float | None, policy_ref: str, policies_dir: str | None, would_change: bool,
               jobs: int, chunk_size: int) -> None:
-    # Check the policy here first: a policy error is the user's, reported once, exit 2.
-    Decider(policy_ref, policies_dir, would_change)
-    context = multiprocessing.get_context("fork")
-    pool = context.Pool(jobs, initializer=_start_worker, initargs=(policy_ref, policies_dir, would_change))
+    # The policy is loaded and keyed by case here, once: a policy error is the
+    # user's, reported once (exit 2), and the forked workers inherit the work.
+    global _decider
+    _decider = Decider(policy_ref, policies_dir, would_change)
+    _decider.engine.prepare_batch()
+    pool = multiprocessing.get_context("fork").Pool(jobs)
     pending: deque = deque()
     source = chunks(items, chunk_size)
     try:

@@ -335,10 +335,12 @@ class Engine:
         exactly one answer, each case is decided alone, so that the one at
         fault gets its own error.
         """
+        if not cases:
+            return []
         atoms = [tuple(case_atoms(c)) for c in cases]
         program = self._batch_program()
         plains = None
-        if program is not None and cases:
+        if program is not None:
             try:
                 chunk = _Chunk(program, atoms)
                 plains = chunk.plain()
@@ -357,6 +359,10 @@ class Engine:
             return self.decide(case, explain=explain, would_change=would_change)
         except PolicyError as exc:
             return exc
+
+    def prepare_batch(self) -> None:
+        """Key the policy by case now (``decide_many`` would do it on first use)."""
+        self._batch_program()
 
     def _batch_program(self) -> list[ast.AST] | None:
         if self._program is None:

@@ -67,7 +67,7 @@ def test_every_requested_level_and_item_gets_exactly_one_determination(data):
     # The solver's own model, before Python folds its atoms into dicts (where
     # a second determination for a level would silently replace the first).
     case = case_from(data)
-    models = _Grounded(reference_engine().policy, anatomy() + list(case_atoms(case))).solve()
+    models = _Grounded.case(reference_engine().policy, anatomy() + list(case_atoms(case))).solve()
     assert len(models) == 1, f"{len(models)} answer sets for one case\ncase: {json.dumps(data)}"
     shown = models[0]
     per_level = Counter(s.arguments[0].string for s in shown if s.name == "determination")
