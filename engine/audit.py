@@ -112,7 +112,7 @@ def example_files(refs: tuple[str, ...] = ()) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise UserError(f"{ref}: no such file or folder: give case files or a folder of them")
+            raise UserError(f"{ref}: no such file or folder: check the path (give case files or a folder of them)")
     return list(dict.fromkeys(files))
 
 

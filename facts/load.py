@@ -9,7 +9,9 @@ safe loader, which builds only plain data.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
+import re
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +152,18 @@ def _bound_hint(err: dict[str, Any]) -> str:
     return "correct the value, and check that it is in the field's unit"
 
 
+def _closest(err: dict[str, Any]) -> str:
+    """For a value outside a closed vocabulary: the allowed value it most likely meant."""
+    allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+    given = err.get("input")
+    if not allowed or not isinstance(given, str):
+        return ""
+    folded = given.strip().lower().replace("-", "_").replace(" ", "_")
+    same = [a for a in allowed if a.lower() == folded]
+    close = same or difflib.get_close_matches(folded, allowed, n=1, cutoff=0.6)
+    return f": did you mean '{close[0]}'?" if close else ": use one of the values listed"
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     """The offending value as the message quotes it, cut short if long."""
     text = repr(value)
@@ -171,7 +185,7 @@ def _problems_from(exc: ValidationError, root: yaml.Node | None) -> list[Problem
             message = message[len("Value error, "):]
         hint = _HINTS.get(kind)
         if kind == "enum":
-            message = f"{message} (got {_shown(err.get('input'))})"
+            message = f"{message} (got {_shown(err.get('input'))}){_closest(err)}"
         elif kind in {"missing", "extra_forbidden"}:
             message = hint or message
         elif kind in _BOUNDS:

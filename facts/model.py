@@ -116,7 +116,26 @@ def _parse_date(value: Any) -> Any:
     raise ValueError("give a date as YYYY-MM-DD or YYYY-MM")
 
 
-Date = Annotated[CaseDate, BeforeValidator(_parse_date)]
+def _not_in_future(value: CaseDate) -> CaseDate:
+    today = dt.date.today()
+    if _as_known(value) > _as_known(CaseDate(year=today.year, month=today.month, day=today.day, precision=value.precision)):
+        raise ValueError(f"{value} is in the future (today is {today.isoformat()}): check the year")
+    return value
+
+
+def _as_known(value: CaseDate) -> tuple[int, ...]:
+    """A date as far as the record knows it: a month-precision date compares by its month."""
+    return (value.year, value.month) if value.precision == "month" else (value.year, value.month, value.day)
+
+
+def later(a: CaseDate, b: CaseDate) -> bool:
+    """Whether ``a`` is surely after ``b``, at the precision both are known to."""
+    if "month" in (a.precision, b.precision):
+        return (a.year, a.month) > (b.year, b.month)
+    return a.date > b.date
+
+
+Date = Annotated[CaseDate, BeforeValidator(_parse_date), AfterValidator(_not_in_future)]
 
 
 def _one_decimal(value: float) -> float:
@@ -688,6 +707,21 @@ class Case(Record):
     history: History = History()
     assessment: Assessment | None = None
     note: Note = None
+
+    @field_validator("imaging")
+    @classmethod
+    def _imaging_before_the_request(cls, imaging: tuple["ImagingStudy", ...] | None,
+                                    info: ValidationInfo) -> tuple["ImagingStudy", ...] | None:
+        request = info.data.get("request")
+        if imaging is None or request is None or request.date is None:
+            return imaging
+        for i, study in enumerate(imaging):
+            if study.date is not None and later(study.date, request.date):
+                raise ValueError(
+                    f"imaging[{i}].date {study.date} is after request.date {request.date}: a request rests on "
+                    "imaging done before it; correct one of the two dates"
+                )
+        return imaging
 
     @field_validator("assessment")
     @classmethod

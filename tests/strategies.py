@@ -353,7 +353,27 @@ def cases(draw: st.DrawFn, near: bool | None = None) -> Case:
         out["clinical"] = draw(clinicals())
         out["conservative_care"] = draw(conservative_cares())
     out["history"] = draw(histories())
+    _imaging_before_request(out)
     return out
+
+
+def _known(date: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in date.split("-"))
+
+
+def _imaging_before_request(case: Case) -> None:
+    """Move a study dated after the request to the request's date (the model refuses it otherwise)."""
+    request = case["request"].get("date")
+    if request is None:
+        return
+    for study in case.get("imaging") or ():
+        date = study.get("date")
+        if date is None:
+            continue
+        a, b = _known(date), _known(request)
+        width = min(len(a), len(b))  # a month-precision date compares by its month
+        if a[:width] > b[:width]:
+            study["date"] = request
 
 
 # --------------------------------------------------------------------------

@@ -87,6 +87,36 @@ BAD_CASES = [
             b' "conservative_care": {"total_weeks": NaN}}',
             ("conservative_care.total_weeks:", "not a finite number"), ("write a number",)),
     BadCase("nul-byte", "case.yaml", b"case: x\nnote: a\x00b\n", (":2:", "#x0000"), ("remove it",)),
+    # the hardening corpus (issue 7)
+    BadCase("python-tag", "case.yaml", b"case: !!python/object/apply:os.system [\"touch /tmp/necessity-ran\"]\n",
+            (":1:",), ("remove the tag",)),
+    BadCase("level-twice-different-grades", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "imaging:\n  - study: mri\n    levels:\n"
+             "      - {level: L4-L5, stenosis: [{zone: central, grade: severe}]}\n"
+             "      - {level: L4-L5, stenosis: [{zone: central, grade: mild}]}\n").encode(),
+            ("imaging[0].levels:", "L4-L5 is listed twice"), ("merge the two entries",)),
+    BadCase("date-in-the-future", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "imaging:\n  - {study: mri, date: 2999-03-01}\n").encode(),
+            (":6:", "imaging[0].date:", "2999-03-01 is in the future"), ("check the year",)),
+    BadCase("request-before-imaging", "case.yaml",
+            b"case: x\nrequest:\n  date: 2025-01-10\n  levels: [{level: L4-L5, decompression: true}]\n"
+            b"imaging:\n  - {study: mri, date: 2025-03-01}\n",
+            ("imaging[0].date 2025-03-01 is after request.date 2025-01-10",), ("correct one of the two dates",)),
+    BadCase("absurd-translation", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "imaging:\n  - study: flexion_extension_xray\n    levels:\n"
+             "      - {level: L4-L5, translation_mm: 400}\n").encode(),
+            (":8:", "imaging[0].levels[0].translation_mm:", "400"), ("check that it is in the field's unit",)),
+    BadCase("negative-translation", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "imaging:\n  - study: flexion_extension_xray\n    levels:\n"
+             "      - {level: L4-L5, translation_mm: -2}\n").encode(),
+            (":8:", "imaging[0].levels[0].translation_mm:", "-2"), ("cannot be negative",)),
+    BadCase("unknown-enum-misspelt", "case.yaml",
+            b"case: x\nrequest:\n  levels:\n    - {level: L4-L5, decompression: laminectmy}\n",
+            (":4:", "request.levels[0].decompression.technique:", "'laminectmy'"), ("did you mean 'laminectomy'?",)),
+    BadCase("unknown-enum-capitals", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "imaging:\n  - study: MRI\n").encode(),
+            (":6:", "imaging[0].study:", "'MRI'"), ("did you mean 'mri'?",)),
+    BadCase("ten-megabytes", "case.yaml", b"case: x\nnote: |\n" + b"  0123456789abcdef\n" * 600_000,
+            ("over 2097152 bytes",), ("a case file is a few kilobytes",)),
 ]
 
 
