@@ -198,8 +198,11 @@ def lint(folder: Path) -> list[Finding]:
     for err in parse_errors:
         m = _LOCATED.match(err)
         if m:
-            findings.append(Finding(m["file"], int(m["line"]), int(m["col"]), "E101",
-                                    " ".join(m["msg"].removeprefix("error: ").split())))
+            message = " ".join(m["msg"].removeprefix("error: ").split())
+            code, _, rest = message.partition(" ")
+            if not re.fullmatch(r"E\d{3}", code):  # a syntax error; E204 comes coded already
+                code, rest = "E101", message
+            findings.append(Finding(m["file"], int(m["line"]), int(m["col"]), code, rest))
         else:
             findings.append(Finding(err.split(":")[0], 1, 1, "E101", " ".join(err.split())))
     if parse_errors or not files:

@@ -158,6 +158,10 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
         if path in seen:
             continue
         seen.add(path)
+        if not path.is_relative_to(folder.resolve()):
+            errors.append(f"{_display(path)}: E202 a link to a file outside the policy folder "
+                          f"{_display(folder)}: copy the file into the folder")
+            continue
         try:
             raw = path.read_bytes()
             text = raw.decode("utf-8")
@@ -247,8 +251,25 @@ def parse_files(files: list[tuple[Path, str]]) -> tuple[list[ast.AST], list[str]
         except RuntimeError:
             errors.extend(_syntax_message(m, name) for m in messages)
             continue
+        for stm in batch:
+            for call in _external_calls(stm):
+                loc = call.location.begin
+                errors.append(f"{name}:{loc.line}:{loc.column}: E204 @{call.name} is refused: an @-term calls "
+                              "a host-language function; compute the value in ASP")
         statements.extend(_relocate(s, name) for s in batch)
     return statements, errors
+
+
+def _external_calls(node: object):
+    """The ``@f(...)`` terms under ``node``: calls out of ASP, never allowed in a policy."""
+    if isinstance(node, ast.AST):
+        if node.ast_type == ast.ASTType.Function and node.external:
+            yield node
+        for key in node.child_keys:
+            yield from _external_calls(getattr(node, key))
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
+        for child in node:
+            yield from _external_calls(child)
 
 
 def _criteria(statements: list[ast.AST]) -> tuple[list[Criterion], list[str]]:

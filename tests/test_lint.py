@@ -58,6 +58,7 @@ def test_planted_script_is_refused_with_line(tmp_path):
 @pytest.mark.parametrize("body,expected", [
     ('#include "/etc/passwd".\n', "6:E202"),
     ("#program other.\n", "6:E203"),
+    ('met("T-1", case, x) :- X = @exit(3), finding(x, yes).\n', "6:E204"),
     ('part_of("T-1"; "T-2", "T-3").\n', "6:E104"),
     ("finding(tumor, no).\n", "6:E105"),
     ('determination("L4-L5", fusion).\n', "6:E106"),
