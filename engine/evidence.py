@@ -59,6 +59,8 @@ def _weeks(days: int) -> str:
     return f"{weeks} weeks" if rest == 0 else f"{days} days"
 
 
+_ANY_CASE: dict[Symbol, str] = {}  # sentences that depend on the term alone
+_ANY_CASE_LIMIT = 100_000
 _INDEXED = frozenset({"imaging_study", "imaging_date", "care_episode", "care_delivery", "prior_surgery_level"})
 
 
@@ -69,6 +71,7 @@ class Describer:
         self._atoms = atoms
         self._indexed = False
         self._said: dict[Symbol, str] = {}
+        self._used_case = False
         self.studies: dict[int, str] = {}
         self.study_dates: dict[int, str] = {}
         self.episodes: dict[int, str] = {}
@@ -77,6 +80,7 @@ class Describer:
 
     def _index(self) -> None:
         """Read the case's studies, episodes and surgeries, the first time a sentence needs them."""
+        self._used_case = True
         if self._indexed:
             return
         self._indexed = True
@@ -111,10 +115,20 @@ class Describer:
         return f"{name} ({how})" if how else name
 
     def describe(self, sym: Symbol) -> str:
-        """One sentence for an evidence term (remembered: a case cites one fact many times)."""
-        said = self._said.get(sym)
+        """One sentence for an evidence term.
+
+        Remembered for this case (a case cites one fact many times) and, when
+        the sentence names no study, episode or surgery of this case, for
+        every case (a batch cites the same facts again and again).
+        """
+        said = self._said.get(sym) or _ANY_CASE.get(sym)
         if said is None:
+            self._used_case = False
             said = self._said[sym] = self._sentence(sym)
+            if not self._used_case:
+                if len(_ANY_CASE) >= _ANY_CASE_LIMIT:
+                    _ANY_CASE.clear()
+                _ANY_CASE[sym] = said
         return said
 
     def _sentence(self, sym: Symbol) -> str:  # noqa: C901 - one branch per predicate
