@@ -398,3 +398,19 @@ def test_security_cites_only_tests_that_exist():
         if case_id in {"audit-examples", "bidi-override"}:
             continue
         assert f'"{case_id}"' in (ROOT / "tests" / "test_bad_input.py").read_text(), f"no bad case {case_id!r}"
+
+
+def test_json_batch_error_record_is_real(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    shown = re.search(r"```jsonl\n(.*)\n```", _read(JSON_MD)).group(1)
+    good = json.dumps({"case": "ok", "request": {"levels": [{"level": "L4-L5", "decompression": True}]}})
+    bad = json.dumps({"case": "bad", "request": {"levels": [{"level": "L9-L10", "decompression": True}]}})
+    monkeypatch.chdir(tmp_path)
+    Path("cases.jsonl").write_text(f"{good}\n{good}\n{bad}\n")
+    result = CliRunner().invoke(main, ["batch", "cases.jsonl", "--out", "-"])
+    record = result.stdout.splitlines()[2]
+    prefix = shown.split("...")[0]
+    assert record.startswith(prefix), f"docs/json.md shows {shown}\nbatch writes {record}"
