@@ -1,0 +1,297 @@
+"""Hardening: every command against malformed cases and hostile policies,
+byte-identical output whatever the hash seed or the number of jobs, and
+fuzzing of the case model and the command line.
+
+docs/security.md states the guarantees these tests hold the engine to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import strategies as cases_st
+from engine.cli import main
+from facts.load import CaseFileError, parse_case
+from test_bad_input import BAD_CASES, ONLY_IN_A_PROCESS, POLICY_HEADER, BadCase, _assert_refused, _write
+
+ROOT = Path(__file__).resolve().parent.parent
+NECESSITY = ROOT / ".venv" / "bin" / "necessity"
+VALID_CASE = ROOT / "examples" / "source-001.yaml"
+IN_PROCESS = [b for b in BAD_CASES if b.id not in ONLY_IN_A_PROCESS]
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+# ---------------------------------------------------------------------------
+# malformed cases, every command that reads one
+# ---------------------------------------------------------------------------
+
+CASE_COMMANDS = {
+    "explain-json": ("explain", "{case}", "--format", "json"),
+    "explain-markdown": ("explain", "{case}", "--format", "markdown"),
+    "explain-level": ("explain", "{case}", "--level", "L4-L5"),
+    "audit-examples": ("audit-examples", "{case}"),
+}
+
+
+@pytest.mark.parametrize("command", CASE_COMMANDS, ids=str)
+@pytest.mark.parametrize("bad", IN_PROCESS, ids=lambda b: b.id)
+def test_every_case_command_refuses_a_bad_case_with_where_and_how(tmp_path, bad: BadCase, command: str):
+    path = _write(tmp_path, bad)
+    result = _run(*(a.format(case=path) for a in CASE_COMMANDS[command]))
+    _assert_refused(result.exit_code, result.stdout, result.stderr, path.name, bad.where, bad.fix)
+
+
+@pytest.mark.parametrize("bad", IN_PROCESS, ids=lambda b: b.id)
+def test_batch_turns_a_bad_case_into_an_error_record_with_where_and_how(tmp_path, bad: BadCase):
+    path = _write(tmp_path, bad)
+    result = _run("batch", str(path), "--out", "-")
+    shown = f"exit {result.exit_code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert result.exit_code == (1 if path.exists() else 2), shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    if not path.exists():
+        assert "no such file or folder" in result.stderr
+        return
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["source"] == str(path)
+    after = record["error"].split(path.name, 1)[1]
+    for piece in bad.where + bad.fix:
+        assert piece in after, shown
+
+
+def test_a_bad_record_in_the_middle_of_a_jsonl_file_is_named_by_its_line(tmp_path):
+    good = json.dumps({"case": "ok", "request": {"levels": [{"level": "L4-L5", "decompression": True}]}})
+    bad = json.dumps({"case": "bad", "request": {"levels": [{"level": "L4-L5", "decompression": "laminectmy"}]}})
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(f"{good}\n{bad}\n".encode() + b'{"case": "caf\xe9"}\n' + f"{good}\n".encode())
+    result = _run("batch", str(path), "--out", "-")
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("case") for r in records] == ["ok", None, None, "ok"]
+    assert records[1]["error"].startswith(f"{path}:2: request.levels[0].decompression.technique:")
+    assert "did you mean 'laminectomy'?" in records[1]["error"]
+    assert records[2]["error"] == f"{path}:3: the file is not UTF-8 text: save it as UTF-8"
+
+
+# ---------------------------------------------------------------------------
+# hostile policies, every command that loads one
+# ---------------------------------------------------------------------------
+
+
+def _policy(tmp_path: Path, body: bytes) -> Path:
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "policy.lp").write_bytes(POLICY_HEADER.encode() + body)
+    return folder
+
+
+HOSTILE_POLICIES = {
+    # body, what the message must say
+    "script": (b'#script (python)\nopen("{marker}", "w").write("ran")\n#end.\n', ("E201", ":6:1:")),
+    "script-lua": (b'#script (lua)\nio.open("{marker}", "w")\n#end.\n', ("E201",)),
+    "include-outside": (b'#include "/etc/passwd".\n', ("E202", "/etc/passwd")),
+    "include-parent": (b'#include "../escape.lp".\n', ("E202", "escape.lp")),
+    "program-part": (b"#program step(t).\np(t).\n", ("E203",)),
+    "at-term": (b"p(@exit(3)).\n", ("E204", ":6:3:")),
+    "syntax-error": (b"criterion(\"X\", \"t\", \"c\")\n", ("syntax error",)),
+    "not-utf8": (b"% caf\xe9\n", ("not UTF-8",)),
+}
+
+POLICY_COMMANDS = {
+    "explain": ("explain", str(VALID_CASE), "--policy", "{policy}"),
+    "batch": ("batch", str(VALID_CASE), "--policy", "{policy}", "--out", "-"),
+    "test": ("test", "{policy}"),
+    "diff-a": ("diff", "{policy}", "reference", "--max", "1"),
+    "diff-b": ("diff", "reference", "{policy}", "--max", "1"),
+    "check": ("check", "{policy}"),
+    "audit-examples": ("audit-examples", str(VALID_CASE), "--policy", "{policy}"),
+}
+
+
+@pytest.mark.parametrize("command", POLICY_COMMANDS, ids=str)
+@pytest.mark.parametrize("hostile", HOSTILE_POLICIES, ids=str)
+def test_every_policy_command_refuses_a_hostile_policy_before_running_anything(tmp_path, hostile, command):
+    marker = tmp_path / "ran"
+    body, says = HOSTILE_POLICIES[hostile]
+    folder = _policy(tmp_path, body.replace(b"{marker}", str(marker).encode()))
+    (tmp_path / "escape.lp").write_text("escaped.\n")
+    result = _run(*(a.format(policy=folder) for a in POLICY_COMMANDS[command]))
+    _assert_refused(result.exit_code, result.stdout, result.stderr, "policy.lp", says, ())
+    assert not marker.exists(), "a policy ran code"
+    assert "root:" not in result.stderr  # no file outside the policy was read into a message
+
+
+def test_a_linked_file_that_resolves_outside_the_folder_is_refused_and_never_read(tmp_path):
+    folder = _policy(tmp_path, b"")
+    secret = tmp_path / "secret.lp"
+    secret.write_text("% root:x:0:0\nsecret(1).\n")
+    (folder / "extra.lp").symlink_to(secret)
+    result = _run("explain", str(VALID_CASE), "--policy", str(folder))
+    _assert_refused(result.exit_code, result.stdout, result.stderr, "secret.lp", ("E202", "outside the policy folder"),
+                    ("copy the file into the folder",))
+    assert "root:" not in result.stderr
+
+
+def test_a_policy_that_gives_one_case_two_answers_is_an_error_never_a_pick(tmp_path):
+    folder = _policy(tmp_path, (
+        b'criterion("T-1", "Anything", "test \xc2\xa71").\nscope("T-1", level).\nbears_on("T-1", fusion).\n'
+        b"{ justified(L, fusion) } :- requested(L, _).\n"
+    ))
+    result = _run("explain", str(VALID_CASE), "--policy", str(folder))
+    _assert_refused(result.exit_code, result.stdout, result.stderr, "answers for one case", (), ())
+    batch = _run("batch", str(ROOT / "examples"), "--policy", str(folder), "--out", "-")
+    assert batch.exit_code == 1
+    records = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert len(records) == 5 and all("answers for one case" in r["error"] for r in records)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_POLICIES, ids=str)
+def test_lint_reports_a_hostile_policy_as_a_finding(tmp_path, hostile):
+    marker = tmp_path / "ran"
+    body, says = HOSTILE_POLICIES[hostile]
+    folder = _policy(tmp_path, body.replace(b"{marker}", str(marker).encode()))
+    result = _run("lint", str(folder))
+    assert result.exit_code in (1, 2), result.output  # 1: findings listed; 2: a file it cannot read
+    assert "Traceback" not in result.output
+    for piece in says:
+        assert piece in result.output + result.stderr
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------------------
+# determinism
+# ---------------------------------------------------------------------------
+
+
+def _necessity(*args: str, seed: str) -> bytes:
+    run = subprocess.run([str(NECESSITY), *args], capture_output=True, cwd=ROOT, timeout=300, check=False,
+                         env={**os.environ, "PYTHONHASHSEED": seed})
+    assert run.returncode == 0, run.stderr.decode()
+    return run.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_every_format_is_byte_identical_across_hash_seeds(fmt):
+    example = "examples/source-004.yaml"
+    outputs = {_necessity("explain", example, "--format", fmt, seed=seed) for seed in ("0", "7", "31337")}
+    assert len(outputs) == 1
+
+
+def test_batch_is_byte_identical_across_hash_seeds_and_jobs():
+    outputs = {
+        _necessity("batch", "examples", "--out", "-", "--jobs", jobs, "--would-change", seed=seed)
+        for seed, jobs in (("0", "1"), ("99", "2"), ("4242", "1"))
+    }
+    assert len(outputs) == 1
+    assert len(next(iter(outputs)).splitlines()) == 5
+
+
+# ---------------------------------------------------------------------------
+# fuzzing
+# ---------------------------------------------------------------------------
+
+FUZZ = settings(max_examples=40, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@FUZZ
+@given(st.lists(cases_st.cases(), min_size=1, max_size=5))
+def test_random_valid_cases_through_the_cli_give_one_determination_per_requested_level(records):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cases.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        result = _run("batch", str(path), "--out", "-")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    decided = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(decided) == len(records)
+    for record, out in zip(records, decided):
+        requested = sorted(lv["level"] for lv in record["request"]["levels"])
+        assert sorted(lv["level"] for lv in out["levels"]) == requested
+        assert all(lv["determination"] in ("fusion", "decompression_only", "none") for lv in out["levels"])
+        assert out["outcome"] in ("approved", "partially_approved", "denied")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@st.composite
+def damaged_cases(draw: st.DrawFn) -> object:
+    """A valid record with one part replaced, removed or added: the most likely shape of a bad export."""
+    record = draw(cases_st.cases())
+    holders = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            holders.extend((node, key) for key in node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            holders.extend((node, i) for i in range(len(node)))
+            for value in node:
+                walk(value)
+
+    walk(record)
+    holder, key = draw(st.sampled_from(holders))
+    action = draw(st.sampled_from(["replace", "remove", "add"]))
+    if action == "replace":
+        holder[key] = draw(json_values)
+    elif action == "remove":
+        del holder[key]
+    elif isinstance(holder, dict):
+        holder[draw(st.text(min_size=1, max_size=12))] = draw(json_values)
+    else:
+        holder.append(draw(json_values))
+    return record
+
+
+def _parses_or_refuses(text: str, fmt: str) -> None:
+    try:
+        parse_case(text, f"fuzz.{fmt}", fmt=fmt)
+    except CaseFileError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+
+
+@FUZZ
+@given(damaged_cases())
+def test_damaged_records_are_accepted_or_refused_cleanly(record):
+    _parses_or_refuses(json.dumps(record), "json")
+
+
+@FUZZ
+@given(json_values)
+def test_arbitrary_json_documents_are_refused_cleanly(value):
+    _parses_or_refuses(json.dumps(value), "json")
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_arbitrary_text_as_yaml_is_refused_cleanly(text):
+    _parses_or_refuses(text, "yaml")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_arbitrary_bytes_at_the_command_line_exit_0_or_2_never_a_traceback(raw):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "case.yaml"
+        path.write_bytes(raw)
+        result = _run("explain", str(path), "--format", "json")
+    assert result.exit_code in (0, 2), result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: ") and str(path) in result.stderr
