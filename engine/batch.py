@@ -96,6 +96,23 @@ def _lines(path: Path) -> Iterator[Item]:
                 yield Item(source, None, "json", _one_line_error(exc), True)
 
 
+def _count_records(path: Path) -> int:
+    """The non-blank lines of a JSON Lines file, for the progress bar.
+
+    Read in blocks, so that one enormous line (refused later, when it is
+    read as a record) costs no more memory than a block.
+    """
+    count, pending = 0, False  # pending: the current line has content so far
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            parts = block.split(b"\n")
+            for part in parts[:-1]:
+                count += pending or bool(part.strip())
+                pending = False
+            pending = pending or bool(parts[-1].strip())
+    return count + pending
+
+
 def _one_line_error(exc: CaseFileError) -> str:
     """A JSON Lines record's problems, named by the record's line (a line number inside it says nothing)."""
     return "; ".join(f"{exc.source}:{' ' + p.path + ':' if p.path else ''} {p.message}" for p in exc.problems)
@@ -128,10 +145,10 @@ def read_inputs(path: str | Path) -> tuple[Iterator[Item], int | None]:
         files = case_files(path)
         return _files(files), len(files)
     if not path.exists():
-        raise UserError(f"{path}: no such file or folder: give a folder of case files or a .jsonl file")
+        raise UserError(f"{path}: no such file or folder: check the path (give a folder of case files or a .jsonl file)")
     suffix = path.suffix.lower()
     if suffix in LINES_SUFFIXES:
-        return _lines(path), None
+        return _lines(path), _count_records(path)
     if suffix in CASE_SUFFIXES:
         return _files([path]), 1
     raise UserError(f"{path}: not a folder, a JSON Lines file ({', '.join(LINES_SUFFIXES)}) "

@@ -248,3 +248,26 @@ def test_help_has_examples():
     result = CliRunner().invoke(main, ["batch", "--help"])
     assert result.exit_code == 0
     assert "necessity batch examples/ --out decisions.jsonl" in result.output
+
+
+def test_a_progress_bar_when_stderr_is_a_terminal(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("script") is None:
+        pytest.skip("script(1) is not installed to give the command a terminal")
+    path = _jsonl(tmp_path, [_example_line(i % 5) for i in range(7)] + ["", "   "])
+    necessity = ROOT / ".venv" / "bin" / "necessity"
+    run = subprocess.run(["script", "-qec", f"{necessity} batch {path} --out {tmp_path / 'o.jsonl'}", "/dev/null"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout
+    assert "deciding" in run.stdout and "7/7" in run.stdout
+    assert "Traceback" not in run.stdout
+
+
+def test_records_are_counted_without_blank_lines_whatever_the_blocks(tmp_path):
+    from engine.batch import _count_records
+
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"{}\n\n  \n{}\n" + b"x" * (3 << 20) + b"\n{}")
+    assert _count_records(path) == 4
