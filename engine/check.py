@@ -55,6 +55,7 @@ class CheckResult:
     policy: Policy
     bounds: Bounds
     totality_witness: dict | None = None
+    totality_proved: bool = True  # False when the question ran out of time
     dead: list[tuple[str, str]] = field(default_factory=list)  # (criterion, why)
     intended_dead: list[str] = field(default_factory=list)  # no met rule: exclusions
     irrelevant: list[str] = field(default_factory=list)
@@ -100,6 +101,9 @@ def check(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS, timeout: fl
     model, finished = ask(Function("ask_totality"))
     if model is not None:
         result.totality_witness = to_case(f"check-{policy.id}-totality", model)
+    elif not finished:
+        result.totality_proved = False
+        result.timed_out.append("totality")
     sides = _coverable_sides(policy)
     leafs = {s.arguments[0].string for s in _leaf_criteria(search)}
     for c in policy.criteria:
