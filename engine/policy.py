@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -153,12 +154,13 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
         return [], [f"{_display(folder)}: no .lp files: a policy folder holds at least policy.lp"]
     seen: set[Path] = set()
     files: list[tuple[Path, str]] = []
+    inside = folder.resolve()
     while pending:
         path = pending.pop(0).resolve()
         if path in seen:
             continue
         seen.add(path)
-        if not path.is_relative_to(folder.resolve()):
+        if not path.is_relative_to(inside):
             errors.append(f"{_display(path)}: E202 a link to a file outside the policy folder "
                           f"{_display(folder)}: copy the file into the folder")
             continue
@@ -260,16 +262,20 @@ def parse_files(files: list[tuple[Path, str]]) -> tuple[list[ast.AST], list[str]
     return statements, errors
 
 
-def _external_calls(node: object):
-    """The ``@f(...)`` terms under ``node``: calls out of ASP, never allowed in a policy."""
+def nodes(node: object) -> Iterator[ast.AST]:
+    """Every AST node under ``node``, itself included, depth first."""
     if isinstance(node, ast.AST):
-        if node.ast_type == ast.ASTType.Function and node.external:
-            yield node
+        yield node
         for key in node.child_keys:
-            yield from _external_calls(getattr(node, key))
+            yield from nodes(getattr(node, key))
     elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
         for child in node:
-            yield from _external_calls(child)
+            yield from nodes(child)
+
+
+def _external_calls(stm: ast.AST) -> Iterator[ast.AST]:
+    """The ``@f(...)`` terms in ``stm``: calls out of ASP, never allowed in a policy."""
+    return (n for n in nodes(stm) if n.ast_type == ast.ASTType.Function and n.external)
 
 
 def _criteria(statements: list[ast.AST]) -> tuple[list[Criterion], list[str]]:

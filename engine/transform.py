@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import clingo
 from clingo import ast
 
+from engine.policy import nodes
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 
@@ -114,28 +115,15 @@ def _constant(term: ast.AST) -> int | None:
 
 
 def _body_signatures(node: object) -> Iterable[str]:
-    if isinstance(node, ast.AST):
-        if node.ast_type == ast.ASTType.SymbolicAtom:
-            sig = _signature(node.symbol)
+    for n in nodes(node):
+        if n.ast_type == ast.ASTType.SymbolicAtom:
+            sig = _signature(n.symbol)
             if sig:
                 yield sig
-            return
-        for key in node.child_keys:
-            yield from _body_signatures(getattr(node, key))
-    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
-        for child in node:
-            yield from _body_signatures(child)
 
 
 def _comparisons(node: object) -> Iterable[ast.AST]:
-    if isinstance(node, ast.AST):
-        if node.ast_type == ast.ASTType.Comparison:
-            yield node
-        for key in node.child_keys:
-            yield from _comparisons(getattr(node, key))
-    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
-        for child in node:
-            yield from _comparisons(child)
+    return (n for n in nodes(node) if n.ast_type == ast.ASTType.Comparison)
 
 
 def thresholds(statements: Iterable[ast.AST]) -> tuple[dict[tuple[str, int], set[int]], dict[str, set[int]]]:
@@ -274,20 +262,7 @@ class _Keyed(ast.Transformer):
 
 
 def _fresh_variable(statements: list[ast.AST]) -> str:
-    names: set[str] = set()
-
-    def collect(node: object) -> None:
-        if isinstance(node, ast.AST):
-            if node.ast_type == ast.ASTType.Variable:
-                names.add(node.name)
-            for key in node.child_keys:
-                collect(getattr(node, key))
-        elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
-            for child in node:
-                collect(child)
-
-    for stm in statements:
-        collect(stm)
+    names = {n.name for stm in statements for n in nodes(stm) if n.ast_type == ast.ASTType.Variable}
     name = "K__"
     while name in names:
         name += "_"
