@@ -116,23 +116,18 @@ def _parse_date(value: Any) -> Any:
     raise ValueError("give a date as YYYY-MM-DD or YYYY-MM")
 
 
-def _not_in_future(value: CaseDate) -> CaseDate:
-    today = dt.date.today()
-    if _as_known(value) > _as_known(CaseDate(year=today.year, month=today.month, day=today.day, precision=value.precision)):
-        raise ValueError(f"{value} is in the future (today is {today.isoformat()}): check the year")
-    return value
-
-
-def _as_known(value: CaseDate) -> tuple[int, ...]:
-    """A date as far as the record knows it: a month-precision date compares by its month."""
-    return (value.year, value.month) if value.precision == "month" else (value.year, value.month, value.day)
-
-
 def later(a: CaseDate, b: CaseDate) -> bool:
     """Whether ``a`` is surely after ``b``, at the precision both are known to."""
     if "month" in (a.precision, b.precision):
         return (a.year, a.month) > (b.year, b.month)
     return a.date > b.date
+
+
+def _not_in_future(value: CaseDate) -> CaseDate:
+    today = dt.date.today()
+    if later(value, CaseDate(year=today.year, month=today.month, day=today.day, precision="day")):
+        raise ValueError(f"{value} is in the future (today is {today.isoformat()}): check the year")
+    return value
 
 
 Date = Annotated[CaseDate, BeforeValidator(_parse_date), AfterValidator(_not_in_future)]
