@@ -57,7 +57,6 @@ class Summary:
     items: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     timed_out: bool = False
-    total: int | None = None
 
     def add(self, result: Result) -> None:
         self.cases += 1
@@ -138,8 +137,9 @@ def _files(paths: list[Path]) -> Iterator[Item]:
             yield Item(str(path), None, case_format(path), exc.render())
 
 
-def read_inputs(path: str | Path) -> tuple[Iterator[Item], int | None]:
-    """The records of INPUT and, when known without reading them, how many there are."""
+def read_inputs(path: str | Path, *, count: bool = False) -> tuple[Iterator[Item], int | None]:
+    """The records of INPUT and how many there are: known for a folder or a
+    case file; for a JSON Lines file only with ``count`` (one more pass over it)."""
     path = Path(path)
     if path.is_dir():
         files = case_files(path)
@@ -148,7 +148,7 @@ def read_inputs(path: str | Path) -> tuple[Iterator[Item], int | None]:
         raise UserError(f"{path}: no such file or folder: check the path (give a folder of case files or a .jsonl file)")
     suffix = path.suffix.lower()
     if suffix in LINES_SUFFIXES:
-        return _lines(path), _count_records(path)
+        return _lines(path), _count_records(path) if count else None
     if suffix in CASE_SUFFIXES:
         return _files([path]), 1
     raise UserError(f"{path}: not a folder, a JSON Lines file ({', '.join(LINES_SUFFIXES)}) "

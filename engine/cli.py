@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import wraps
 from typing import Any
 
@@ -144,28 +145,24 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     from engine.policy import load
 
     load(policy_ref, policies_dir)  # a bad policy is reported before any case is read
-    items, total = read_inputs(input_path)
-    jobs = jobs or (os.cpu_count() or 1)
     bar = None
-    if sys.stderr.isatty():
-        bar = click.progressbar(length=total, label="deciding", file=sys.stderr, show_pos=True, show_eta=total is not None)
-    out = click.open_file(out_path, "w", encoding="utf-8", atomic=False)
+    if sys.stderr.isatty():  # only a progress bar needs to know the count beforehand
+        items, total = read_inputs(input_path, count=True)
+        bar = click.progressbar(length=total, label="deciding", file=sys.stderr, show_pos=True)
+    else:
+        items, total = read_inputs(input_path)
+    jobs = jobs or (os.cpu_count() or 1)
     try:
-        with out:
-            if bar is not None:
-                with bar:
-                    summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir,
-                                  would_change=would_change, jobs=jobs, timeout=timeout, progress=bar.update)
-            else:
-                summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir,
-                              would_change=would_change, jobs=jobs, timeout=timeout)
+        with click.open_file(out_path, "w", encoding="utf-8", atomic=False) as out, bar or nullcontext():
+            summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir, would_change=would_change,
+                          jobs=jobs, timeout=timeout, progress=bar.update if bar else None)
     except OSError as exc:
         from engine.errors import UserError
 
         raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
     from engine.render import batch_summary
 
-    click.echo(batch_summary(summary, jobs, out_path, timeout), err=True, nl=False)
+    click.echo(batch_summary(summary, jobs, out_path, timeout, total), err=True, nl=False)
     if summary.errors or summary.timed_out:
         sys.exit(EXIT_FINDINGS)
 

@@ -389,7 +389,7 @@ def _counts(counter, order) -> str:
     return " · ".join(f"{name} {counter[name]}" for name in order) if counter else "none"
 
 
-def batch_summary(summary, jobs: int, out_path: str, timeout: float | None) -> str:
+def batch_summary(summary, jobs: int, out_path: str, timeout: float | None, total: int | None = None) -> str:
     """What a batch did, for stderr."""
     from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS
 
@@ -403,7 +403,7 @@ def batch_summary(summary, jobs: int, out_path: str, timeout: float | None) -> s
         f"  errors          {summary.errors}" + (f" (records with an \"error\" key in {out_path})" if summary.errors else ""),
     ]
     if summary.timed_out:
-        total = f" of {summary.total}" if summary.total is not None else ""
-        lines.append(f"stopped after --timeout {timeout:g}s: {summary.cases}{total} cases written; "
+        of = f" of {total}" if total is not None else ""
+        lines.append(f"stopped after --timeout {timeout:g}s: {summary.cases}{of} cases written; "
                      "run again with a longer --timeout or more --jobs for the rest")
     return "\n".join(lines) + "\n"
