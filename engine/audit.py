@@ -116,15 +116,17 @@ def example_files(refs: tuple[str, ...] = ()) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def _subset(a: WouldChange, b: WouldChange) -> bool:
-    return set(a.requires) < set(b.requires)
+def _dominated(w: WouldChange, others: tuple[WouldChange, ...]) -> bool:
+    """Every set ``w`` stands for holds a smaller set some other line stands for."""
+    smaller = [frozenset(alt) for o in others for alt in o.alternatives]
+    return all(any(s < frozenset(alt) for s in smaller) for alt in w.alternatives)
 
 
 def _reaching(changes: tuple[WouldChange, ...], kind: str, verdict: str) -> tuple[WouldChange, ...]:
     """The sets that bring the subject to at least ``verdict``, without a set that holds a smaller one."""
     rank = RANKS[kind]
     reach = tuple(w for w in changes if w.determination in rank and rank.index(w.determination) >= rank.index(verdict))
-    return tuple(w for w in reach if not any(_subset(o, w) for o in reach))
+    return tuple(w for w in reach if not _dominated(w, reach))
 
 
 def _compare(kind: str, subject: str, verdict: str, engine: str, criteria: tuple[CriterionResult, ...],
@@ -264,7 +266,10 @@ def _agreements(comparisons: list[Comparison]) -> str:
 
 
 def to_text(result: Audit) -> str:
-    from engine.render import _changes_lines, _criterion_lines, _det, _plain
+    from engine.terminal import changes_lines as _changes_lines, criterion_lines as _criterion_lines, plain as _plain
+
+    def _det(value: str) -> str:  # the names an assessment file uses
+        return click.style(value, bold=True)
 
     policy = next(e.decision.policy for e in result.audited)
     out = [f"Assessments audited under {policy.id} {policy.version} (effective {policy.effective})", ""]

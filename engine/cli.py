@@ -76,20 +76,27 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="text: a tree for a terminal; json: the documented contract; markdown: a determination letter.")
 @click.option("--level", default=None, metavar="LEVEL", help="Show only this level (and items at it), e.g. L4-L5.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Text: also list every other criterion the policy evaluated, with its status.")
 @user_errors
-def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str, level: str | None) -> None:
+def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str, level: str | None,
+            verbose: bool) -> None:
     """Decide CASE under a policy and explain every determination.
 
-    For every requested level: fusion, decompression_only or none; for every
-    requested item: medically_necessary, not_medically_necessary or
-    not_addressed; with the criteria met, those not met or not documented, and
-    the smallest sets of criteria whose documentation would change the answer.
+    For every requested level: fusion, decompression_only, none, or
+    not_addressed (the policy has no criterion for it: manual review); for
+    every requested item: medically_necessary, not_medically_necessary or
+    not_addressed.  The text starts with the answer: one line per level and
+    item with the criteria that stand in its way, then what would change it
+    (documentation to obtain, apart from findings the record contradicts),
+    then the case-level criteria once and each level's and item's own.
 
     \b
     Examples:
       necessity explain examples/source-003.yaml
       necessity explain examples/source-002.yaml --format json
       necessity explain examples/source-000.yaml --level L4-L5 --format markdown
+      necessity explain examples/source-003.yaml --verbose
     """
     from engine.errors import UserError
     from engine.policy import load
@@ -109,7 +116,12 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
         level = canon
     policy = load(policy_ref, policies_dir)
     decision = decide(policy, case)
-    click.echo(RENDERERS[fmt](decision, level), nl=False)
+    if fmt == "text":
+        from engine.terminal import to_text
+
+        click.echo(to_text(decision, level, verbose=verbose), nl=False)
+    else:
+        click.echo(RENDERERS[fmt](decision, level), nl=False)
 
 
 @main.command()

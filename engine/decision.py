@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DETERMINATIONS = ("none", "decompression_only", "fusion")
+#: A level the policy has no criterion for: manual review, never a silent none.
+NOT_ADDRESSED = "not_addressed"
+LEVEL_DETERMINATIONS = (*DETERMINATIONS, NOT_ADDRESSED)
 ITEM_DETERMINATIONS = ("medically_necessary", "not_medically_necessary", "not_addressed")
 STATUSES = ("met", "not_met", "not_documented")
 OUTCOMES = ("approved", "partially_approved", "denied")
@@ -28,24 +31,59 @@ class CriterionResult:
     evidence: tuple[Evidence, ...]
     noted: tuple[Evidence, ...] = ()
     documentation: str | None = None  # what the record must say, for not_documented
+    #: older findings a newer study overrules (the text names the newer study)
+    superseded: tuple[Evidence, ...] = ()
+    #: documented facts that leave the criterion open (a date known only to the
+    #: month, studies that disagree with no order documented)
+    unsettled: tuple[Evidence, ...] = ()
+    #: the waiver that stands in for this criterion, when it does
+    waived_by: str | None = None
+    #: the criteria this one is made of (it holds when all of them do)
+    parts: tuple[str, ...] = ()
+    #: the criterion this one waives, for a waiver
+    waives: str | None = None
 
 
 @dataclass(frozen=True)
 class Assumption:
+    """A criterion the what-if solve assumes met, with the status the record gives it."""
+
     criterion: str
     scope: str
+    status: str = "not_documented"  # or "not_met": refuted by a documented finding
+
+
+#: The two kinds of what-if answer, in the order they are reported.
+DOCUMENTATION = "documentation"  # every criterion needed is not documented: documentation to obtain
+CONTRADICTED = "contradicted"  # some criterion needed is refuted by a documented finding
+CHANGE_KINDS = (DOCUMENTATION, CONTRADICTED)
 
 
 @dataclass(frozen=True)
 class WouldChange:
-    """Assume every criterion in ``requires`` met, and the subject becomes ``determination``."""
+    """Every criterion in ``requires`` met, and (when ``one_of`` is given) any one
+    of ``one_of``, and the subject becomes ``determination``.
+
+    ``kind`` is ``documentation`` when every criterion needed is not
+    documented (what a provider can send), ``contradicted`` when some is
+    refuted by a documented finding (only a different finding could change it).
+    """
 
     determination: str
     requires: tuple[Assumption, ...]
+    one_of: tuple[Assumption, ...] = ()
+    kind: str = DOCUMENTATION
 
     @property
     def criterion_ids(self) -> tuple[str, ...]:
-        return tuple(a.criterion for a in self.requires)
+        return tuple(a.criterion for a in (*self.requires, *self.one_of))
+
+    @property
+    def alternatives(self) -> tuple[tuple[Assumption, ...], ...]:
+        """Each set of criteria this line stands for, written out."""
+        if not self.one_of:
+            return (self.requires,)
+        return tuple((*self.requires, choice) for choice in self.one_of)
 
 
 @dataclass(frozen=True)
@@ -76,6 +114,15 @@ class PolicyRef:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something a reader must know about the decision as a whole, e.g. a request
+    dated outside the policy's effective period."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Decision:
     case: str
     policy: PolicyRef
@@ -86,6 +133,7 @@ class Decision:
     would_change_computed: bool = True
     #: every criterion the policy evaluated, as (id, scope, status), reported or not
     statuses: tuple[tuple[str, str, str], ...] = ()
+    notices: tuple[Notice, ...] = ()
 
     def status_of(self, criterion: str, scope: str = "case") -> str | None:
         for cid, sc, st in self.statuses:

@@ -54,9 +54,26 @@ def _day(sym: Symbol) -> str:
     return (EPOCH + dt.timedelta(days=sym.number)).isoformat()
 
 
+def _date(first: Symbol, last: Symbol) -> str:
+    """A date as the record wrote it: one day, or a whole month (``2024-12``), never an invented day."""
+    a = EPOCH + dt.timedelta(days=first.number)
+    b = EPOCH + dt.timedelta(days=last.number)
+    if a == b:
+        return a.isoformat()
+    if a.day == 1 and (b.year, b.month) == (a.year, a.month) and (b + dt.timedelta(days=1)).month != b.month:
+        return f"{a.year:04d}-{a.month:02d}"
+    return f"between {a.isoformat()} and {b.isoformat()}"
+
+
 def _weeks(days: int) -> str:
     weeks, rest = divmod(days, 7)
     return f"{weeks} weeks" if rest == 0 else f"{days} days"
+
+
+def _length(least: Symbol, most: Symbol) -> str:
+    if least.number == most.number:
+        return _weeks(least.number)
+    return f"{_weeks(least.number)} to {_weeks(most.number)}, by dates known only to the month"
 
 
 _ANY_CASE: dict[Symbol, str] = {}  # sentences that depend on the term alone
@@ -92,7 +109,7 @@ class Describer:
             if name == "imaging_study":
                 self.studies[args[0].number] = _STUDY_NAMES.get(args[1].name, _words(args[1]))
             elif name == "imaging_date":
-                self.study_dates[args[0].number] = _day(args[1])
+                self.study_dates[args[0].number] = _date(args[1], args[2])
             elif name == "care_episode":
                 self.episodes[args[0].number] = _words(args[1])
             elif name == "care_delivery":
@@ -135,14 +152,25 @@ class Describer:
         name, a = sym.name, sym.arguments
         if sym.type != SymbolType.Function:
             return _words(sym)
+        if name == "study" and len(a) == 1:
+            return self.study(a[0])
+        if name == "imprecise" and len(a) == 1:
+            return f"{self.describe(a[0])}: the exact date would settle it"
+        if name == "conflicting" and len(a) == 1:
+            return (f"{self.describe(a[0])}: another study disagrees and their order is not documented; "
+                    "the dates of the studies would settle which governs")
         if name == "stenosis":
             level, zone, side, grade, study = a
-            where = _words(zone) + ("" if side.name == "unspecified" else f" {_words(side)}")
+            where = " ".join(w for w in ("" if zone.name == "unspecified" else _words(zone),
+                                        "" if side.name == "unspecified" else _words(side)) if w)
             graded = "stenosis, no grade reported" if grade.name == "ungraded" else f"{_words(grade)} stenosis"
-            return f"{level.string} {where} {graded} ({self.study(study)})"
+            return f"{level.string} {where + ' ' if where else ''}{graded} ({self.study(study)})"
         if name == "level_finding":
             level, finding, state, study = a
             said = _words(finding) if state.name == "yes" else f"no {_words(finding)}"
+            if finding.name == "dynamic_instability":
+                said = ("instability reported, not measured" if state.name == "yes"
+                        else "no instability on films in two positions")
             return f"{level.string} {said} ({self.study(study)})"
         if name == "dynamic_translation":
             return f"{a[0].string} translation {_tenths(a[1])} mm ({self.study(a[2])})"
@@ -168,7 +196,7 @@ class Describer:
         if name == "motor_weakness_course":
             return f"motor weakness {_words(a[0])}"
         if name == "care_days":
-            return f"{self.episode(a[0])}: {_weeks(a[1].number)}"
+            return f"{self.episode(a[0])}: {_length(a[1], a[2])}"
         if name == "care_outcome":
             return f"{self.episode(a[0])}: {_words(a[1])}"
         if name == "care_sessions":
@@ -177,9 +205,9 @@ class Describer:
         if name == "care_delivery":
             return f"{self.episode(a[0])}: delivered as {_words(a[1])}"
         if name == "care_start":
-            return f"{self.episode(a[0])} started {_day(a[1])}"
+            return f"{self.episode(a[0])} started {_date(a[1], a[2])}"
         if name == "care_end":
-            return f"{self.episode(a[0])} ended {_day(a[1])}"
+            return f"{self.episode(a[0])} ended {_date(a[1], a[2])}"
         if name == "conservative_care_total_days":
             return f"nonoperative care for {_weeks(a[0].number)} in total, as stated"
         if name == "planned_facet_resection":
@@ -234,11 +262,13 @@ class Describer:
         if name == "imaging_date":
             return f"{self.study(a[0])}"
         if name == "request_date":
-            return f"request dated {_day(a[0])}"
+            return f"request dated {_date(a[0], a[1])}"
         if name == "thoracolumbar_level":
             return f"{a[0].string} is a thoracolumbar level"
         if name == "determination":
-            return f"{a[0].string}: {_words(a[1])}"
+            if a[1].name == "fusion":
+                return f"fusion justified at {a[0].string}"
+            return f"fusion not justified at {a[0].string} (determination: {_words(a[1])})"
         if name == "exclusion":
             return a[0].string
         if name == "part":
@@ -246,23 +276,37 @@ class Describer:
         if name == "parts":
             return "every part met"
         if name == "absent":
-            return "not in the record: " + self._absent(a[0])
+            return self._absent(a[0])
         return str(sym)
 
     def _absent(self, sym: Symbol) -> str:
+        """A sentence for what a documented list or record says is not there."""
         name, a = sym.name, sym.arguments
         if name == "stenosis":
-            return f"stenosis at {a[0].string} on {self.study(a[1])}"
-        if name == "prior_surgery_level":
-            return f"prior decompression at {a[0].string}"
+            return f"{self.study(a[1])} reports no stenosis at {a[0].string}"
+        if name in ("prior_decompression", "prior_surgery", "prior_surgery_level"):
+            what = "decompression" if name == "prior_decompression" else "surgery"
+            if not self._any("prior_surgery"):
+                return f"the surgical history documents no prior spine surgery, so no prior {what} at {a[0].string}"
+            return f"the surgical history documents no prior {what} at {a[0].string}"
         if name == "requested":
-            return f"{_words(a[1])} requested at {a[0].string}"
+            return f"{_words(a[1])} is not requested at {a[0].string}"
         if name == "requested_item":
-            return "bone graft requested"
+            return "no bone graft is requested"
         if name == "si_diagnostic_block":
-            return "a diagnostic SI block"
+            return "the record's list of diagnostic SI blocks is empty"
+        if name == "care_episodes":
+            return "the record documents that no nonoperative care was given"
+        if name == "physical_therapy":
+            return "the record's list of nonoperative care holds no physical therapy"
+        if name == "cobb_curves":
+            return f"{self.study(a[0])} measures no curve"
         if name == "concordant_level":
-            return f"{a[0].string} among the levels concordant with the symptoms"
+            return f"{a[0].string} is not among the levels the record finds concordant with the symptoms"
         if name in BY_NAME:
-            return self.describe(sym)
-        return _words(sym)
+            return "not in the record: " + self.describe(sym)
+        return "not in the record: " + _words(sym)
+
+    def _any(self, name: str) -> bool:
+        self._used_case = True
+        return any(a.name == name for a in self._atoms)

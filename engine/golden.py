@@ -135,19 +135,30 @@ def check(g: Golden, decision: Decision) -> list[Mismatch]:
             out.append(Mismatch(f"criterion {key}", want, actual, (cid,)))
     for entry in exp.get("would_change") or []:
         got = subjects.get(entry["subject"])
-        sets = {(w.determination, tuple(sorted(set(w.criterion_ids)))) for w in (got.would_change if got else ())}
+        sets = _alternative_sets(got)
         want = (entry["determination"], tuple(sorted(entry["requires"])))
-        if want not in sets:
-            listed = "; ".join(f"{d} with {'+'.join(r)}" for d, r in sorted(sets)) or "nothing"
-            out.append(Mismatch(f"would_change {entry['subject']}", f"{want[0]} with {'+'.join(want[1])}", listed, want[1]))
+        kinds = {kind for d, ids, kind in sets if (d, ids) == want}
+        if not kinds or ("kind" in entry and entry["kind"] not in kinds):
+            listed = "; ".join(f"{d} with {'+'.join(r)} ({k})" for d, r, k in sorted(sets)) or "nothing"
+            wanted = f"{want[0]} with {'+'.join(want[1])}" + (f" ({entry['kind']})" if "kind" in entry else "")
+            out.append(Mismatch(f"would_change {entry['subject']}", wanted, listed, want[1]))
     for entry in exp.get("unchanged_by") or []:
         got = subjects.get(entry["subject"])
         need = tuple(sorted(entry["requires"]))
-        hits = [w for w in (got.would_change if got else ()) if tuple(sorted(set(w.criterion_ids))) == need]
+        hits = [d for d, ids, _ in _alternative_sets(got) if ids == need]
         if hits:
             out.append(Mismatch(f"unchanged_by {entry['subject']}", f"no change from {'+'.join(need)} alone",
-                                f"{hits[0].determination}", need))
+                                hits[0], need))
     return out
+
+
+def _alternative_sets(subject) -> set[tuple[str, tuple[str, ...], str]]:
+    """Every set of criterion ids a subject's what-if lines stand for, with its determination and kind."""
+    return {
+        (w.determination, tuple(sorted({a.criterion for a in members})), w.kind)
+        for w in (subject.would_change if subject else ())
+        for members in w.alternatives
+    }
 
 
 def discover(folder: Path) -> list[Path]:

@@ -7,13 +7,14 @@ evidence and every what-if set comes from the solver.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from engine.decision import CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+from engine.letter import to_markdown
+from engine.terminal import MARK, plain, styled, to_text
 
 # ---------------------------------------------------------------------------
 # JSON
@@ -31,17 +32,30 @@ def _criterion_json(c: CriterionResult) -> dict[str, Any]:
     }
     if c.noted:
         out["noted"] = [{"fact": e.atom, "text": e.text} for e in c.noted]
+    if c.superseded:
+        out["superseded"] = [{"fact": e.atom, "text": e.text} for e in c.superseded]
+    if c.unsettled:
+        out["unsettled"] = [{"fact": e.atom, "text": e.text} for e in c.unsettled]
+    if c.waived_by:
+        out["waived_by"] = c.waived_by
     if c.documentation:
         out["documentation"] = c.documentation
     return out
 
 
+def _requirement_json(a) -> dict[str, Any]:
+    return {"id": a.criterion, "scope": a.scope, "status": a.status}
+
+
 def _change_json(w: WouldChange) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "determination": w.determination,
-        "requires": list(dict.fromkeys(w.criterion_ids)),
-        "requires_at": [{"id": a.criterion, "scope": a.scope} for a in w.requires],
+        "kind": w.kind,
+        "requires_at": [_requirement_json(a) for a in w.requires],
     }
+    if w.one_of:
+        out["one_of"] = [_requirement_json(a) for a in w.one_of]
+    return out
 
 
 def _explained(out: dict[str, Any], subject: LevelDecision | ItemDecision, decision: Decision) -> dict[str, Any]:
@@ -58,6 +72,7 @@ def to_json(decision: Decision, level: str | None = None) -> dict[str, Any]:
     return {
         "case": decision.case,
         "policy": {"id": decision.policy.id, "version": decision.policy.version, "effective": decision.policy.effective},
+        "notices": [{"code": n.code, "text": n.text} for n in decision.notices],
         "outcome": decision.outcome,
         "levels": [
             _explained({"level": lv.level, "requested": list(lv.requested), "determination": lv.determination}, lv, decision)
@@ -77,167 +92,6 @@ def to_json(decision: Decision, level: str | None = None) -> dict[str, Any]:
 def dumps(obj: Any) -> str:
     """Stable JSON text: same input, same bytes."""
     return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-
-
-# ---------------------------------------------------------------------------
-# Text: a tree for a reviewer at a terminal
-# ---------------------------------------------------------------------------
-
-_MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "not_documented": ("?", "yellow")}
-_DET_COLOUR = {
-    "fusion": "green", "decompression_only": "cyan", "none": "red",
-    "medically_necessary": "green", "not_medically_necessary": "red", "not_addressed": "yellow",
-    "approved": "green", "partially_approved": "yellow", "denied": "red",
-}
-
-
-def _plain(text: str) -> str:
-    """Text from a case, shown on one line: control characters (newlines,
-    terminal escapes) and bidirectional overrides are written as escapes, so a
-    case id or description cannot forge report lines or restyle the terminal."""
-    return "".join(ch.encode("unicode_escape").decode("ascii") if _hidden(ch) else ch for ch in text)
-
-
-def _hidden(ch: str) -> bool:
-    return unicodedata.category(ch) == "Cc" or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"
-
-
-def _det(value: str) -> str:
-    return click.style(value, fg=_DET_COLOUR.get(value), bold=True)
-
-
-def _scope_suffix(c: CriterionResult, subject: str) -> str:
-    return "" if c.scope in ("case", subject) or "@" in c.scope or c.scope == subject else f" at {c.scope}"
-
-
-def _criterion_lines(c: CriterionResult, subject: str, indent: str) -> list[str]:
-    mark, colour = _MARK[c.status]
-    status = c.status.replace("_", " ")
-    head = f"{indent}{click.style(mark, fg=colour)} {click.style(c.id, bold=True)}{_scope_suffix(c, subject)} {status}: {c.title}"
-    lines = [head, f"{indent}    {click.style('[' + c.citation + ']', dim=True)}"]
-    for e in c.evidence:
-        lines.append(f"{indent}    - {_plain(e.text)}")
-    if c.status == "not_documented" and c.documentation:
-        lines.append(f"{indent}    - the record does not document {c.documentation}")
-    for e in c.noted:
-        lines.append(f"{indent}    - noted, does not count: {_plain(e.text)}")
-    return lines
-
-
-def _changes_lines(changes: tuple[WouldChange, ...], subject: str, indent: str) -> list[str]:
-    if not changes:
-        return []
-    lines = [f"{indent}{click.style('what would change it', underline=True)}:"]
-    for w in changes:
-        parts = [a.criterion + ("" if a.scope in ("case", subject) or "@" in a.scope or a.scope == subject.split("@")[0] else f" at {a.scope}")
-                 for a in w.requires]
-        lines.append(f"{indent}  → {_det(w.determination)} if met: {' + '.join(parts)}")
-    return lines
-
-
-def to_text(decision: Decision, level: str | None = None) -> str:
-    p = decision.policy
-    out = [
-        f"{click.style(_plain(decision.case), bold=True)} under {p.id} {p.version} (effective {p.effective}): {_det(decision.outcome)}",
-        "",
-    ]
-    levels = [lv for lv in decision.levels if level is None or lv.level == level]
-    items = [it for it in decision.items if level is None or it.level == level]
-    width = max([len(lv.level) for lv in levels] + [9])
-    for lv in levels:
-        out.append(f"{click.style(lv.level.ljust(width), bold=True)}  requested {' + '.join(lv.requested):<25} → {_det(lv.determination)}")
-        for c in lv.criteria:
-            out.extend(_criterion_lines(c, lv.level, "  "))
-        out.extend(_changes_lines(lv.would_change, lv.level, "  "))
-        out.append("")
-    for it in items:
-        name = it.item + (f" at {it.level}" if it.level else "")
-        out.append(f"{click.style(name, bold=True)}  → {_det(it.determination)}")
-        subject = it.item if it.level is None else f"{it.item}@{it.level}"
-        for c in it.criteria:
-            out.extend(_criterion_lines(c, subject, "  "))
-        if it.determination == "not_addressed":
-            out.append("  ? the policy has no criterion for this item: refer for manual review")
-        out.extend(_changes_lines(it.would_change, subject, "  "))
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-# ---------------------------------------------------------------------------
-# Markdown: a determination letter
-# ---------------------------------------------------------------------------
-
-
-def _md(text: str) -> str:
-    """Escape text from a case so it cannot change the letter's structure."""
-    out = []
-    for ch in text.replace("\r", " ").replace("\n", " "):
-        out.append("\\" + ch if ch in "\\`*_[]<>|" else ch)
-    return "".join(out)
-
-
-def _is_own_scope(scope: str, subject: str) -> bool:
-    """A criterion scoped to the subject itself (or case-wide) needs no "at"."""
-    return scope in ("case", subject) or scope.split("@")[0] == subject.split(" at ")[0].replace(" ", "_")
-
-
-def to_markdown(decision: Decision, level: str | None = None) -> str:
-    p = decision.policy
-    levels = [lv for lv in decision.levels if level is None or lv.level == level]
-    items = [it for it in decision.items if level is None or it.level == level]
-    lines = [
-        f"# Medical necessity determination: {_md(decision.case)}",
-        "",
-        f"**Policy:** {_md(p.title or p.id)} ({_md(p.id)} version {_md(p.version)}, effective {_md(p.effective)})  ",
-        f"**Outcome:** {decision.outcome.replace('_', ' ')}",
-        "",
-        "## Request and decision",
-        "",
-        "| Level | Requested | Determination |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {lv.level} | {', '.join(lv.requested)} | {lv.determination.replace('_', ' ')} |" for lv in levels]
-    if items:
-        lines += ["", "| Item | Level | Determination |", "|---|---|---|"]
-        lines += [f"| {it.item.replace('_', ' ')} | {it.level or 'case'} | {it.determination.replace('_', ' ')} |" for it in items]
-
-    cited: dict[str, str] = {}
-
-    def section(title: str, subjects: list[tuple[str, tuple[CriterionResult, ...], tuple[WouldChange, ...]]]) -> None:
-        lines.extend(["", f"## {title}"])
-        for name, criteria, changes in subjects:
-            lines.extend(["", f"### {_md(name)}", ""])
-            met = [c for c in criteria if c.status == "met"]
-            failed = [c for c in criteria if c.status != "met"]
-            for label, group in (("Criteria met", met), ("Criteria not met", failed)):
-                if not group:
-                    continue
-                lines.append(f"**{label}:**")
-                lines.append("")
-                for c in group:
-                    cited[c.id] = c.citation
-                    why = "; ".join(_md(e.text) for e in c.evidence)
-                    if c.status == "not_documented":
-                        why = "not documented" + (f": {_md(c.documentation)}" if c.documentation else "")
-                    scope = "" if _is_own_scope(c.scope, name) else f" ({_md(c.scope)})"
-                    lines.append(f"- {c.id}{scope}, {_md(c.title)}: {why}")
-                lines.append("")
-            if changes:
-                lines.append("**Documentation that would change this decision:**")
-                lines.append("")
-                for w in changes:
-                    need = ", ".join(a.criterion + ("" if _is_own_scope(a.scope, name) else f" at {_md(a.scope)}")
-                                     for a in w.requires)
-                    lines.append(f"- {need} would give {w.determination.replace('_', ' ')}")
-                lines.append("")
-
-    section("Levels", [(lv.level, lv.criteria, lv.would_change) for lv in levels])
-    if items:
-        section("Items", [(it.item.replace("_", " ") + (f" at {it.level}" if it.level else ""), it.criteria, it.would_change) for it in items])
-    if cited:
-        lines.extend(["## Citations", ""])
-        lines += [f"- {cid}: {_md(cite)}" for cid, cite in cited.items()]
-    return "\n".join(lines).rstrip() + "\n"
 
 
 RENDERERS: dict[str, Callable[[Decision, str | None], str]] = {
@@ -273,7 +127,7 @@ def test_report(run, show_coverage: bool) -> str:
                 for subject in list(decision.levels) + list(decision.items):
                     for c in subject.criteria:
                         if c.id == cid and (c.scope in m.what or c.scope == "case" or m.what.startswith("criterion")):
-                            mark = _MARK[c.status][0]
+                            mark = MARK[c.status][0]
                             lines.append(f"        {mark} {c.id} at {c.scope} {c.status.replace('_', ' ')}: {c.title}")
                             for e in c.evidence:
                                 lines.append(f"            - {e.text}")
@@ -309,7 +163,7 @@ def _subject_criteria(decision: Decision, subject: str) -> tuple[CriterionResult
 
 
 def _cell(c: CriterionResult) -> str:
-    mark = _MARK[c.status][0]
+    mark = MARK[c.status][0]
     scope = "" if c.scope in ("case",) or "@" in c.scope or c.scope[:1] in "TLS" and len(c.scope) < 10 else f" ({c.scope})"
     return f"{mark} {c.id}{scope} {c.status.replace('_', ' ')}"
 
@@ -336,7 +190,7 @@ def diff_text(result) -> str:
     for n, w in enumerate(result.witnesses, start=1):
         out.append(click.style(f"witness {n}: {w.case['case']} ({w.facts} documented facts)", bold=True))
         for d in w.differences:
-            out.append(f"  {d.subject}: {a.id} {_det(d.a)}, {b.id} {_det(d.b)}")
+            out.append(f"  {d.subject}: {a.id} {styled(d.a)}, {b.id} {styled(d.b)}")
             left = [_cell(c) for c in _subject_criteria(w.decision_a, d.subject)]
             right = [_cell(c) for c in _subject_criteria(w.decision_b, d.subject)]
             width = max([len(x) for x in left] + [len(a.id)]) + 2

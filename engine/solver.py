@@ -21,16 +21,22 @@ from clingo import Function, Number, String, Symbol, SymbolType
 from clingo import ast
 
 from engine.decision import (
+    CHANGE_KINDS,
+    CONTRADICTED,
     DETERMINATIONS,
+    DOCUMENTATION,
+    NOT_ADDRESSED,
     Assumption,
     CriterionResult,
     Decision,
     Evidence,
     ItemDecision,
     LevelDecision,
+    Notice,
     PolicyRef,
     WouldChange,
 )
+from engine.alternatives import grouped
 from engine.errors import PolicyError
 from engine.evidence import Describer
 from engine.policy import Policy
@@ -41,6 +47,7 @@ from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 CORE = Path(__file__).with_name("core.lp")
 MAX_ALTERNATIVES = 24  # optimal assumption sets reported per target
+MAX_ROUNDS = 6  # searches for findings the record contradicts, per target
 
 _LEVEL_ORDER = {lv: i for i, lv in enumerate(SPINAL_LEVELS)}
 _ITEM_ORDER = {it.value: i for i, it in enumerate(Item)} | {"inpatient_setting": len(Item)}
@@ -82,6 +89,11 @@ class _Grounded:
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message)
 
+    @property
+    def leaf_atoms(self) -> list[Symbol]:
+        """Every ``assumed/2`` atom a what-if solve may choose."""
+        return sorted(sa.symbol for sa in self.ctl.symbolic_atoms.by_signature("assumed", 2))
+
     def errors(self) -> list[str]:
         out = []
         for msg in self.messages:
@@ -90,6 +102,29 @@ class _Grounded:
             head = msg.split(":", 1)[0]
             out.append(msg.replace("<string>", head).strip())
         return out
+
+    def block(self, sets: Iterable[Iterable[Symbol]]) -> Symbol:
+        """An external that, switched on, forbids assuming every atom of any one of ``sets``.
+
+        The what-if search for findings the record contradicts uses it to
+        rule out supersets of sets already found, for one target at a time.
+        """
+        self._blocks = getattr(self, "_blocks", 0) + 1
+        guard = Function("whatif_block__", [Number(self._blocks)])
+        atoms = self.ctl.symbolic_atoms
+        with self.ctl.backend() as backend:
+            lit = backend.add_atom(guard)
+            backend.add_external(lit, clingo.TruthValue.False_)
+            for members in sets:
+                body = [lit]
+                for sym in members:
+                    sa = atoms[sym]
+                    if sa is None:
+                        break
+                    body.append(sa.literal)
+                else:
+                    backend.add_rule([], body)
+        return guard
 
     def solve(self, externals: Iterable[tuple[Symbol, bool]] = (),
               extra: Sequence[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
@@ -158,14 +193,24 @@ class _CaseView:
         self._atoms = atoms
         self._alone: _Grounded | None = None
 
+    def _grounded_alone(self) -> _Grounded:
+        if self._alone is None:
+            self._alone = _Grounded.case(self._policy, self._atoms)
+        return self._alone
+
+    def block(self, sets: Iterable[Iterable[Symbol]]) -> Symbol:
+        return self._grounded_alone().block(sets)
+
+    @property
+    def leaf_atoms(self) -> list[Symbol]:
+        return self._grounded_alone().leaf_atoms
+
     def solve(self, externals: Iterable[tuple[Symbol, bool]] = (),
               extra: Sequence[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
         externals = list(externals)
         if not extra and not any(value for _, value in externals):
             return [self.plain]
-        if self._alone is None:
-            self._alone = _Grounded.case(self._policy, self._atoms)
-        return self._alone.solve(externals, extra)
+        return self._grounded_alone().solve(externals, extra)
 
 
 def _scope_text(sym: Symbol) -> str:
@@ -214,8 +259,14 @@ def _row(sym: Symbol) -> tuple:
         row = (name, a[0].name)
     elif name == "status":
         row = (name, a[0].string, _scope_text(a[1]), a[2].name)
-    elif name in ("met", "not_met", "noted"):
+    elif name in ("met", "not_met", "noted", "unsettled"):
         row = (name, a[0].string, _scope_text(a[1]), a[2])
+    elif name == "superseded":
+        row = (name, a[0].string, _scope_text(a[1]), a[2], a[3])
+    elif name == "waived":
+        row = (name, a[0].string, _scope_text(a[1]), a[2].string)
+    elif name == "assumed_status":
+        row = (name, a[0].string, _scope_text(a[1]), a[2].name)
     elif name == "report":
         subject = a[0]  # level(L) or item(I, W)
         key = subject.arguments[0].string if subject.name == "level" else _scope_text(subject)
@@ -251,6 +302,8 @@ class _Reading:
         self.status: dict[tuple[str, str], str] = {}
         self.evidence: dict[tuple[str, str, str], list[Symbol]] = defaultdict(list)
         self.reports: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self.superseded: dict[tuple[str, str], list[tuple[Symbol, Symbol]]] = defaultdict(list)
+        self.waived: dict[tuple[str, str], str] = {}
         for sym in symbols:
             row = _row(sym)
             name = row[0]
@@ -264,7 +317,11 @@ class _Reading:
                 self.status[(row[1], row[2])] = row[3]
             elif name == "report":
                 self.reports[row[1]].add((row[2], row[3]))
-            elif name != "assumed":
+            elif name == "superseded":
+                self.superseded[(row[1], row[2])].append((row[3], row[4]))
+            elif name == "waived":
+                self.waived[(row[1], row[2])] = row[3]
+            elif name in ("met", "not_met", "noted", "unsettled"):
                 self.evidence[row[:3]].append(row[3])
 
 
@@ -275,6 +332,8 @@ class Engine:
         self.policy = policy
         self._order = {c.id: i for i, c in enumerate(policy.criteria)}
         self._documentation: dict[str, str] = {}
+        self._parts: dict[str, tuple[str, ...]] = {}
+        self._waives: dict[str, str] = {}
         self._program: list[ast.AST] | None = None
 
     # -- public ---------------------------------------------------------------
@@ -308,7 +367,8 @@ class Engine:
             changes = ()
             if would_change and det == "not_medically_necessary":
                 target = Function("target_item", [Function(item), String(where) if where else Function("case")])
-                changes = self._alternatives(grounded, target, lambda syms: "medically_necessary")
+                changes = self._changes(grounded, [(1, target)], 0, lambda syms: 1,
+                                        ("not_medically_necessary", "medically_necessary"))
             items.append(ItemDecision(item, where, det, criteria, changes))
 
         h = self.policy.header
@@ -324,6 +384,7 @@ class Engine:
                 ((cid, scope, st) for (cid, scope), st in reading.status.items()),
                 key=lambda t: (self._order.get(t[0], len(self._order)), t[0], _level_key(t[1]), t[1]),
             )),
+            notices=effective_period_notices(self.policy, case),
         )
 
     def decide_many(self, cases: Sequence[Case], *, explain: bool = True,
@@ -400,11 +461,16 @@ class Engine:
     # -- reading --------------------------------------------------------------
 
     def _read_documentation(self, grounded: _Grounded) -> dict[str, str]:
-        docs = {}
-        for sa in grounded.ctl.symbolic_atoms.by_signature("documentation", 2):
-            cid, text = sa.symbol.arguments
-            if sa.is_fact and cid.type == SymbolType.String and text.type == SymbolType.String:
-                docs[cid.string] = text.string
+        """The policy's declarations an explanation shows: what to document, parts, waivers."""
+        docs: dict[str, str] = {}
+        atoms = grounded.ctl.symbolic_atoms
+        for cid, text in _declared(atoms, "documentation"):
+            docs[cid] = text
+        parts: dict[str, list[str]] = defaultdict(list)
+        for part, whole in _declared(atoms, "part_of"):
+            parts[whole].append(part)
+        self._parts = {whole: tuple(sorted(ps, key=lambda c: self._order.get(c, len(self._order)))) for whole, ps in parts.items()}
+        self._waives = dict(_declared(atoms, "waives"))
         return docs
 
     def _criteria(self, reading: _Reading, subject: str, describe) -> tuple[CriterionResult, ...]:
@@ -413,13 +479,23 @@ class Engine:
             status = reading.status.get((cid, scope), "not_documented")
             kind = "met" if status == "met" else "not_met"
             evidence = reading.evidence.get((kind, cid, scope), []) if status != "not_documented" else []
+            unsettled = reading.evidence.get(("unsettled", cid, scope), []) if status == "not_documented" else []
             noted = reading.evidence.get(("noted", cid, scope), [])
+            superseded = reading.superseded.get((cid, scope), [])
             c = self.policy.criterion(cid)
             rows.append(CriterionResult(
                 id=cid, title=c.title, citation=c.citation, scope=scope, status=status,
-                evidence=tuple(sorted({Evidence(_text(e), describe(e)) for e in evidence}, key=lambda e: e.atom)),
-                noted=tuple(sorted({Evidence(_text(e), describe(e)) for e in noted}, key=lambda e: e.atom)),
+                evidence=_evidence(evidence, describe),
+                noted=_evidence(noted, describe),
                 documentation=self._documentation.get(cid) if status == "not_documented" else None,
+                superseded=tuple(sorted({
+                    Evidence(_text(e), f"{describe(e)}, superseded by the later {describe(Function('study', [later]))}")
+                    for e, later in superseded
+                }, key=lambda e: e.atom)),
+                unsettled=_evidence(unsettled, describe),
+                waived_by=reading.waived.get((cid, scope)),
+                parts=self._parts.get(cid, ()),
+                waives=self._waives.get(cid),
             ))
         rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))
         return tuple(rows)
@@ -427,36 +503,146 @@ class Engine:
     # -- what would change ----------------------------------------------------
 
     def _level_changes(self, grounded: _Grounded, level: str, det: str, requested: tuple[str, ...]) -> tuple[WouldChange, ...]:
+        if det == NOT_ADDRESSED:
+            return ()
         want = DETERMINATIONS.index("fusion" if "fusion" in requested else "decompression_only")
         have = DETERMINATIONS.index(det)
+        targets = [(tier, Function("target_level", [String(level), Function(DETERMINATIONS[tier])]))
+                   for tier in range(have + 1, want + 1)]
+        return self._changes(grounded, targets, have,
+                             lambda syms: DETERMINATIONS.index(_determination_in(syms, level)), DETERMINATIONS)
+
+    def _changes(self, grounded: _Grounded, targets: list[tuple[int, Symbol]], have: int,
+                 tier_of, names: Sequence[str]) -> tuple[WouldChange, ...]:
+        """What would change a subject: documentation to obtain, then findings the record contradicts.
+
+        For each target tier above ``have``, the smallest sets of criteria not
+        documented whose documentation reaches it; then, apart, the smallest
+        sets that need some criterion a documented finding refutes.  No set
+        holds a met criterion (the core forbids assuming one), and every
+        contradicted set is checked to need each of its criteria.
+        """
         found: dict[tuple, WouldChange] = {}
-        reached = have
-        for tier in range(have + 1, want + 1):
-            # A minimal set for a lower target that already reaches this tier is
-            # of the least size any set for this tier can have: the minimal sets
-            # for this tier are exactly those, found already.
-            if tier <= reached:
-                continue
-            target = Function("target_level", [String(level), Function(DETERMINATIONS[tier])])
-            for change in self._alternatives(grounded, target, lambda syms: _determination_in(syms, level)):
-                found.setdefault((change.determination, change.requires), change)
-                reached = max(reached, DETERMINATIONS.index(change.determination))
-        return tuple(sorted(found.values(), key=lambda c: (DETERMINATIONS.index(c.determination), self._set_key(c))))
+        reaching: list[tuple[int, frozenset[Symbol]]] = []  # every set found, with the tier it reaches
+        for kind in CHANGE_KINDS:
+            reached = have
+            for tier, target in targets:
+                # A smallest set for a lower target that already reaches this tier is
+                # as small as any set for this tier can be: those are found already.
+                if tier <= reached:
+                    continue
+                blocked = [members for t, members in reaching if t >= tier]
+                for atoms, assumed, got in self._search(grounded, target, kind, blocked, tier_of):
+                    reaching.append((got, atoms))
+                    reached = max(reached, got)
+                    change = WouldChange(names[got], assumed, kind=kind)
+                    found.setdefault((kind, change.determination, assumed), change)
+        return grouped(list(found.values()), self._assumption_key)
 
-    def _alternatives(self, grounded: _Grounded, target: Symbol, result) -> tuple[WouldChange, ...]:
-        models = grounded.solve([(Function("whatif"), True), (target, True)])
-        changes = []
-        for syms in models:
-            assumed = tuple(sorted(
-                (Assumption(s.arguments[0].string, _scope_text(s.arguments[1])) for s in syms if s.name == "assumed"),
-                key=lambda a: (self._order.get(a.criterion, 999), _level_key(a.scope), a.scope),
-            ))
-            changes.append(WouldChange(result(syms), assumed))
-        unique = {c.requires: c for c in changes}
-        return tuple(sorted(unique.values(), key=self._set_key))
+    def _search(self, grounded: _Grounded, target: Symbol, kind: str, blocked: list[frozenset[Symbol]],
+                tier_of) -> list[tuple[frozenset[Symbol], tuple[Assumption, ...], int]]:
+        mode = Function("documentation_only" if kind == DOCUMENTATION else "contradicted_only")
+        base = [(Function("whatif"), True), (target, True), (mode, True)]
+        if kind == DOCUMENTATION:
+            return [self._read_set(m, tier_of) for m in grounded.solve(base)]
+        out: list[tuple[frozenset[Symbol], tuple[Assumption, ...], int]] = []
+        seen: set[frozenset[Symbol]] = set()
+        size = None
+        for _ in range(MAX_ROUNDS):
+            guard = grounded.block(blocked) if blocked else None
+            models = grounded.solve(base + ([(guard, True)] if guard is not None else []))
+            if not models:
+                break
+            atoms = [frozenset(_assumed_atoms(m)) for m in models]
+            if size is not None and len(atoms[0]) > size:
+                break
+            for members in atoms:
+                needed, model = self._needed(grounded, target, members)
+                blocked.append(needed)
+                if needed in seen or model is None:
+                    continue
+                seen.add(needed)
+                read = self._read_set(model, tier_of)
+                if any(a.status == "not_met" for a in read[1]):
+                    out.append(read)
+                    size = len(needed) if size is None else min(size, len(needed))
+        return out
 
-    def _set_key(self, change: WouldChange) -> tuple:
-        return tuple((self._order.get(a.criterion, 999), _level_key(a.scope), a.scope) for a in change.requires)
+    def _needed(self, grounded: _Grounded, target: Symbol, members: frozenset[Symbol]) -> tuple[frozenset[Symbol], tuple | None]:
+        """``members`` with every criterion dropped that the target does not need, and the model
+        that assumes exactly what is left."""
+        keep = set(members)
+        model = self._exactly(grounded, target, keep)
+        for sym in sorted(members):
+            trial = self._exactly(grounded, target, keep - {sym})
+            if trial is not None:
+                keep.discard(sym)
+                model = trial
+        return frozenset(keep), model
+
+    def _exactly(self, grounded: _Grounded, target: Symbol, members: set[Symbol]):
+        """A model reaching ``target`` with exactly ``members`` assumed, or None."""
+        forced = [(sym, sym in members) for sym in grounded.leaf_atoms]
+        models = grounded.solve([(Function("whatif"), True), (target, True)], extra=forced)
+        return models[0] if models else None
+
+    def _read_set(self, model, tier_of) -> tuple[frozenset[Symbol], tuple[Assumption, ...], int]:
+        assumed = tuple(sorted(
+            (Assumption(s.arguments[0].string, _scope_text(s.arguments[1]), s.arguments[2].name)
+             for s in model if s.name == "assumed_status"),
+            key=self._assumption_key,
+        ))
+        return frozenset(_assumed_atoms(model)), assumed, tier_of(model)
+
+    def _assumption_key(self, a: Assumption) -> tuple:
+        return (self._order.get(a.criterion, 999), _level_key(a.scope), a.scope)
+
+
+def _declared(atoms: clingo.SymbolicAtoms, name: str) -> list[tuple[str, str]]:
+    """The policy's ``name(A, B)`` facts whose arguments are both strings."""
+    out = []
+    for sa in atoms.by_signature(name, 2):
+        a, b = sa.symbol.arguments
+        if sa.is_fact and a.type == SymbolType.String and b.type == SymbolType.String:
+            out.append((a.string, b.string))
+    return sorted(out)
+
+
+def _assumed_atoms(model: Iterable[Symbol]) -> list[Symbol]:
+    return [Function("assumed", s.arguments[:2]) for s in model if s.name == "assumed_status"]
+
+
+def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
+    return tuple(sorted({Evidence(_text(e), describe(e)) for e in atoms}, key=lambda e: e.atom))
+
+
+def effective_period_notices(policy: Policy, case: Case) -> tuple[Notice, ...]:
+    """A request dated before the policy took effect, or undated, is flagged (never decided on)."""
+    start = _iso_date(policy.effective)
+    if start is None:
+        return ()
+    name = f"{policy.id} {policy.version}"
+    date = case.request.date
+    if date is None:
+        return (Notice("request_undated", f"the request is undated: whether {name} (effective "
+                       f"{policy.effective}) applies to it cannot be checked"),)
+    first, last = date.span
+    if last < start:
+        return (Notice("outside_effective_period", f"the request is dated {date}, before {name} took effect "
+                       f"({policy.effective}): check which version of the policy applies"),)
+    if first < start:
+        return (Notice("outside_effective_period", f"the request is dated {date}, which may fall before {name} "
+                       f"took effect ({policy.effective}): the exact date would settle which version applies"),)
+    return ()
+
+
+def _iso_date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 def _determination_in(symbols: Iterable[Symbol], level: str) -> str:

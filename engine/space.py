@@ -44,7 +44,7 @@ SLOTS: dict[str, tuple[tuple[str, int], int, int, int]] = {
     "coronal": (("coronal_imbalance/2", 0), 0, 3000, 0),
     "pain": (("pain_score/2", 1), 0, 100, 0),
     "odi": (("oswestry_disability_index/1", 0), 0, 1000, 0),
-    "care_days": (("care_days/2", 1), 1, 3640, 7),
+    "care_days": (("care_days/3", 1), 1, 3640, 7),
     "nicotine_free": (("nicotine_free_days/1", 0), 1, 3640, 7),
     "cotinine": (("cotinine/1", 0), 0, 100000, 0),
     "hba1c": (("hba1c/1", 0), 30, 200, 55),
@@ -53,7 +53,7 @@ SLOTS: dict[str, tuple[tuple[str, int], int, int, int]] = {
 }
 # Dates: the offsets before the request that matter are figures compared in
 # rules resting on these predicates (recency windows, spans of care).
-_DATED = ("care_end/2", "care_start/2", "imaging_date/2", "request_date/1", "calendar_date/4")
+_DATED = ("care_end/3", "care_start/3", "imaging_date/3", "request_date/2", "calendar_date/4")
 
 
 _UNITS = {

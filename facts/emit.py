@@ -13,13 +13,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from clingo import Function, Number, String, Symbol
 
-from facts.model import Case, CaseDate, ImagingStudy
+from facts.model import Case, CaseDate, ImagingStudy, week_days
 from facts.terms import APPROACH_DIRECTION, SACROPELVIC_LEVEL, SPINAL_LEVELS, THORACOLUMBAR_LEVELS
 from facts.vocabulary import predicate as P
 
 EPOCH = dt.date(1970, 1, 1)
 YES, NO = Function("yes"), Function("no")
 CASE_WIDE = Function("case")
+UNSPECIFIED = Function("unspecified")
 
 
 def const(value: object) -> Symbol:
@@ -34,11 +35,6 @@ def state(flag: bool) -> Symbol:
 def tenths(value: float) -> Symbol:
     """A one-decimal measurement as integer tenths; exact, never float-rounded."""
     return Number(int((Decimal(str(value)) * 10).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)))
-
-
-def week_days(weeks: float) -> int:
-    """Weeks as whole days, half a day rounding to even (1.5 weeks is 10 days)."""
-    return int((Decimal(str(weeks)) * 7).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def day_number(date: dt.date) -> int:
@@ -62,10 +58,15 @@ class _Emitter:
     def add(self, name: str, *args: Symbol) -> None:
         self.atoms.append(P(name)(*args))
 
-    def day(self, date: CaseDate) -> Symbol:
-        number = day_number(date.date)
-        self.days[number] = date.date
+    def day(self, day: dt.date) -> Symbol:
+        number = day_number(day)
+        self.days[number] = day
         return Number(number)
+
+    def dates(self, date: CaseDate) -> tuple[Symbol, Symbol]:
+        """The earliest and latest day a date can be: one day, or every day of its month."""
+        first, last = date.span
+        return self.day(first), self.day(last)
 
     def finding(self, name: str, flag: bool | None) -> None:
         if flag is not None:
@@ -76,7 +77,7 @@ class _Emitter:
     def request(self, case: Case) -> None:
         req = case.request
         if req.date is not None:
-            self.add("request_date", self.day(req.date))
+            self.add("request_date", *self.dates(req.date))
         if req.setting is not None:
             self.add("requested_setting", const(req.setting))
         for lv in req.levels:
@@ -122,14 +123,15 @@ class _Emitter:
     def study(self, sid: Symbol, study: ImagingStudy, curve_id: int) -> int:
         self.add("imaging_study", sid, const(study.study))
         if study.date is not None:
-            self.add("imaging_date", sid, self.day(study.date))
+            self.add("imaging_date", sid, *self.dates(study.date))
         for found in study.levels:
             level = String(found.level)
             if found.stenosis is not None:
                 self.add("documented", Function("stenosis", [level, sid]))
                 for st in found.stenosis:
-                    side = const(st.side) if st.side else Function("unspecified")
-                    self.add("stenosis", level, const(st.zone), side, const(st.grade), sid)
+                    zone = const(st.zone) if st.zone else UNSPECIFIED
+                    side = const(st.side) if st.side else UNSPECIFIED
+                    self.add("stenosis", level, zone, side, const(st.grade), sid)
             listhesis = found.spondylolisthesis
             if listhesis is not None:
                 self.add("level_finding", level, Function("spondylolisthesis"), state(listhesis.present), sid)
@@ -145,7 +147,8 @@ class _Emitter:
                 self.add("dynamic_translation", level, tenths(found.translation_mm), sid)
             if found.angulation_deg is not None:
                 self.add("dynamic_angulation", level, tenths(found.angulation_deg), sid)
-            for name in ("disc_herniation", "disc_bulge", "disc_height_loss", "facet_arthropathy", "pseudarthrosis"):
+            for name in ("disc_herniation", "disc_bulge", "disc_height_loss", "facet_arthropathy", "pseudarthrosis",
+                         "dynamic_instability"):
                 flag = getattr(found, name)
                 if flag is not None:
                     self.add("level_finding", level, Function(name), state(flag), sid)
@@ -161,8 +164,7 @@ class _Emitter:
                     curve_id += 1
                     cid = Number(curve_id)
                     self.add("cobb_curve", cid, tenths(curve.angle_deg), sid)
-                    lo, hi = SPINAL_LEVELS.index(curve.upper_level), SPINAL_LEVELS.index(curve.lower_level)
-                    for lv in SPINAL_LEVELS[lo : hi + 1]:
+                    for lv in curve.segments:
                         self.add("cobb_curve_level", cid, String(lv))
             if align.sva_mm is not None:
                 self.add("sagittal_vertical_axis", tenths(align.sva_mm), sid)
@@ -230,11 +232,11 @@ class _Emitter:
             if ep.delivery is not None:
                 self.add("care_delivery", e, const(ep.delivery))
             if ep.start is not None:
-                self.add("care_start", e, self.day(ep.start))
+                self.add("care_start", e, *self.dates(ep.start))
             if ep.end is not None:
-                self.add("care_end", e, self.day(ep.end))
+                self.add("care_end", e, *self.dates(ep.end))
             if ep.days is not None:
-                self.add("care_days", e, Number(ep.days))
+                self.add("care_days", e, Number(ep.days[0]), Number(ep.days[1]))
             if ep.sessions is not None:
                 self.add("care_sessions", e, Number(ep.sessions))
             if ep.outcome is not None:
@@ -252,7 +254,7 @@ class _Emitter:
                 if surgery.level is not None:
                     self.add("prior_surgery_level", s, String(surgery.level))
                 if surgery.date is not None:
-                    self.add("prior_surgery_date", s, self.day(surgery.date))
+                    self.add("prior_surgery_date", s, *self.dates(surgery.date))
         if hx.smoking is not None:
             self.add("smoking_status", const(hx.smoking.status))
             if hx.smoking.nicotine_free_weeks is not None:

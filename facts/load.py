@@ -13,12 +13,13 @@ import difflib
 import json
 import re
 import math
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from facts.model import Case
 
@@ -164,6 +165,42 @@ def _closest(err: dict[str, Any]) -> str:
     return f": did you mean '{close[0]}'?" if close else ": use one of the values listed"
 
 
+def _record_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The case model's record class that holds the field at ``loc`` (None when the path leaves the model)."""
+    model: type[BaseModel] = Case
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        nested = _records_in(field.annotation)
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+def _records_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _records_in(arg)]
+
+
+def _unknown_field(loc: tuple[int | str, ...]) -> str | None:
+    """For a field the case model does not know: the field it most likely meant, and where the list is."""
+    record = _record_at(loc)
+    if record is None or not loc or not isinstance(loc[-1], str):
+        return None
+    known = list(record.model_fields)
+    given = loc[-1]
+    folded = given.strip().lower().replace("-", "_").replace(" ", "_")
+    close = [k for k in known if k == folded] or difflib.get_close_matches(folded, known, n=1, cutoff=0.6)
+    if close:
+        return f"'{given}' is not a field here: did you mean '{close[0]}'?"
+    return f"'{given}' is not a field here: use one of {', '.join(known)} (see `necessity vocab --fields`)"
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     """The offending value as the message quotes it, cut short if long."""
     text = repr(value)
@@ -186,7 +223,9 @@ def _problems_from(exc: ValidationError, root: yaml.Node | None) -> list[Problem
         hint = _HINTS.get(kind)
         if kind == "enum":
             message = f"{message} (got {_shown(err.get('input'))}){_closest(err)}"
-        elif kind in {"missing", "extra_forbidden"}:
+        elif kind == "extra_forbidden":
+            message = _unknown_field(loc) or hint or message
+        elif kind == "missing":
             message = hint or message
         elif kind in _BOUNDS:
             message = f"{message} (got {_shown(err.get('input'))}): {_bound_hint(err)}"

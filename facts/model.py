@@ -13,9 +13,10 @@ compares integers.  The case model never judges: no threshold lives here.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -34,8 +35,10 @@ from pydantic import (
 )
 
 from facts.terms import (
+    APPROACH_ALIASES,
     SACROPELVIC_LEVEL,
     SPINAL_LEVELS,
+    VERTEBRAE,
     Acuity,
     Approach,
     ArthropathyStatus,
@@ -83,7 +86,16 @@ class CaseDate(BaseModel):
 
     @property
     def date(self) -> dt.date:
+        """The first day the date can be (the day itself, or the first of its month)."""
         return dt.date(self.year, self.month, self.day)
+
+    @property
+    def span(self) -> tuple[dt.date, dt.date]:
+        """The earliest and latest day the date can be."""
+        if self.precision == "month":
+            last = calendar.monthrange(self.year, self.month)[1]
+            return dt.date(self.year, self.month, 1), dt.date(self.year, self.month, last)
+        return self.date, self.date
 
     def __str__(self) -> str:
         if self.precision == "month":
@@ -131,6 +143,11 @@ def _not_in_future(value: CaseDate) -> CaseDate:
 
 
 Date = Annotated[CaseDate, BeforeValidator(_parse_date), AfterValidator(_not_in_future)]
+
+
+def week_days(weeks: float) -> int:
+    """Weeks as whole days, half a day rounding to even (1.5 weeks is 10 days)."""
+    return int((Decimal(str(weeks)) * 7).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def _one_decimal(value: float) -> float:
@@ -206,8 +223,34 @@ class DecompressionRequest(Record):
     )
 
 
+def _fusion_shorthand(value: Any) -> Any:
+    """``fusion: true``, ``fusion: TLIF`` or ``fusion: [ALIF, posterolateral]`` for the full form."""
+    if value is True:
+        return {}
+    if isinstance(value, str):
+        return {"approaches": [_approach_name(value)]}
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return {"approaches": [_approach_name(v) for v in value]}
+    return value
+
+
+def _approach_name(value: str) -> str:
+    """An approach as reports write it (TLIF, XLIF) in the vocabulary's spelling (tlif, llif)."""
+    name = value.strip().lower().replace("-", "_").replace(" ", "_")
+    return APPROACH_ALIASES.get(name, name)
+
+
+def _approaches(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_approach_name(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
 class FusionRequest(Record):
-    approaches: tuple[Approach, ...] = Field((), json_schema_extra=emits("fusion_approach"))
+    approaches: Annotated[tuple[Approach, ...], BeforeValidator(_approaches)] = Field(
+        (), description="alif, llif (XLIF, DLIF), tlif, plif or posterolateral; any case",
+        json_schema_extra=emits("fusion_approach"),
+    )
     instrumentation: StrictBool | None = Field(None, json_schema_extra=emits("fusion_instrumentation"))
 
 
@@ -217,10 +260,6 @@ def _decompression_shorthand(value: Any) -> Any:
     if isinstance(value, str):
         return {"technique": value}
     return value
-
-
-def _fusion_shorthand(value: Any) -> Any:
-    return {} if value is True else value
 
 
 class LevelRequest(Record):
@@ -305,7 +344,10 @@ def _no_repeats(keys: list[str], what: str) -> None:
 
 
 class Stenosis(Record):
-    zone: StenosisZone = Field(json_schema_extra=emits("stenosis"))
+    zone: StenosisZone | None = Field(
+        None, description="central, lateral_recess or foraminal; leave it out when the report gives none",
+        json_schema_extra=emits("stenosis"),
+    )
     side: Side | None = Field(None, json_schema_extra=emits("stenosis"))
     grade: StenosisGrade = Field(StenosisGrade.ungraded, json_schema_extra=emits("stenosis"))
     note: Note = None
@@ -341,22 +383,74 @@ class LevelFindings(Record):
     modic_change: ModicChange | None = None
     facet_arthropathy: StrictBool | None = Field(None, json_schema_extra=emits("level_finding"))
     pseudarthrosis: StrictBool | None = Field(None, json_schema_extra=emits("level_finding"))
+    dynamic_instability: StrictBool | None = Field(
+        None, description="instability on films in two positions (flexion-extension, supine-standing) as the "
+        "report states it; false for 'no instability on flexion-extension films'",
+        json_schema_extra=emits("level_finding"),
+    )
     note: Note = None
+
+
+def _known_vertebra(value: str) -> str:
+    canon = value.strip().upper()
+    if canon in VERTEBRAE:
+        return canon
+    raise ValueError(f"unknown vertebra '{value}': use one of {VERTEBRAE[0]} to {VERTEBRAE[-1]}, e.g. T12 or L4")
+
+
+Vertebra = Annotated[StrictStr, AfterValidator(lambda v: _known_vertebra(v))]
 
 
 class CobbCurve(Record):
+    """A measured curve and its extent: the end vertebrae as a report gives them
+    (T12 to L4), or the first and last motion segments inside the curve."""
+
     angle_deg: Degrees = Field(json_schema_extra=emits("cobb_curve"))
-    upper_level: Level = Field(json_schema_extra=emits("cobb_curve_level"))
-    lower_level: Level = Field(json_schema_extra=emits("cobb_curve_level"))
+    upper_vertebra: Vertebra | None = Field(
+        None, description="the curve's upper end vertebra, e.g. T12", json_schema_extra=emits("cobb_curve_level"),
+    )
+    lower_vertebra: Vertebra | None = Field(
+        None, description="the curve's lower end vertebra, e.g. L4", json_schema_extra=emits("cobb_curve_level"),
+    )
+    upper_level: Level | None = Field(
+        None, description="the first motion segment inside the curve", json_schema_extra=emits("cobb_curve_level"),
+    )
+    lower_level: Level | None = Field(
+        None, description="the last motion segment inside the curve", json_schema_extra=emits("cobb_curve_level"),
+    )
     note: Note = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "CobbCurve":
-        if SPINAL_LEVELS.index(self.upper_level) > SPINAL_LEVELS.index(self.lower_level):
+    def _extent(self) -> "CobbCurve":
+        vertebrae = (self.upper_vertebra, self.lower_vertebra)
+        levels = (self.upper_level, self.lower_level)
+        if any(v is not None for v in vertebrae) and any(lv is not None for lv in levels):
+            raise ValueError("give the curve's end vertebrae (upper_vertebra, lower_vertebra) or its end "
+                             "motion segments (upper_level, lower_level), not both")
+        if any(v is not None for v in vertebrae):
+            if None in vertebrae:
+                raise ValueError("give both upper_vertebra and lower_vertebra (e.g. T12 and L4)")
+            if VERTEBRAE.index(self.upper_vertebra) >= VERTEBRAE.index(self.lower_vertebra):
+                raise ValueError(f"upper_vertebra {self.upper_vertebra} is not above lower_vertebra "
+                                 f"{self.lower_vertebra}: swap them")
+        elif None in levels:
+            raise ValueError("give the curve's extent: upper_vertebra and lower_vertebra as the report names "
+                             "them (T12, L4), or upper_level and lower_level as motion segments (T12-L1, L3-L4)")
+        elif SPINAL_LEVELS.index(self.upper_level) > SPINAL_LEVELS.index(self.lower_level):
             raise ValueError(
                 f"upper_level {self.upper_level} lies below lower_level {self.lower_level}: swap them"
             )
         return self
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The motion segments of the vocabulary inside the curve, cranial to caudal."""
+        if self.upper_vertebra is not None:
+            top, bottom = VERTEBRAE.index(self.upper_vertebra), VERTEBRAE.index(self.lower_vertebra)
+            inside = {f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}" for i in range(top, bottom)}
+            return tuple(lv for lv in SPINAL_LEVELS if lv in inside)
+        lo, hi = SPINAL_LEVELS.index(self.upper_level), SPINAL_LEVELS.index(self.lower_level)
+        return SPINAL_LEVELS[lo : hi + 1]
 
 
 class Alignment(Record):
@@ -492,26 +586,31 @@ class CareEpisode(Record):
     def _coherent(self) -> "CareEpisode":
         if self.delivery is not None and self.modality is not Modality.physical_therapy:
             raise ValueError("delivery describes physical therapy only: remove it or set modality: physical_therapy")
-        if self.start and self.end and self.end.date < self.start.date:
+        if self.start and self.end and later(self.start, self.end):
             raise ValueError(f"episode ends ({self.end}) before it starts ({self.start})")
         if self.weeks is not None and self.start and self.end:
-            span = (self.end.date - self.start.date).days
-            if abs(span - self.weeks * 7) > 7:
+            least, most = self._date_span()
+            if not least - 7 <= self.weeks * 7 <= most + 7:
+                span = f"{least} days" if least == most else f"{least} to {most} days"
                 raise ValueError(
                     f"weeks: {self.weeks} disagrees with start {self.start} and end {self.end} "
-                    f"({span} days): give the duration once or make them agree"
+                    f"({span}): give the duration once or make them agree"
                 )
         return self
 
-    @property
-    def days(self) -> int | None:
-        """Duration in days: stated weeks, else the span between the dates."""
-        if self.weeks is not None:
-            from facts.emit import week_days
+    def _date_span(self) -> tuple[int, int]:
+        """The fewest and most days between start and end, at the precision they are known to."""
+        (start_first, start_last), (end_first, end_last) = self.start.span, self.end.span
+        return max(0, (end_first - start_last).days), (end_last - start_first).days
 
-            return week_days(self.weeks)
+    @property
+    def days(self) -> tuple[int, int] | None:
+        """The episode's length in days, as (fewest, most): stated weeks, else the span of its dates."""
+        if self.weeks is not None:
+            days = week_days(self.weeks)
+            return days, days
         if self.start and self.end:
-            return (self.end.date - self.start.date).days
+            return self._date_span()
         return None
 
 
@@ -521,8 +620,18 @@ class ConservativeCare(Record):
         description="the total span of nonoperative care when the record states it without dates",
         json_schema_extra=emits("conservative_care_total_days"),
     )
-    episodes: tuple[CareEpisode, ...] | None = Field(None, json_schema_extra=emits("documented"))
+    episodes: tuple[CareEpisode, ...] | None = Field(
+        None, description="every episode of nonoperative care; an empty list documents that none was given",
+        json_schema_extra=emits("documented"),
+    )
     note: Note = None
+
+    @model_validator(mode="after")
+    def _none_means_none(self) -> "ConservativeCare":
+        if self.episodes == () and self.total_weeks:
+            raise ValueError(f"episodes: [] says no nonoperative care was given, but total_weeks says "
+                             f"{self.total_weeks}: list the episodes, or remove total_weeks")
+        return self
 
 
 # --------------------------------------------------------------------------

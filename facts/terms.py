@@ -31,6 +31,12 @@ SPINAL_LEVELS: tuple[str, ...] = (
     "S1-pelvis",
 )
 
+#: Vertebrae a report may name as the end of a curve, cranial to caudal.  The
+#: motion segment between two neighbours is spelled as in SPINAL_LEVELS.
+VERTEBRAE: tuple[str, ...] = (
+    *(f"T{n}" for n in range(1, 13)), *(f"L{n}" for n in range(1, 6)), "S1",
+)
+
 #: Levels that are thoracic or cross the thoracolumbar junction.
 THORACOLUMBAR_LEVELS: frozenset[str] = frozenset({"T10-T11", "T11-T12", "T12-L1"})
 
@@ -51,6 +57,14 @@ class Approach(Term):
     plif = "plif"
     posterolateral = "posterolateral"
 
+
+#: Names reports give approaches, beside the vocabulary's own (lower case).
+APPROACH_ALIASES: dict[str, str] = {
+    "xlif": "llif",  # extreme lateral interbody fusion: a lateral transpsoas approach
+    "dlif": "llif",  # direct lateral interbody fusion: likewise
+    "plf": "posterolateral",
+    "posterolateral_fusion": "posterolateral",
+}
 
 #: Which column each approach reaches the spine from.  Anatomy, not policy:
 #: emitted as ``approach_direction/2`` so that rules can say "combined anterior

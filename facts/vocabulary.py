@@ -49,7 +49,8 @@ ARG_KINDS = {
     "integer": "a whole number",
     "tenths": "a measurement in tenths of its unit: 3.5 mm is 35, T-score -2.5 is -25",
     "percent": "a percentage in tenths: 50% is 500, 74.5% is 745",
-    "day": "a date as days since 1970-01-01 (see calendar_date/4)",
+    "day": "a date as days since 1970-01-01 (see calendar_date/4); a date known only to the month is "
+           "given as its first and last day",
     "days": "a duration in days (a week is 7)",
     "string": "free text, quoted",
     "id": "a number identifying an entry within this case (study, episode, curve...)",
@@ -69,7 +70,8 @@ PREDICATES: tuple[Predicate, ...] = (
     _p("anatomy", "calendar_date", "day:day year:integer month:integer dom:integer",
        "the calendar reading of a day number used in this case"),
     # -- request ---------------------------------------------------------
-    _p("request", "request_date", "day:day", "the date of the request"),
+    _p("request", "request_date", "earliest:day latest:day",
+       "the date of the request: earliest and latest day it can be (equal when the day is known)"),
     _p("request", "requested_setting", "setting:constant", "inpatient or outpatient"),
     _p("request", "requested", "level:level procedure:constant",
        "the surgeon requests decompression or fusion at the level"),
@@ -93,13 +95,16 @@ PREDICATES: tuple[Predicate, ...] = (
        "where an autograft is harvested: iliac_crest or local_bone"),
     # -- imaging ---------------------------------------------------------
     _p("imaging", "imaging_study", "study:id type:constant", "an imaging study and its type"),
-    _p("imaging", "imaging_date", "study:id day:day", "the date of an imaging study"),
+    _p("imaging", "imaging_date", "study:id earliest:day latest:day",
+       "the date of an imaging study: earliest and latest day it can be (equal when the day is known)"),
     _p("imaging", "stenosis", "level:level zone:constant side:constant grade:constant study:id",
-       "stenosis at the level: zone central/lateral_recess/foraminal, side left/right/bilateral/unspecified, "
+       "stenosis at the level: zone central/lateral_recess/foraminal/unspecified, "
+       "side left/right/bilateral/unspecified, "
        "grade none..severe or ungraded when reported without a grade"),
     _p("imaging", "level_finding", "level:level finding:constant state:state study:id",
        "a yes/no imaging finding at the level: spondylolisthesis, disc_herniation, disc_bulge, "
-       "disc_height_loss, modic_change, facet_arthropathy, pseudarthrosis"),
+       "disc_height_loss, modic_change, facet_arthropathy, pseudarthrosis, and dynamic_instability "
+       "(instability reported, or reported absent, on films taken in two positions)"),
     _p("imaging", "spondylolisthesis_grade", "level:level grade:integer study:id", "Meyerding grade 1-5"),
     _p("imaging", "spondylolisthesis_slip", "level:level mm:tenths study:id", "slip distance"),
     _p("imaging", "spondylolisthesis_type", "level:level type:constant study:id",
@@ -143,10 +148,13 @@ PREDICATES: tuple[Predicate, ...] = (
     _p("care", "care_episode", "episode:id modality:constant", "an episode of nonoperative care"),
     _p("care", "care_delivery", "episode:id delivery:constant",
        "how physical therapy was given: supervised_in_person, home_program or virtual"),
-    _p("care", "care_start", "episode:id day:day", "start of the episode"),
-    _p("care", "care_end", "episode:id day:day", "end of the episode"),
-    _p("care", "care_days", "episode:id days:days",
-       "duration of the episode: stated weeks times 7, else end minus start"),
+    _p("care", "care_start", "episode:id earliest:day latest:day",
+       "start of the episode: earliest and latest day it can be (equal when the day is known)"),
+    _p("care", "care_end", "episode:id earliest:day latest:day",
+       "end of the episode: earliest and latest day it can be (equal when the day is known)"),
+    _p("care", "care_days", "episode:id least:days most:days",
+       "length of the episode, between least and most days: stated weeks times 7 (least = most), "
+       "else from its start and end dates (apart when a date is known only to the month)"),
     _p("care", "care_sessions", "episode:id sessions:integer", "number of sessions"),
     _p("care", "care_source", "episode:id source:constant",
        "what documents the episode: pt_notes, claims, clinician_note or patient_report"),
@@ -157,7 +165,8 @@ PREDICATES: tuple[Predicate, ...] = (
     # -- history and risk ------------------------------------------------
     _p("history", "prior_surgery", "surgery:id type:constant region:constant", "a prior spine operation"),
     _p("history", "prior_surgery_level", "surgery:id level:level", "the level of a prior operation"),
-    _p("history", "prior_surgery_date", "surgery:id day:day", "the date of a prior operation"),
+    _p("history", "prior_surgery_date", "surgery:id earliest:day latest:day",
+       "the date of a prior operation: earliest and latest day it can be (equal when the day is known)"),
     _p("history", "smoking_status", "status:constant", "current, former or never"),
     _p("history", "nicotine_free_days", "days:days", "time since the last nicotine"),
     _p("history", "cotinine", "ng_ml:tenths", "cotinine level"),

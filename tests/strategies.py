@@ -269,6 +269,8 @@ def conservative_cares(draw: st.DrawFn) -> dict[str, Any]:
     _put(out, "total_weeks", draw(st.none() | tenths(0, 400)))
     # None: not documented; []: documented, none given
     _put(out, "episodes", draw(st.none() | st.lists(care_episodes(), max_size=4)))
+    if out.get("episodes") == [] and out.get("total_weeks"):
+        del out["total_weeks"]  # an empty list says no care was given: no span of care to state
     return out
 
 

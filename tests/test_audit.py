@@ -46,6 +46,17 @@ def compared(case: str) -> dict[str, dict]:
     return {c["subject"]: c for c in entry(case)["compared"]}
 
 
+def alternatives(would_change: list[dict]) -> set[tuple[str, str, tuple[str, ...]]]:
+    """Every set of criteria the JSON what-if lines stand for, as (kind, determination, ids)."""
+    out = set()
+    for w in would_change:
+        base = [r["id"] for r in w["requires_at"]]
+        for choice in w.get("one_of") or [None]:
+            ids = base + ([choice["id"]] if choice else [])
+            out.add((w["kind"], w["determination"], tuple(sorted(set(ids)))))
+    return out
+
+
 def example_with(tmp_path: Path, name: str, assessment: dict | None, **changes) -> Path:
     """An example's data with its assessment replaced (None: removed), written to tmp_path."""
     data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
@@ -86,9 +97,12 @@ def test_source_000_fusion_levels_differ_for_want_of_a_fusion_criterion(level):
             assert x["documentation"]
         else:
             assert x["evidence"], x["id"]
-    # documenting any one fusion criterion at the level would give the assessment's fusion
-    assert sorted(tuple(w["requires"]) for w in c["would_change"]) == [(cid,) for cid in sorted(FUSION_CRITERIA)]
-    assert {w["determination"] for w in c["would_change"]} == {"fusion"}
+    # documenting any one fusion criterion the record is silent on would give the assessment's fusion;
+    # the ones a documented finding refutes are reported apart, never as documentation to obtain
+    silent = {cid for cid, st in statuses.items() if st == "not_documented"}
+    assert alternatives(c["would_change"]) == (
+        {("documentation", "fusion", (cid,)) for cid in silent}
+        | {("contradicted", "fusion", (cid,)) for cid in FUSION_CRITERIA - silent})
 
 
 def test_source_000_items_and_outcome_differ_too():
@@ -99,7 +113,7 @@ def test_source_000_items_and_outcome_differ_too():
         assert (device["assessment"], device["engine"], device["direction"]) == (
             "medically_necessary", "not_medically_necessary", "lower")
         assert [(x["id"], x["status"]) for x in device["criteria"]] == [("REF-A4", "not_met")]
-        assert all({f"REF-F{i}" for i in range(1, 6)} & set(w["requires"]) for w in device["would_change"])
+        assert all({f"REF-F{i}" for i in range(1, 6)} & set(ids) for _, _, ids in alternatives(device["would_change"]))
     stay = subjects["inpatient_setting"]
     assert (stay["assessment"], stay["engine"], stay["direction"]) == ("medically_necessary", "not_medically_necessary", "lower")
     assert [(x["id"], x["status"]) for x in stay["criteria"]] == [("REF-S1", "not_met")]
@@ -160,7 +174,8 @@ def test_text_output():
     assert "- the record does not document flexion-extension radiographs" in block
     assert "✗ REF-F1 not met: Spondylolisthesis at the level" in block
     assert "- L3-L4 no spondylolisthesis (MRI)" in block
-    assert "→ fusion if met: REF-F2" in block
+    assert "documentation to obtain:" in block and "→ fusion: one of REF-F2, REF-F3, REF-F5" in block
+    assert "findings the record contradicts" in block and "→ fusion: one of ✗ REF-F1, ✗ REF-F4" in block
     assert "✗ inpatient_setting: assessment medically_necessary, reference not_medically_necessary" in block
     assert "✗ outcome: assessment approved, reference partially_approved" in block
     # agreement is condensed to one line per example
@@ -263,7 +278,7 @@ def test_lower_by_two_tiers_keeps_the_smallest_sets_reaching_the_verdict(tmp_pat
     doc = json.loads(run(str(path), "--format", "json").stdout)
     level = doc["examples"][0]["compared"][0]
     assert (level["subject"], level["engine"], level["direction"]) == ("L2-L3", "none", "lower")
-    assert [w["requires"] for w in level["would_change"]] == [["REF-D4a"]]
+    assert alternatives(level["would_change"]) == {("documentation", "decompression_only", ("REF-D4a",))}
     assert "REF-D4a" in {x["id"] for x in level["criteria"]}
 
 
@@ -315,7 +330,7 @@ assessment:
     ("{source: s, items: {allograft: approved}}", "Input should be 'medically_necessary' or 'not_medically_necessary'"),
     ("{source: s, outcome: yes}", "assessment.outcome: Input should be 'approved', 'partially_approved' or 'denied'"),
     ("{levels: {L4-L5: fusion}}", "assessment.source: this field is required"),
-    ("{source: s, verdict: approved}", "assessment.verdict: this field is not part of the case model"),
+    ("{source: s, verdict: approved}", "assessment.verdict: 'verdict' is not a field here"),
 ])
 def test_bad_assessments_are_refused_clearly(assessment, message):
     with pytest.raises(CaseFileError) as err:

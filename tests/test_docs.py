@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -70,8 +71,19 @@ def explain_json(case: str, *extra: str) -> dict:
     return json.loads(result.stdout)
 
 
+@functools.lru_cache(maxsize=1)
+def _outputs() -> tuple[str, ...]:
+    # the examples; a case whose studies disagree; and one under a policy that took
+    # effect after its request, so that every documented object occurs somewhere
+    runs = [[str(path)] for path in EXAMPLES]
+    runs += [[str(ROOT / "tests" / "data" / "conflicting-studies.yaml")],
+             [str(ROOT / "tests" / "data" / "cauda-equina.yaml")],
+             [str(EXAMPLES[-2]), "--policy", "aetna-cpb-0743"]]
+    return tuple(json.dumps(explain_json(*run)) for run in runs)
+
+
 def example_outputs() -> list[dict]:
-    return [explain_json(str(path)) for path in EXAMPLES]
+    return [json.loads(text) for text in _outputs()]
 
 
 def is_complete_case(body: str) -> bool:
@@ -212,6 +224,7 @@ JSON_MD = DOCS / "json.md"
 KINDS = {
     "Top level": "top",
     "policy": "policy",
+    "notices[]": "notice",
     "levels[]": "level",
     "items[]": "item",
     "criteria[]": "criterion",
@@ -243,15 +256,17 @@ def real_objects(outputs: list[dict]) -> dict[str, list[dict]]:
     for out in outputs:
         objs["top"].append(out)
         objs["policy"].append(out["policy"])
+        objs["notice"].extend(out["notices"])
         for kind, subjects in (("level", out["levels"]), ("item", out["items"])):
             for s in subjects:
                 objs[kind].append(s)
                 for c in s["criteria"]:
                     objs["criterion"].append(c)
-                    objs["evidence"].extend(c["evidence"] + c.get("noted", []))
+                    objs["evidence"].extend(c["evidence"] + c.get("noted", []) + c.get("superseded", [])
+                                            + c.get("unsettled", []))
                 for w in s["would_change"]:
                     objs["would_change"].append(w)
-                    objs["requires_at"].extend(w["requires_at"])
+                    objs["requires_at"].extend(w["requires_at"] + w.get("one_of", []))
     return objs
 
 

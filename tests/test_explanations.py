@@ -40,7 +40,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casebuilder import baseline, case_from, engine, merge
-from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS, STATUSES, Assumption, Decision
+from engine.decision import LEVEL_DETERMINATIONS, DETERMINATIONS, ITEM_DETERMINATIONS, STATUSES, Assumption, Decision
+from engine import labels
 from engine.render import RENDERERS, dumps, to_json, to_markdown, to_text
 from engine.solver import CORE, Engine
 from facts import Case, anatomy, case_atoms, load_case
@@ -249,8 +250,12 @@ def check_statuses(case: Case, decision: Decision) -> None:
     # a level short of its request says why: some criterion reported is not met;
     # a level granted as requested reports only criteria that hold
     for lv in decision.levels:
-        assert lv.determination in DETERMINATIONS
-        failing = [c for c in lv.criteria if c.status != "met"]
+        assert lv.determination in LEVEL_DETERMINATIONS
+        if lv.determination == "not_addressed":
+            assert not lv.criteria and not lv.would_change, f"{lv.level} is not addressed, yet explained"
+            continue
+        # a criterion a waiver stands in for is reported beside its waiver, never as failing
+        failing = [c for c in lv.criteria if c.status != "met" and not c.waived_by]
         if TIER[lv.determination] < requested_tier(lv):
             assert failing, f"{lv.level} is {lv.determination}, short of {lv.requested}, and no criterion is reported failing"
         else:
@@ -297,30 +302,40 @@ def _rank(determination: str) -> int:
 
 
 def check_would_change(case: Case, decision: Decision) -> None:
-    """(3) Every would_change set is sound, minimal, and all sets for a target are the same size."""
+    """(3) Every set a would_change line stands for is sound and minimal; none holds a met criterion;
+    documentation to obtain needs only criteria the record is silent on, and its sets for a target
+    are all the same size; a contradicted set needs some criterion a documented finding refutes."""
     leaves, _, _ = structure()
     status = {(cid, scope): st for cid, scope, st in decision.statuses}
     assume = Assuming(engine(), case)
 
-    def check_set(subject: str, w, reach) -> None:
+    def check_set(subject: str, w, members, reach) -> None:
         """``reach(levels, items)`` reads the subject's determination from a what-if solve."""
-        assert w.requires, f"{subject}: an empty would_change set"
-        assert len(set(w.requires)) == len(w.requires), f"{subject}: {w.requires} repeats a criterion"
-        for a in w.requires:
+        ids = [a.criterion for a in members]
+        assert members, f"{subject}: an empty would_change set"
+        assert len(set(members)) == len(members), f"{subject}: {ids} repeats a criterion"
+        for a in members:
             assert a.criterion in leaves, f"{subject}: {a.criterion} is not a leaf criterion, it cannot be assumed"
             assert (a.criterion, a.scope) in status, f"{subject}: {a.criterion} at {a.scope} is not evaluated"
             assert status[(a.criterion, a.scope)] != "met", f"{subject}: {a.criterion} at {a.scope} is met already"
-        levels, items = assume(w.requires)
+            assert a.status in ("not_documented", "not_met"), f"{subject}: {a.criterion} carries status {a.status}"
+        if w.kind == "documentation":
+            assert all(a.status == "not_documented" for a in members), (
+                f"{subject}: documentation to obtain {ids} needs a refuted criterion")
+        else:
+            assert any(a.status == "not_met" for a in members), (
+                f"{subject}: contradicted set {ids} needs no refuted criterion: it is documentation to obtain")
+        levels, items = assume(members)
         assert reach(levels, items) == w.determination, (
-            f"{subject}: assuming {w.criterion_ids} gives {reach(levels, items)}, not {w.determination}"
+            f"{subject}: assuming {ids} gives {reach(levels, items)}, not {w.determination}"
         )
-        _no_lower(decision, levels, items, f"assuming {w.criterion_ids}")
-        for drop in w.requires:
-            rest = [a for a in w.requires if a != drop]
+        _no_lower(decision, levels, items, f"assuming {ids}")
+        for drop in members:
+            rest = [a for a in members if a != drop]
             got = reach(*assume(rest))
             assert _rank(got) < _rank(w.determination), (
                 f"{subject}: {[a.criterion for a in rest]} (without {drop.criterion}) already gives {got}: "
-                f"{w.criterion_ids} is not minimal"
+                f"{ids} is not minimal"
             )
 
     for lv in decision.levels:
@@ -331,8 +346,10 @@ def check_would_change(case: Case, decision: Decision) -> None:
         sizes: dict[str, set[int]] = defaultdict(set)
         for w in lv.would_change:
             assert TIER[lv.determination] < TIER[w.determination] <= want, f"{lv.level}: {w} is no improvement"
-            sizes[w.determination].add(len(w.requires))
-            check_set(lv.level, w, lambda levels, items, L=lv.level: levels[L])
+            for members in w.alternatives:
+                if w.kind == "documentation":
+                    sizes[w.determination].add(len(members))
+                check_set(lv.level, w, members, lambda levels, items, L=lv.level: levels[L])
         for det, n in sizes.items():
             assert len(n) == 1, f"{lv.level}: sets reaching {det} have sizes {sorted(n)}: not all minimal"
         if "fusion" in sizes and "decompression_only" in sizes:
@@ -344,11 +361,12 @@ def check_would_change(case: Case, decision: Decision) -> None:
         if it.determination != "not_medically_necessary":
             assert it.would_change == (), f"{name} is {it.determination}, yet lists what would change it"
             continue
-        sizes = {len(w.requires) for w in it.would_change}
+        sizes = {len(m) for w in it.would_change if w.kind == "documentation" for m in w.alternatives}
         assert len(sizes) <= 1, f"{name}: would_change sets have sizes {sorted(sizes)}: not all minimal"
         for w in it.would_change:
             assert w.determination == "medically_necessary"
-            check_set(name, w, lambda levels, items, k=item_key(it): items[k])
+            for members in w.alternatives:
+                check_set(name, w, members, lambda levels, items, k=item_key(it): items[k])
 
 
 def check_renderings(decision: Decision) -> None:
@@ -361,29 +379,40 @@ def check_renderings(decision: Decision) -> None:
     for section in re.split(r"^### ", markdown, flags=re.M)[1:]:
         head, _, body = section.partition("\n")
         md_sections[head.replace("\\", "")] = body.split("\n## ", 1)[0]
+    case_text, case_md = text_blocks.get("case-level criteria", ""), md_sections.get("The whole case", "")
     for lv_or_item in list(decision.levels) + list(decision.items):
         if hasattr(lv_or_item, "requested"):
-            text_name = md_name = lv_or_item.level
+            name = lv_or_item.level
         else:
-            at = f" at {lv_or_item.level}" if lv_or_item.level else ""
-            text_name, md_name = lv_or_item.item + at, lv_or_item.item.replace("_", " ") + at
-        ids = [c.id for c in lv_or_item.criteria] + [a.criterion for w in lv_or_item.would_change for a in w.requires]
-        assert text_name in text_blocks, f"the text rendering has no block for {text_name}"
-        assert md_name in md_sections, f"the markdown letter has no section for {md_name}"
-        for cid in ids:
-            assert re.search(rf"\b{re.escape(cid)}\b", text_blocks[text_name]), f"{cid} missing from the text for {text_name}"
-            assert re.search(rf"\b{re.escape(cid)}\b", md_sections[md_name]), f"{cid} missing from the letter for {md_name}"
+            name = labels.item(lv_or_item.item, lv_or_item.level)
+        own = [c for c in lv_or_item.criteria if c.scope != "case"]
+        assert name in text_blocks, f"the text rendering has no block for {name}"
+        if own:
+            assert name in md_sections, f"the markdown letter has no section for {name}"
         for c in lv_or_item.criteria:
-            for e in c.evidence:
-                assert _shown(e.text) in text_blocks[text_name], f"{e.text!r} missing from the text for {text_name}"
+            block, section = ((case_text, case_md) if c.scope == "case"
+                              else (text_blocks[name], md_sections[name]))
+            assert re.search(rf"\b{re.escape(c.id)}\b", block), f"{c.id} missing from the text for {name}"
+            assert re.search(rf"\b{re.escape(c.id)}\b", section), f"{c.id} missing from the letter for {name}"
+            for e in (*c.evidence, *c.superseded, *c.unsettled):
+                assert _shown(e.text) in block, f"{e.text!r} missing from the text for {name}"
+        # what would change it is in the summary, under the subject's name
+        head = text.split("\ncase-level criteria\n")[0]
+        for w in lv_or_item.would_change:
+            for cid in (a.criterion for a in (*w.requires, *w.one_of)):
+                assert re.search(rf"\b{re.escape(cid)}\b", head), f"{cid} missing from the text's summary for {name}"
+                assert re.search(rf"\b{re.escape(cid)}\b", markdown), f"{cid} missing from the letter"
 
     # JSON carries exactly the decision's criteria and what-if sets, subject by subject
     assert [lv["level"] for lv in data["levels"]] == [lv.level for lv in decision.levels]
     for got, lv in zip(data["levels"], decision.levels):
         assert got["determination"] == lv.determination
         assert [(c["id"], c["scope"], c["status"]) for c in got["criteria"]] == [(c.id, c.scope, c.status) for c in lv.criteria]
-        assert [[(a["id"], a["scope"]) for a in w["requires_at"]] for w in got["would_change"]] == [
-            [(a.criterion, a.scope) for a in w.requires] for w in lv.would_change
+        assert [([(a["id"], a["scope"], a["status"]) for a in w["requires_at"]],
+                 [(a["id"], a["scope"], a["status"]) for a in w.get("one_of", [])], w["kind"])
+                for w in got["would_change"]] == [
+            ([(a.criterion, a.scope, a.status) for a in w.requires],
+             [(a.criterion, a.scope, a.status) for a in w.one_of], w.kind) for w in lv.would_change
         ]
         for c_json, c in zip(got["criteria"], lv.criteria):
             assert [e["fact"] for e in c_json["evidence"]] == [e.atom for e in c.evidence]
@@ -395,6 +424,10 @@ def check_renderings(decision: Decision) -> None:
     for lv in decision.levels:
         assert any(line.startswith(lv.level) and "requested" in line for line in text.splitlines()), f"no text line for {lv.level}"
         assert f"| {lv.level} |" in markdown
+    # the answer comes first: every level and item in the summary, right after the heading
+    summary = text.split("\n\n")[1].splitlines()
+    names = [lv.level for lv in decision.levels] + [labels.item(it.item, it.level) for it in decision.items]
+    assert [line.split("  ")[1].strip() for line in summary] == names
 
 
 def check_level_narrowing(decision: Decision, level: str) -> None:
@@ -411,14 +444,16 @@ def check_level_narrowing(decision: Decision, level: str) -> None:
     text = click.unstyle(to_text(decision, level))
     headers = [m.group(1) for m in re.finditer(r"^(\S+)\s+requested ", text, re.M)]
     assert headers == [level]
-    item_headers = re.findall(r"^(\w+(?: at \S+)?)  → ", text, re.M)
-    assert item_headers == [it.item + (f" at {it.level}" if it.level else "") for it in shown_items]
+    item_headers = re.findall(r"^(\S.*?)  → ", text, re.M)
+    assert item_headers == [labels.item(it.item, it.level) for it in shown_items]
     for c in lv.criteria:
         assert c.id in text
 
     markdown = to_markdown(decision, level)
     headings = [h.replace("\\", "") for h in re.findall(r"^### (.*)$", markdown, re.M)]
-    assert headings == [level] + [it.item.replace("_", " ") + (f" at {it.level}" if it.level else "") for it in shown_items]
+    own = [labels.item(it.item, it.level) for it in shown_items if any(c.scope != "case" for c in it.criteria)]
+    case_wide = ["The whole case"] if any(c.scope == "case" for c in lv.criteria) else []
+    assert headings == case_wide + ([level] if any(c.scope != "case" for c in lv.criteria) else []) + own
     rows = [r.replace("\\", "") for r in re.findall(r"^\| ([^|]*) \|", markdown, re.M)]
     assert level in rows
     for other in others:

@@ -308,7 +308,8 @@ def test_diff_stops_at_its_timeout_with_the_witnesses_it_has():
     start = time.monotonic()
     result = _run("diff", "reference", "aetna-cpb-0743", "--max", "16", "--timeout", "0.1")
     assert time.monotonic() - start < 60  # the 16 witnesses take minutes without the limit
-    assert result.exit_code in (0, 1), result.output
+    # 1: witnesses found in time; 2: none found before the limit (the bounds were not exhausted)
+    assert result.exit_code in (1, 2), result.output
     assert "Traceback" not in result.output
     assert "time limit" in result.stdout or "stopped after --timeout" in result.stderr
 

@@ -21,7 +21,7 @@ def _policy(tmp_path: Path, body: str, name: str = "policy.lp") -> Path:
 
 def test_reference_loads_with_header_and_criteria_in_document_order():
     p = load("reference")
-    assert p.id == "reference" and p.version == "1.0" and p.effective == "2025-12-24"
+    assert p.id == "reference" and p.version == "1.1" and p.effective == "2025-01-01"
     ids = [c.id for c in p.criteria]
     assert ids[:8] == ["REF-D2", "REF-D3", "REF-D4", "REF-D4a", "REF-D4b", "REF-D4c", "REF-D4d", "REF-W1"]
     expected = {f"REF-{x}" for x in "D1 D2 D3 D4 D4a D4b D4c D4d W1 F1 F2 F3 F4 F5 X1 X2 A1 A2 A3 A4 A5 A6 S1".split()}

@@ -111,7 +111,8 @@ def mrc(grade: str) -> dict[str, Any]:
     out = baseline()
     out["clinical"] = {
         "radiculopathy": {"present": False}, "neurogenic_claudication": False, "sensory_deficit": False,
-        "reflex_change": False, "adl_limitation": True, "motor_weakness": {"present": True, "mrc": grade},
+        "reflex_change": False, "cauda_equina_syndrome": False, "adl_limitation": True,
+        "motor_weakness": {"present": True, "mrc": grade},
     }
     return out
 

@@ -128,7 +128,7 @@ NO_PT = care(NSAIDS)
 ALL_SIGNS_ABSENT = {
     "radiculopathy": {"present": False}, "neurogenic_claudication": False,
     "motor_weakness": {"present": False}, "sensory_deficit": False, "reflex_change": False,
-    "adl_limitation": True,
+    "cauda_equina_syndrome": False, "adl_limitation": True,
 }
 
 D2 = table(
@@ -148,6 +148,15 @@ D2 = table(
         clinical(**{**ALL_SIGNS_ABSENT, "motor_weakness": {"present": True, "mrc": "5/5"}}),
         "REF-D2", "L4-L5", "not_met", "none"),
     Row("no-sign-recorded", clinical(adl_limitation=True), "REF-D2", "L4-L5", "not_documented", "none"),
+    # 1.1: a diagnosis of cauda equina syndrome is a sign of neural compression
+    Row("cauda-equina-syndrome-alone", clinical(**{**ALL_SIGNS_ABSENT, "cauda_equina_syndrome": True}),
+        "REF-D2", "L4-L5", "met", "decompression_only"),
+    Row("cauda-equina-syndrome-not-examined", clinical(**{**ALL_SIGNS_ABSENT, "cauda_equina_syndrome": None}),
+        "REF-D2", "L4-L5", "not_documented", "none"),
+    # bladder symptoms alone are not that diagnosis
+    Row("bladder-symptoms-alone",
+        clinical(**{**ALL_SIGNS_ABSENT, "bowel_bladder_dysfunction": True}),
+        "REF-D2", "L4-L5", "not_met", "none"),
     Row("reflexes-not-examined", clinical(**{**ALL_SIGNS_ABSENT, "reflex_change": None}),
         "REF-D2", "L4-L5", "not_documented", "none"),
     Row("weakness-without-grade", clinical(**{**ALL_SIGNS_ABSENT, "motor_weakness": {"present": True}}),

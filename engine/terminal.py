@@ -1,0 +1,248 @@
+"""A decision for a reviewer at a terminal: the answer first, then the reasons.
+
+The first lines say the outcome and, per requested level and item, what was
+asked, what is justified, and the criteria that stand in the way; then what
+would change each answer, documentation to obtain apart from findings the
+record contradicts.  Below that, the criteria: the case-level ones once, then
+each level's and each item's own.  ``verbose`` adds every other criterion the
+policy evaluated.  Everything shown comes from the ``Decision``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import click
+
+from engine import labels
+from engine.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+
+MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "not_documented": ("?", "yellow")}
+WAIVED = ("↷", "cyan")
+_COLOUR = {
+    "fusion": "green", "decompression_only": "cyan", "none": "red", "not_addressed": "yellow",
+    "medically_necessary": "green", "not_medically_necessary": "red",
+    "approved": "green", "partially_approved": "yellow", "denied": "red",
+}
+
+
+def plain(text: str) -> str:
+    """Text from a case, shown on one line: control characters (newlines,
+    terminal escapes) and bidirectional overrides are written as escapes, so a
+    case id or description cannot forge report lines or restyle the terminal."""
+    return "".join(ch.encode("unicode_escape").decode("ascii") if hidden(ch) else ch for ch in text)
+
+
+def hidden(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"
+
+
+def styled(value: str) -> str:
+    """A determination or outcome, coloured and in words."""
+    words = labels.outcome(value) if value in labels.OUTCOMES else labels.determination(value)
+    return click.style(words, fg=_COLOUR.get(value), bold=True)
+
+
+def mark(status: str) -> str:
+    glyph, colour = MARK[status]
+    return click.style(glyph, fg=colour)
+
+
+def subject_key(subject: LevelDecision | ItemDecision) -> str:
+    """The scope string criteria of this subject carry: ``L4-L5``, ``rhbmp2``, ``interbody_device@L4-L5``."""
+    if isinstance(subject, LevelDecision):
+        return subject.level
+    return subject.item if subject.level is None else f"{subject.item}@{subject.level}"
+
+
+def subject_name(subject: LevelDecision | ItemDecision) -> str:
+    if isinstance(subject, LevelDecision):
+        return subject.level
+    return labels.item(subject.item, subject.level)
+
+
+def _at(scope: str, subject: str) -> str:
+    """`` at L5-S1`` when a criterion is judged somewhere other than the subject itself."""
+    if scope in ("case", subject) or "@" in scope or scope == subject.split("@")[0]:
+        return ""
+    return f" at {scope}"
+
+
+def blocking(subject: LevelDecision | ItemDecision) -> list[CriterionResult]:
+    """The criteria that stand between what was justified and what was asked.
+
+    Those the subject's explanation reports as failing, leaving out a
+    composite (its parts are listed), a waiver (an alternative, not a
+    requirement) and anything waived.
+    """
+    out = []
+    for c in subject.criteria:
+        if c.status == "met" or c.waived_by or c.parts or c.waives:
+            continue
+        out.append(c)
+    return out
+
+
+def requirement(a, subject: str, marked: bool) -> str:
+    text = a.criterion + _at(a.scope, subject)
+    return f"{mark(a.status)} {text}" if marked else text
+
+
+def change_phrase(w: WouldChange, subject: str) -> str:
+    """``REF-D4a and one of REF-F1, REF-F2`` (with status marks where findings are contradicted)."""
+    marked = w.kind == CONTRADICTED
+    parts = [requirement(a, subject, marked) for a in w.requires]
+    if w.one_of:
+        choices = ", ".join(requirement(a, subject, marked) for a in w.one_of)
+        parts.append(f"one of {choices}" if len(w.one_of) > 1 else choices)
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+def criterion_lines(c: CriterionResult, subject: str, indent: str) -> list[str]:
+    """One criterion: status, title, citation, and every fact it read."""
+    if c.waived_by:
+        glyph = click.style(WAIVED[0], fg=WAIVED[1])
+        head = f"{indent}{glyph} {click.style(c.id, bold=True)}{_at(c.scope, subject)} waived by {c.waived_by}: {c.title}"
+    else:
+        head = (f"{indent}{mark(c.status)} {click.style(c.id, bold=True)}{_at(c.scope, subject)} "
+                f"{labels.status(c.status)}: {c.title}")
+    lines = [head, f"{indent}    {click.style('[' + c.citation + ']', dim=True)}"]
+    lines += [f"{indent}    - {plain(e.text)}" for e in c.evidence]
+    lines += [f"{indent}    - open: {plain(e.text)}" for e in c.unsettled]
+    if c.status == "not_documented" and c.documentation and not c.waived_by:
+        # what the record holds leaves it open, or it is silent
+        lead = "what would settle it:" if c.unsettled else "the record does not document"
+        lines.append(f"{indent}    - {lead} {c.documentation}")
+    lines += [f"{indent}    - superseded: {plain(e.text)}" for e in c.superseded]
+    lines += [f"{indent}    - noted, does not count: {plain(e.text)}" for e in c.noted]
+    return lines
+
+
+def changes_lines(changes: tuple[WouldChange, ...], subject: str, indent: str) -> list[str]:
+    """What would change a subject: documentation to obtain, then contradicted findings, apart."""
+    lines: list[str] = []
+    for kind, title in ((DOCUMENTATION, "documentation to obtain"),
+                        (CONTRADICTED, "findings the record contradicts (only a different finding would change it)")):
+        of_kind = [w for w in changes if w.kind == kind]
+        if of_kind:
+            lines.append(f"{indent}{click.style(title, underline=True)}:")
+            lines += [f"{indent}  → {styled(w.determination)}: {change_phrase(w, subject)}" for w in of_kind]
+    return lines
+
+
+def _tree(criteria: list[CriterionResult], subject: str, indent: str,
+          seen: dict[tuple, str] | None = None) -> list[str]:
+    """Criteria in policy order, each composite's parts indented beneath it.
+
+    A criterion the record is silent on in the same words as at a level
+    shown before is one line pointing there (``seen`` remembers them).
+    """
+    shown = {c.id for c in criteria}
+    nested = {p for c in criteria for p in c.parts if p in shown}
+    by_id = {c.id: c for c in criteria}
+    lines: list[str] = []
+
+    def one(c: CriterionResult, pad: str) -> None:
+        key = (c.id, c.status, c.documentation, c.waived_by)
+        silent = not (c.evidence or c.unsettled or c.superseded or c.noted)
+        if seen is not None and silent and key in seen:
+            lines.append(f"{pad}{mark(c.status)} {click.style(c.id, bold=True)} {labels.status(c.status)}: "
+                         f"{c.title} (as at {seen[key]})")
+            return
+        if seen is not None and silent:
+            seen[key] = subject
+        lines.extend(criterion_lines(c, subject, pad))
+
+    for c in criteria:
+        if c.id in nested:
+            continue
+        one(c, indent)
+        for p in c.parts:
+            if p in by_id:
+                one(by_id[p], indent + "    ")
+    return lines
+
+
+def _summary(decision: Decision, subjects: list[LevelDecision | ItemDecision]) -> list[str]:
+    names = [subject_name(s) for s in subjects]
+    asked = [labels.procedure(s.requested) if isinstance(s, LevelDecision) else "" for s in subjects]
+    wn, wa = max(map(len, names), default=0), max(map(len, asked), default=0)
+    lines = []
+    for s, name, req in zip(subjects, names, asked):
+        row = f"  {click.style(name.ljust(wn), bold=True)}  {req.ljust(wa)}  → {styled(s.determination)}"
+        if s.determination == "not_addressed":
+            row += "  (the policy has no criterion for it: refer for manual review)"
+        else:
+            blockers = blocking(s)
+            if blockers:
+                row += "  blocked by " + ", ".join(f"{mark(c.status)} {c.id}{_at(c.scope, subject_key(s))}"
+                                                    for c in blockers)
+        lines.append(row)
+    return lines
+
+
+def _changes_summary(subjects: list[LevelDecision | ItemDecision]) -> list[str]:
+    lines = []
+    width = max((len(subject_name(s)) for s in subjects if s.would_change), default=0)
+    for kind, title in ((DOCUMENTATION, "documentation to obtain"),
+                        (CONTRADICTED, "findings the record contradicts (only a different finding would change these)")):
+        rows = []
+        for s in subjects:
+            name = subject_name(s)
+            for w in (w for w in s.would_change if w.kind == kind):
+                rows.append(f"  {name.ljust(width)}  → {styled(w.determination)}: {change_phrase(w, subject_key(s))}")
+                name = ""
+        if rows:
+            lines += [click.style(title, underline=True) + ":", *rows]
+    return lines
+
+
+def to_text(decision: Decision, level: str | None = None, verbose: bool = False) -> str:
+    p = decision.policy
+    levels = [lv for lv in decision.levels if level is None or lv.level == level]
+    items = [it for it in decision.items if level is None or it.level == level]
+    subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
+    out = [f"{click.style(plain(decision.case), bold=True)} under {p.id} {p.version} (effective {p.effective}): "
+           f"{styled(decision.outcome)}"]
+    out += [click.style(f"! {n.text}", fg="yellow") for n in decision.notices]
+    out.append("")
+    out += _summary(decision, subjects)
+    if decision.would_change_computed:
+        changes = _changes_summary(subjects)
+        if changes:
+            out += ["", *changes]
+    if not decision.explained:
+        return "\n".join(out).rstrip() + "\n"
+
+    case_level: dict[str, CriterionResult] = {}
+    for s in subjects:
+        for c in s.criteria:
+            if c.scope == "case":
+                case_level.setdefault(c.id, c)
+    if case_level:
+        order = {c.id: i for i, c in enumerate(c for s in subjects for c in s.criteria)}
+        out += ["", click.style("case-level criteria", bold=True)]
+        out += _tree(sorted(case_level.values(), key=lambda c: order[c.id]), "case", "  ")
+
+    seen: dict[tuple, str] = {}
+    for s in subjects:
+        key = subject_key(s)
+        own = [c for c in s.criteria if c.scope != "case"]
+        head = (f"{click.style(subject_name(s), bold=True)}  requested {labels.procedure(s.requested)} → {styled(s.determination)}"
+                if isinstance(s, LevelDecision) else f"{click.style(subject_name(s), bold=True)}  → {styled(s.determination)}")
+        out += ["", head]
+        out += _tree(own, key, "  ", seen if isinstance(s, LevelDecision) else None)
+        if s.determination == "not_addressed":
+            out.append("  ? the policy has no criterion for this: refer for manual review")
+        elif isinstance(s, LevelDecision) and not own:
+            out.append("  (decided on the case-level criteria alone)")
+        # what would change it is in the summary above
+
+    if verbose:
+        reported = {(c.id, c.scope) for s in subjects for c in s.criteria}
+        rest = [(cid, scope, st) for cid, scope, st in decision.statuses if (cid, scope) not in reported]
+        if rest:
+            out += ["", click.style("other criteria the policy evaluated (not on the way to any answer above)", bold=True)]
+            out += [f"  {mark(st)} {cid}{'' if scope == 'case' else ' at ' + scope} {labels.status(st)}"
+                    for cid, scope, st in rest]
+    return "\n".join(out).rstrip() + "\n"
