@@ -67,7 +67,7 @@ def _date(first: Symbol, last: Symbol) -> str:
 
 def _weeks(days: int) -> str:
     weeks, rest = divmod(days, 7)
-    return f"{weeks} weeks" if rest == 0 else f"{days} days"
+    return f"{weeks} weeks" if rest == 0 and weeks else f"{days} days"
 
 
 def _length(least: Symbol, most: Symbol) -> str:
@@ -75,6 +75,18 @@ def _length(least: Symbol, most: Symbol) -> str:
         return _weeks(least.number)
     return f"{_weeks(least.number)} to {_weeks(most.number)}, by dates known only to the month"
 
+
+#: What a documented list (of care, of blocks, of activities) does not hold, for ``absent(Name)``.
+_FROM_LISTS = {
+    "si_diagnostic_block": "the record's list of diagnostic SI blocks is empty",
+    "care_episodes": "the record documents that no nonoperative care was given",
+    "physical_therapy": "the record's list of nonoperative care holds no physical therapy",
+    "supervised_physical_therapy":
+        "the record's list of nonoperative care holds no supervised in-person physical therapy",
+    "si_joint_injection": "the record's list of nonoperative care holds no SI joint injection",
+    "complementary_modality": "the record's list of nonoperative care holds no modality beside physical therapy",
+    "limited_activity": "the record's list of limited activities of daily living is empty",
+}
 
 _ANY_CASE: dict[Symbol, str] = {}  # sentences that depend on the term alone
 _ANY_CASE_LIMIT = 100_000
@@ -292,13 +304,14 @@ class Describer:
         if name == "requested":
             return f"{_words(a[1])} is not requested at {a[0].string}"
         if name == "requested_item":
-            return "no bone graft is requested"
-        if name == "si_diagnostic_block":
-            return "the record's list of diagnostic SI blocks is empty"
-        if name == "care_episodes":
-            return "the record documents that no nonoperative care was given"
-        if name == "physical_therapy":
-            return "the record's list of nonoperative care holds no physical therapy"
+            # A graft named for "any bone graft" (the reference's allograft) reads as such
+            # when the request holds none; otherwise the item itself is what is missing.
+            grafts = ("allograft", "autograft")
+            if a[0].name in grafts and not self._any("requested_item", lambda s: s.arguments[0].name in grafts):
+                return "no bone graft is requested"
+            return f"no {_words(a[0])} is requested"
+        if not a and name in _FROM_LISTS:
+            return _FROM_LISTS[name]
         if name == "cobb_curves":
             return f"{self.study(a[0])} measures no curve"
         if name == "concordant_level":
@@ -307,6 +320,7 @@ class Describer:
             return "not in the record: " + self.describe(sym)
         return "not in the record: " + _words(sym)
 
-    def _any(self, name: str) -> bool:
+    def _any(self, name: str, where=lambda _atom: True) -> bool:
+        """Whether the case has an atom ``name`` (that ``where`` accepts)."""
         self._used_case = True
-        return any(a.name == name for a in self._atoms)
+        return any(a.name == name and where(a) for a in self._atoms)
