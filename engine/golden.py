@@ -12,12 +12,14 @@ A golden file is YAML::
       items: {rhbmp2: medically_necessary, interbody_device@L4-L5: medically_necessary}
       criteria: {REF-D4a: not_documented, REF-F2@L4-L5: met}
       would_change:
-        - {subject: L4-L5, determination: fusion, requires: [REF-D4a]}
+        - {subject: L4-L5, determination: fusion, requires: [REF-D4a], kind: documentation}
       unchanged_by:
         - {subject: S1-pelvis, requires: [REF-D4a]}
 
 Every key under ``expect`` is optional; what is given must hold exactly.
-``would_change`` entries must be among the decision's alternatives;
+``would_change`` entries must be among the sets the decision's what-if lines
+stand for (a line with ``one_of`` stands for one set per choice), of the
+given ``kind`` when one is given (``documentation`` or ``contradicted``);
 ``unchanged_by`` says no alternative for the subject needs exactly that set.
 Policy folders keep their goldens inline (``record``), so a policy never
 reads a file outside its folder.

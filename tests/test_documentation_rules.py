@@ -174,3 +174,24 @@ def test_a_list_without_physical_therapy_leaves_therapy_not_documented():
     decision = decide(merge(baseline(), {"conservative_care": {"episodes": [
         {"modality": "nsaids", "start": "2025-05-01", "end": "2025-09-01", "outcome": "failed"}]}}))
     assert decision.status_of("REF-D4a") == "not_documented"
+
+
+def test_an_older_study_agreeing_with_the_latest_is_cited_and_the_one_between_superseded():
+    mri_2024 = {"study": "mri", "date": "2024-06-01",
+                "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
+                            "stenosis": [{"zone": "central", "grade": "moderate"}]}]}
+    ct_2025_03 = {"study": "ct", "date": "2025-03-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": True}}]}
+    mri_2025_10 = {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False}}]}
+    decision = decide(merge(baseline(), {"imaging": [mri_2024, ct_2025_03, mri_2025_10]}))
+    f1 = criterion(decision, "REF-F1")
+    assert f1.status == "not_met"
+    assert [e.text for e in f1.evidence] == ["L4-L5 no spondylolisthesis (MRI 2024-06-01)",
+                                            "L4-L5 no spondylolisthesis (MRI 2025-10-01)"]
+    assert [e.text for e in f1.superseded] == [
+        "L4-L5 spondylolisthesis (CT 2025-03-01), superseded by the later MRI 2025-10-01"]
+
+
+def test_an_empty_list_beside_a_total_of_zero_documents_no_care():
+    decision = decide(merge(baseline(), {"conservative_care": {"episodes": [], "total_weeks": 0}}))
+    for cid in ("REF-D4a", "REF-D4b", "REF-D4c", "REF-D4d"):
+        assert decision.status_of(cid) == "not_met", cid
