@@ -2,121 +2,32 @@
 
 Every failure becomes a ``CaseFileError`` that names the file, the field path
 (``request.levels[2].level``) and, for YAML, the line, with a hint saying how
-to fix it.  Nothing in a case file is ever executed: YAML is read with the
-safe loader, which builds only plain data.
+to fix it.  Nothing in a case file is ever executed: the text is read as plain
+data by ``facts.document`` (YAML 1.2 core rules, no tags, bounded while it is
+read), then validated by the case model.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import json
 import re
-import math
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from facts.document import MAX_VALUES, line_of, read_document
+from facts.document import path as field_path
 from facts.model import Case
+from facts.problem import CaseFileError, Problem
+
+__all__ = ["MAX_BYTES", "MAX_VALUES", "CaseFileError", "Problem", "case_format", "decode", "load_case",
+           "parse_case", "read_text", "validate"]
 
 MAX_BYTES = 2 * 1024 * 1024  # a real case record is a few kilobytes
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a case file."""
-
-    path: str  # field path, or "" for the whole document
-    line: int | None
-    message: str
-
-
-class CaseFileError(Exception):
-    """A case file that cannot be used, with every problem found in it."""
-
-    def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.problems = problems
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        lines = []
-        for p in self.problems:
-            where = self.source + (f":{p.line}" if p.line else "")
-            field = f" {p.path}:" if p.path else ""
-            lines.append(f"{where}:{field} {p.message}")
-        return "\n".join(lines)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a list or mapping is used as a key: write a field name there", key_node.start_mark,
-            ) from None
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None,
-                f"key '{key}' appears twice (first on line {seen[key] + 1}): keep one",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
-    """A YAML date, or its text when it is not a calendar date (``2025-13-45``).
-
-    The text then reaches the case model, which says which field holds it.
-    """
-    try:
-        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        return loader.construct_scalar(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The line of the field at ``loc`` in a composed YAML tree (1-based)."""
-    best = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
-            if match is None:
-                # the field is missing: point at the mapping that lacks it
-                break
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-        best = node.start_mark.line + 1
-    return best
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -139,6 +50,10 @@ _HINTS = {
     "int_type": "write a whole number",
     "float_type": "write a number",
     "string_type": "write text",
+    "dict_type": "write a mapping of fields (key: value)",
+    "model_type": "write a mapping of fields (key: value)",
+    "list_type": "write a list",
+    "tuple_type": "write a list",
     "enum": None,  # pydantic's own message lists the allowed values
 }
 
@@ -207,15 +122,16 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _problems_from(exc: ValidationError, root: yaml.Node | None) -> list[Problem]:
+def _problems_from(exc: ValidationError, root: yaml.Node | None, at: tuple[int | str, ...] = (),
+                   unknown_field: str | None = None) -> list[Problem]:
     problems = []
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
-    locs = [_clean_loc(tuple(e["loc"])) for e in errors]
+    locs = [at + _clean_loc(tuple(e["loc"])) for e in errors]
     for err, loc in zip(errors, locs):
         if err["type"] == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
             continue  # a consequence of the failing entry below it, already reported
-        path = _field_path(loc)
+        where = field_path(loc)
         kind = err["type"]
         message = err["msg"]
         if message.startswith("Value error, "):
@@ -224,184 +140,53 @@ def _problems_from(exc: ValidationError, root: yaml.Node | None) -> list[Problem
         if kind == "enum":
             message = f"{message} (got {_shown(err.get('input'))}){_closest(err)}"
         elif kind == "extra_forbidden":
-            message = _unknown_field(loc) or hint or message
+            message = unknown_field or _unknown_field(loc[len(at):]) or hint or message
         elif kind == "missing":
             message = hint or message
         elif kind in _BOUNDS:
             message = f"{message} (got {_shown(err.get('input'))}): {_bound_hint(err)}"
         elif hint:
             message = f"{message} (got {_shown(err.get('input'))}): {hint}"
-        if (path, message) in seen:
+        if (where, message) in seen:
             continue
-        seen.add((path, message))
-        problems.append(Problem(path, _line_of(root, loc), message))
+        seen.add((where, message))
+        problems.append(Problem(where, line_of(root, loc), message))
     return problems
 
 
-#: More values than any case record holds; YAML aliases can multiply a small
-#: file into billions of values, which must be refused before they expand.
-MAX_VALUES = 100_000
+def validate(model: type[BaseModel], data: Any, source: str, root: yaml.Node | None = None,
+             at: tuple[int | str, ...] = (), unknown_field: str | None = None, found: list[Problem] = ()) -> Any:
+    """``data`` (as ``facts.document`` reads it) validated as ``model``.
 
-_YAML_HINTS = (
-    ("mapping values are not allowed", "quote a value that contains ': ', or put the key on its own line"),
-    ("cannot start any token", "indent with spaces, not tabs, and quote text that starts with @, ` or %"),
-    ("expected ',' or ']'", "close the list with ] or separate its entries with commas"),
-    ("expected ',' or '}'", "close the mapping with } or separate its entries with commas"),
-    ("could not determine a constructor", "remove the tag: a case file holds plain values only"),
-    ("appears twice", None),  # the message says what to do
-    ("used as a key", None),
-)
-
-
-def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
-    """Where a YAML syntax error is, what is wrong and what to do about it."""
-    if isinstance(exc, yaml.reader.ReaderError):
-        line = text.count("\n", 0, exc.position) + 1
-        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
-        return Problem("", line, f"character {char} is not allowed in a case file: remove it")
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    what = getattr(exc, "problem", None) or str(exc)
-    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if context and context_mark is not None and context_mark.line + 1 != line:
-        what = f"{what} ({context} opened on line {context_mark.line + 1})"
-    hint = "fix the syntax there: indent with spaces, quote text with ': ' or ' #' in it, close every bracket"
-    for needle, specific in _YAML_HINTS:
-        if needle in what:
-            hint = specific
-            break
-    return Problem("", line, f"not valid YAML: {what}" + (f": {hint}" if hint else ""))
-
-
-def _count_values(root: yaml.Node) -> int:
-    """How many values the document expands to (aliases counted at each use),
-    stopping once past ``MAX_VALUES``; raises ``_Cyclic`` for an alias inside
-    the value it names."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in open_nodes:
-            raise _Cyclic(node)
-        open_nodes.add(key)
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                total += size(k) + size(v)
-                if total > MAX_VALUES:
-                    break
-        elif isinstance(node, yaml.SequenceNode):
-            for v in node.value:
-                total += size(v)
-                if total > MAX_VALUES:
-                    break
-        open_nodes.discard(key)
-        sizes[key] = total
-        return total
-
-    return size(root)
-
-
-class _Cyclic(Exception):
-    def __init__(self, node: yaml.Node):
-        self.node = node
-
-
-def _nested(node: Any, loc: tuple[int | str, ...] = ()) -> Any:
-    """Every (loc, value) in plain data, depth first."""
-    yield loc, node
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _nested(v, loc + (str(k),))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _nested(v, loc + (i,))
-
-
-def _data_problems(data: Any, root: yaml.Node | None) -> list[Problem]:
-    """What JSON or YAML parsing lets through but a case cannot hold."""
-    problems = []
-    for loc, value in _nested(data):
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append(Problem(_field_path(loc), _line_of(root, loc), f"{value} is not a finite number: write a number"))
-        elif isinstance(value, _JsonObject):
-            for key in value.duplicates:
-                path = _field_path(loc + (key,))
-                problems.append(Problem(path, None, f"key '{key}' appears twice in one object: keep one"))
-    return problems
+    ``at`` is where ``data`` sits in the document, for field paths and lines;
+    ``unknown_field`` the hint for a field the model does not have; ``found``
+    what the reader found already, reported together with what validation
+    finds (the reader's word on a field comes first).
+    """
+    problems = list(found)
+    try:
+        # Validated in JSON mode: strict about types ("4" is not a number)
+        # while accepting lists and enum names as a case file writes them.
+        result = model.model_validate_json(json.dumps(data))
+    except ValidationError as exc:
+        known = {p.path for p in problems}
+        problems += [p for p in _problems_from(exc, root, at, unknown_field) if p.path not in known]
+    if problems:
+        # in the file's order where lines are known, else in the order found
+        raise CaseFileError(source, sorted(problems, key=lambda p: p.line or 0)) from None
+    return result
 
 
 def parse_case(text: str, source: str = "<case>", *, fmt: str | None = None) -> Case:
     """Validate a case given as YAML or JSON text."""
     fmt = fmt or ("json" if source.endswith(".json") else "yaml")
-    root: yaml.Node | None = None
-    try:
-        if fmt == "json":
-            data = json.loads(text, object_pairs_hook=_JsonObject.from_pairs)
-        else:
-            root = yaml.compose(text, Loader=_UniqueKeyLoader)
-            if root is not None:
-                values = _count_values(root)
-                if values > MAX_VALUES:
-                    raise CaseFileError(source, [Problem("", None, (
-                        f"the file holds more than {MAX_VALUES} values (counting each use of a YAML alias): "
-                        "a case record holds a few hundred; write the values out"
-                    ))])
-            data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except json.JSONDecodeError as exc:
-        raise CaseFileError(source, [Problem("", exc.lineno, (
-            f"not valid JSON: {exc.msg} (column {exc.colno}): fix it there "
-            "(keys in double quotes, no trailing commas, every bracket closed)"
-        ))]) from None
-    except yaml.YAMLError as exc:
-        raise CaseFileError(source, [_yaml_problem(exc, text)]) from None
-    except _Cyclic as exc:
-        line = exc.node.start_mark.line + 1
-        raise CaseFileError(source, [Problem("", line, "a YAML alias refers to the value that contains it: write the value out")]) from None
-    except RecursionError:
-        raise CaseFileError(source, [Problem("", None, "the file is nested too deeply to be a case record: check its brackets")]) from None
+    data, root, found = read_document(text, source, fmt)
     if data is None:
         raise CaseFileError(source, [Problem("", None, "the file is empty: a case needs at least `case:` and `request:`")])
     if not isinstance(data, dict):
-        raise CaseFileError(source, [Problem("", 1, f"a case file holds a mapping of fields, not a {type(data).__name__}")])
-    try:
-        problems = _data_problems(data, root)
-        if problems:
-            raise CaseFileError(source, problems)
-        # Validated in JSON mode: strict about types ("4" is not a number)
-        # while accepting lists and enum names as a case file writes them.
-        return Case.model_validate_json(json.dumps(data, default=_json_default))
-    except ValidationError as exc:
-        raise CaseFileError(source, _problems_from(exc, root)) from None
-    except RecursionError:
-        raise CaseFileError(source, [Problem("", None, "the file is nested too deeply to be a case record: check its brackets")]) from None
-
-
-def _json_default(value: Any) -> Any:
-    """YAML-only types (dates, timestamps, sets, bytes) as JSON text."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-class _JsonObject(dict):
-    """A JSON object that remembers the keys it was given more than once."""
-
-    duplicates: tuple[str, ...] = ()
-
-    @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, Any]]) -> "_JsonObject":
-        out = cls()
-        duplicates = []
-        for key, value in pairs:
-            if key in out and key not in duplicates:
-                duplicates.append(key)
-            out[key] = value
-        out.duplicates = tuple(duplicates)
-        return out
+        raise CaseFileError(source, found or [
+            Problem("", 1, f"a case file holds a mapping of fields, not a {type(data).__name__}")])
+    return validate(Case, data, source, root, found=found)
 
 
 def read_text(path: str | Path) -> str:

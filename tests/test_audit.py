@@ -328,7 +328,8 @@ assessment:
     ("{source: s, items: {interbody_device: medically_necessary}}", "assessment: items: interbody_device is not a requested item"),
     ("{source: s, items: {inpatient_setting@L4-L5: medically_necessary}}", "inpatient_setting is for the whole case"),
     ("{source: s, items: {allograft: approved}}", "Input should be 'medically_necessary' or 'not_medically_necessary'"),
-    ("{source: s, outcome: yes}", "assessment.outcome: Input should be 'approved', 'partially_approved' or 'denied'"),
+    ("{source: s, outcome: yes}", "assessment.outcome: yes means true to YAML 1.1 and is text to YAML 1.2"),
+    ("{source: s, outcome: approve}", "assessment.outcome: Input should be 'approved', 'partially_approved' or 'denied'"),
     ("{levels: {L4-L5: fusion}}", "assessment.source: this field is required"),
     ("{source: s, verdict: approved}", "assessment.verdict: 'verdict' is not a field here"),
 ])

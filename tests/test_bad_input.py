@@ -117,6 +117,61 @@ BAD_CASES = [
             (":6:", "imaging[0].study:", "'MRI'"), ("did you mean 'mri'?",)),
     BadCase("ten-megabytes", "case.yaml", b"case: x\nnote: |\n" + b"  0123456789abcdef\n" * 600_000,
             ("over 2097152 bytes",), ("a case file is a few kilobytes",)),
+    # the second hardening corpus (issue 13): each used to be read as something else, or end in a traceback
+    BadCase("yaml-octal", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "conservative_care:\n  total_weeks: 012\n").encode(),
+            (":6:", "conservative_care.total_weeks:", "012", "octal"), ("write 12",)),
+    BadCase("yaml-sexagesimal", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "conservative_care:\n  total_weeks: 1:30\n").encode(),
+            (":6:", "conservative_care.total_weeks:", "1:30", "YAML 1.1"), ("quote it if it is text",)),
+    BadCase("yaml-underscore-number", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "conservative_care:\n  total_weeks: 1_2\n").encode(),
+            (":6:", "conservative_care.total_weeks:", "1_2"), ("write 12",)),
+    BadCase("yaml-yes", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "clinical:\n  adl_limitation: yes\n").encode(),
+            (":6:", "clinical.adl_limitation:", "yes"), ("write true",)),
+    BadCase("yaml-off-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "off: 1\n").encode(),
+            (":5:", "off", "YAML 1.1"), ("quote it",)),
+    BadCase("nul-in-json-text", "case.json",
+            b'{"case": "x", "request": {"levels": [{"level": "L4-L5", "decompression": true}]},'
+            b' "clinical": {"limited_activities": ["walk\\u0000ing", "sitting"]}}',
+            ("clinical.limited_activities[0]:", "U+0000"), ("remove it",)),
+    BadCase("escape-in-yaml-text", "case.yaml", ("case: x\n" + LEVEL_REQUEST + 'note: "red \\e[31m"\n').encode(),
+            (":5:", "note:", "U+001B"), ("remove it",)),
+    BadCase("control-character-in-a-key", "case.json",
+            b'{"case": "x", "request": {"levels": [{"level": "L4-L5", "decompression": true}]}, "no\\u0007te": "x"}',
+            ("U+0007",), ("remove it",)),
+    BadCase("lone-surrogate", "case.json",
+            b'{"case": "\\ud800", "request": {"levels": [{"level": "L4-L5", "decompression": true}]}}',
+            ("case:", "U+D800"), ("remove it",)),
+    BadCase("huge-integer-json", "case.json",
+            b'{"case": "x", "request": {"levels": [{"level": "L4-L5", "decompression": true}]},'
+            b' "conservative_care": {"total_weeks": ' + b"9" * 5000 + b"}}",
+            ("conservative_care.total_weeks:", "5000 digits"), ("correct it",)),
+    BadCase("huge-integer-yaml", "case.yaml",
+            ("case: x\n" + LEVEL_REQUEST + "conservative_care:\n  total_weeks: " + "9" * 5000 + "\n").encode(),
+            (":6:", "conservative_care.total_weeks:", "5000 digits"), ("correct it",)),
+    BadCase("date-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "2025-01-01: x\n").encode(),
+            (":5:", "2025-01-01:"), ("not part of the case model",)),
+    BadCase("number-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "1: x\n").encode(),
+            (":5:", "the key 1"), ("a field name",)),
+    BadCase("binary-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "? !!binary aGVsbG8=\n: x\n").encode(),
+            (":5:", "!!binary"), ("remove the tag",)),
+    BadCase("binary-value", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "note: !!binary aGVsbG8=\n").encode(),
+            (":5:", "!!binary"), ("remove the tag",)),
+    BadCase("set-tag", "case.yaml", ("case: !!set {a, b}\n" + LEVEL_REQUEST).encode(), (":1:", "!!set"),
+            ("remove the tag",)),
+    BadCase("str-tag", "case.yaml", ("case: !!str 012\n" + LEVEL_REQUEST).encode(), (":1:", "!!str"),
+            ("remove the tag",)),
+    BadCase("undefined-alias", "case.yaml", ("case: *x\n" + LEVEL_REQUEST).encode(), (":1:", "*x"),
+            ("write the value out",)),
+    BadCase("two-documents", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "---\ncase: y\n").encode(),
+            (":5:", "more than one YAML document"), ("one record per file",)),
+    # the limits hold while the file is read: a value past the limit is refused before the end is reached
+    BadCase("many-values-unfinished-yaml", "case.yaml", b"case: x\nnote: [" + b"0, " * 100_001 + b"0\n",
+            ("more than 100000 values",), ("write the values out",)),
+    BadCase("many-values-unfinished-json", "case.json", b'{"case": "x", "note": [' + b"0, " * 100_001 + b"0",
+            ("more than 100000 values",), ("one case record",)),
+    BadCase("million-integers", "case.yaml", b"case: x\nnote: [" + b"0," * 999_999 + b"0]\n",
+            ("more than 100000 values",), ("one case record",)),
 ]
 
 
@@ -142,7 +197,8 @@ def _assert_refused(exit_code: int, stdout: str, stderr: str, source: str, where
 
 # Only in a process of its own, with a timeout: a regression would hang, not fail.
 ONLY_IN_A_PROCESS = {"alias-bomb"}
-IN_A_PROCESS = {"malformed-yaml", "translation-as-text", "not-utf8"} | ONLY_IN_A_PROCESS
+IN_A_PROCESS = {"malformed-yaml", "translation-as-text", "not-utf8", "yaml-octal", "nul-in-json-text",
+                "huge-integer-json", "million-integers"} | ONLY_IN_A_PROCESS
 
 
 @pytest.mark.parametrize("bad", [b for b in BAD_CASES if b.id not in ONLY_IN_A_PROCESS], ids=lambda b: b.id)

@@ -751,9 +751,16 @@ def _shown(text: str) -> str:
     )
 
 
+def _past_the_reader(data: dict) -> Case:
+    """A case built by the model alone: the case-file reader refuses control characters
+    (test_reader_refuses_control_characters_in_text), but a record may come another way
+    (FHIR, the library), and the renderers must hold whatever its text."""
+    return Case.model_validate_json(json.dumps(data))
+
+
 def check_hostile(data: dict, text: str) -> None:
     plain = engine().decide(case_from(_hostile(data, "plain text")))
-    hostile_case = case_from(_hostile(data, text))
+    hostile_case = _past_the_reader(_hostile(data, text))
     assert hostile_case.case == text
     hostile = engine().decide(hostile_case)
     assert _determinations(hostile) == _determinations(plain)
@@ -776,6 +783,10 @@ def check_hostile(data: dict, text: str) -> None:
         not ln.startswith(("#include", "#script", "#end")) for ln in md_hostile.splitlines()
     )
     assert sum(ln.startswith("# ") for ln in md_hostile.splitlines()) == 1
+    # markdown: nor a terminal escape or a bidi override, escaped as the text rendering escapes them
+    hidden = [ch for ch in set(text) if unicodedata.category(ch) == "Cc" and ch not in "\r\n"
+              or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"]
+    assert not [ch for ch in hidden if ch in md_hostile], "case text reaches the letter raw"
     # text: the text cannot add a line or a terminal escape of its own
     text_plain, text_hostile = to_text(plain), to_text(hostile)
     assert text_hostile.count("\n") == text_plain.count("\n"), "case text forges lines in the text rendering"
@@ -790,6 +801,19 @@ def test_hostile_text_changes_nothing_and_round_trips():
     check_hostile(baseline(), HOSTILE)
 
 
+def test_reader_refuses_control_characters_in_text():
+    """Tab and newline are text; every other control character is refused with its field, never cut or passed on."""
+    from facts import CaseFileError
+
+    data = baseline()
+    data["note"] = "tab\there\nand a new line"
+    assert case_from(data).note == data["note"]
+    for ch in ("\x00", "\x1b", "\r", "\x7f", "\x85"):
+        data["clinical"]["note"] = f"walk{ch}ing"
+        with pytest.raises(CaseFileError, match=rf"clinical\.note: .*U\+{ord(ch):04X}.*remove it"):
+            case_from(data)
+
+
 def test_hostile_text_in_an_example_changes_nothing():
     data = merge(baseline(), {"request": {"items": [{"item": "interbody_device", "level": "L4-L5"}, {"item": "allograft"}],
                                            "setting": "inpatient"}})
@@ -802,7 +826,7 @@ def test_hostile_text_in_an_example_changes_nothing():
 def test_generated_hostile_case_ids_round_trip(text):
     data = baseline()
     data["case"] = text
-    decision = engine().decide(case_from(data))
+    decision = engine().decide(_past_the_reader(data))
     assert decision.case == text
     assert json.loads(dumps(to_json(decision)))["case"] == text
     plain = engine().decide(case_from(baseline()))
