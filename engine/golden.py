@@ -29,15 +29,52 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from engine.decision import Decision
 from engine.errors import UserError
 
-_KEYS = {"description", "exercises", "record", "case_file", "expect"}
-_EXPECT_KEYS = {"outcome", "levels", "items", "criteria", "would_change", "unchanged_by"}
+if TYPE_CHECKING:
+    from facts.model import Case
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class _Change(_Shape):
+    subject: StrictStr
+    determination: StrictStr
+    requires: list[StrictStr]
+
+
+class _Unchanged(_Shape):
+    subject: StrictStr
+    requires: list[StrictStr]
+
+
+class _Expect(_Shape):
+    outcome: StrictStr | None = None
+    levels: dict[StrictStr, StrictStr] | None = None
+    items: dict[StrictStr, StrictStr] | None = None
+    criteria: dict[StrictStr, StrictStr] | None = None
+    would_change: list[_Change] | None = None
+    unchanged_by: list[_Unchanged] | None = None
+
+
+class _GoldenFile(_Shape):
+    """A golden file's own fields; the record inside is a case, validated as one."""
+
+    description: StrictStr = ""
+    exercises: list[StrictStr] = []
+    record: dict[str, Any] | None = None
+    case_file: StrictStr | None = None
+    expect: _Expect | None = None
+
+
+_UNKNOWN = "this field is not part of a golden case: use description, exercises, record (or case_file) and expect"
 
 
 @dataclass(frozen=True)
@@ -45,7 +82,7 @@ class Golden:
     path: Path
     description: str
     exercises: tuple[str, ...]
-    record: dict[str, Any] | None
+    record: Case | None
     case_file: Path | None
     expect: dict[str, Any]
 
@@ -67,43 +104,48 @@ class Mismatch:
 
 
 def load_golden(path: str | Path, *, allow_case_file: bool = False) -> Golden:
+    """A golden file, read by the case-file reader with its limits; its record validated as a case.
+
+    Raises ``CaseFileError`` (file, line, field path) or ``UserError``.
+    """
+    from facts.document import read_document
+    from facts.load import CaseFileError, Problem, read_text, validate
+    from facts.model import Case
+
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot read golden case: {exc}") from None
+    source = str(path)
+    data, root, found = read_document(read_text(path), source, "yaml")
+    if data is None:
+        raise CaseFileError(source, [Problem("", None, "the file is empty: a golden case holds record and expect")])
     if not isinstance(data, dict):
-        raise UserError(f"{path}: a golden case is a mapping with record (or case_file) and expect")
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise UserError(f"{path}: unknown keys {', '.join(sorted(unknown))}: use {', '.join(sorted(_KEYS))}")
-    expect = data.get("expect") or {}
-    if not isinstance(expect, dict) or set(expect) - _EXPECT_KEYS:
-        raise UserError(f"{path}: expect may hold only {', '.join(sorted(_EXPECT_KEYS))}")
-    record, case_file = data.get("record"), data.get("case_file")
-    if (record is None) == (case_file is None):
+        raise CaseFileError(source, found or [Problem("", 1, "a golden case is a mapping with record (or case_file) "
+                                                             f"and expect, not a {type(data).__name__}")])
+    shape: _GoldenFile = validate(_GoldenFile, data, source, root, unknown_field=_UNKNOWN, found=found)
+    if (shape.record is None) == (shape.case_file is None):
         raise UserError(f"{path}: give exactly one of record (inline case) or case_file")
-    if case_file is not None and not allow_case_file:
+    if shape.case_file is not None and not allow_case_file:
         raise UserError(f"{path}: a policy's golden case must hold its record inline (record:), not case_file")
+    record = None
+    if shape.record is not None:
+        record = validate(Case, shape.record, source, root, at=("record",))
     return Golden(
         path=path,
-        description=str(data.get("description", "")),
-        exercises=tuple(data.get("exercises") or ()),
+        description=shape.description,
+        exercises=tuple(shape.exercises),
         record=record,
-        case_file=(path.parent / case_file).resolve() if case_file else None,
-        expect=expect,
+        case_file=(path.parent / shape.case_file).resolve() if shape.case_file else None,
+        expect=shape.expect.model_dump(exclude_none=True) if shape.expect else {},
     )
 
 
-def golden_case(g: Golden):
+def golden_case(g: Golden) -> Case:
     """The validated case of a golden file."""
-    import json
-
-    from facts import load_case, parse_case
+    from facts import load_case
 
     if g.case_file is not None:
         return load_case(g.case_file)
-    return parse_case(json.dumps(g.record, default=str), f"{g.path} (record)", fmt="json")
+    assert g.record is not None
+    return g.record
 
 
 def _subjects(decision: Decision) -> dict[str, Any]:

@@ -16,10 +16,12 @@ from pathlib import Path
 import clingo
 
 from engine.decision import Decision
+from engine.errors import UserError
 from engine.golden import Golden, Mismatch, check, discover, golden_case, load_golden
-from engine.lint import _uses
 from engine.policy import Policy
+from engine.predicates import uses
 from engine.solver import Engine
+from facts.load import CaseFileError
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def _coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
     """Per criterion: (can it be met, can it fail), from the policy's own rules."""
     met_rules: set[str] = set()
     provisions: set[str] = set()
-    for u in _uses(list(policy.statements)):
+    for u in uses(list(policy.statements)):
         if not u.head or u.first_arg is None or u.first_arg.type != clingo.SymbolType.String:
             continue
         if u.signature == "met/3":
@@ -102,16 +104,15 @@ def run_policy(policy: Policy, goldens: list[Path] | None = None) -> PolicyRun:
     engine = Engine(policy)
     run = PolicyRun(policy)
     counts: dict[str, Counter] = {c.id: Counter() for c in policy.criteria}
+    inside = policy.folder.resolve()
     for path in goldens if goldens is not None else discover(policy.folder):
         try:
+            if goldens is None and not path.resolve().is_relative_to(inside):
+                # a policy never reads a file outside its folder, not even through a link
+                raise UserError(f"{path}: a link to a file outside the policy folder: copy the file into the folder")
             golden = load_golden(path)
             decision = engine.decide(golden_case(golden))
-        except Exception as exc:  # a broken golden is a failed test, reported, not a crash
-            from engine.errors import UserError
-            from facts.load import CaseFileError
-
-            if not isinstance(exc, (UserError, CaseFileError)):
-                raise
+        except (UserError, CaseFileError) as exc:  # a broken golden is a failed test, reported, not a crash
             placeholder = Golden(path, "", (), None, None, {})
             run.results.append(CaseResult(placeholder, (), None, str(exc)))
             continue
