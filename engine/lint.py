@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import clingo
 from clingo import ast
 
-from engine.policy import REQUIRED_HEADER, _display, parse_files, read_header, vet
-from engine.solver import _core_statements
+from engine.core import POLICY_API, intrusions
+from engine.core import signatures as engine_signatures
+from engine.core import statements as core_statements
+from engine.errors import PolicyError
+from engine.policy import REQUIRED_HEADER, Policy, _display, parse_files, read_header, vet
+from engine.predicates import atoms as _atoms
+from engine.predicates import relocated as _relocated
+from engine.predicates import uses as _uses
+from engine.predicates import uses_of as _uses_of  # noqa: F401  (engine.transform reads it from here)
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 # Predicates in a policy's rules whose first argument names a criterion.
@@ -30,17 +35,6 @@ _CRITERION_ARG = {
     "provision", "derived", "precondition_unmet", "documented_with", "holds", "satisfied", "status",
     "evaluated", "assumed",
 }
-
-
-#: What a policy contributes to the engine (docs/engine.md).  Some of these the
-#: engine also derives for its own purposes (met/3 of a composite criterion);
-#: a policy may define all of them.  tests/test_lint.py checks this list
-#: against engine/core.lp.
-POLICY_API = frozenset({
-    "criterion/3", "scope/2", "bears_on/2", "met/3", "not_met/3", "noted/3", "documentation/2",
-    "part_of/2", "waives/2", "provision/1", "derived/1", "precondition_unmet/2", "documented_with/2",
-    "justified/2", "advisory/1", "asks/3", "study_answer/4", "unsettled/3",
-})
 
 
 _LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+)(?:-[\d:]+)?: (?P<msg>.*)$", re.S)
@@ -56,87 +50,6 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
-
-
-@dataclass(frozen=True)
-class _Use:
-    signature: str
-    location: ast.Location
-    head: bool
-    first_arg: clingo.Symbol | None
-
-
-def _sig(fn: ast.AST) -> tuple[str, clingo.Symbol | None] | None:
-    if fn.ast_type == ast.ASTType.Function and not fn.external:
-        first = fn.arguments[0] if fn.arguments else None
-        sym = first.symbol if first is not None and first.ast_type == ast.ASTType.SymbolicTerm else None
-        return f"{fn.name}/{len(fn.arguments)}", sym
-    if fn.ast_type == ast.ASTType.SymbolicTerm and fn.symbol.type == clingo.SymbolType.Function:
-        sym = fn.symbol
-        return f"{sym.name}/{len(sym.arguments)}", (sym.arguments[0] if sym.arguments else None)
-    return None
-
-
-def _atoms(node: object, head: bool) -> Iterator[_Use]:
-    """Every predicate occurrence under ``node``; ``head`` while defining."""
-    if isinstance(node, ast.AST):
-        kind = node.ast_type
-        if kind == ast.ASTType.SymbolicAtom:
-            term = node.symbol
-            parts = term.arguments if term.ast_type == ast.ASTType.Pool else [term]
-            for part in parts:
-                found = _sig(part)
-                if found:
-                    yield _Use(found[0], part.location, head, found[1])
-            return
-        if kind == ast.ASTType.ConditionalLiteral:
-            yield from _atoms(node.literal, head)
-            yield from _atoms(node.condition, False)
-            return
-        if kind in (ast.ASTType.BodyAggregateElement, ast.ASTType.HeadAggregateElement):
-            for key in node.child_keys:
-                yield from _atoms(getattr(node, key), head and key == "condition" and kind == ast.ASTType.HeadAggregateElement)
-            return
-        for key in node.child_keys:
-            yield from _atoms(getattr(node, key), head)
-    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
-        for child in node:
-            yield from _atoms(child, head)
-
-
-def _uses(statements: list[ast.AST]) -> Iterator[_Use]:
-    for stm in statements:
-        yield from _relocated(_uses_of(stm), stm.location.begin.filename)
-
-
-def _relocated(uses: Iterator[_Use], filename: str) -> Iterator[_Use]:
-    """Inner nodes keep the parser's '<string>'; give them the statement's file."""
-    for u in uses:
-        b, e = u.location.begin, u.location.end
-        loc = ast.Location(ast.Position(filename, b.line, b.column), ast.Position(filename, e.line, e.column))
-        yield _Use(u.signature, loc, u.head, u.first_arg)
-
-
-def _uses_of(stm: ast.AST) -> Iterator[_Use]:
-    if stm.ast_type == ast.ASTType.Rule:
-        yield from _atoms(stm.head, True)
-        yield from _atoms(stm.body, False)
-    elif stm.ast_type == ast.ASTType.External:
-        yield from _atoms(stm.atom, True)
-        yield from _atoms(stm.body, False)
-    elif stm.ast_type in (ast.ASTType.Minimize, ast.ASTType.ShowTerm, ast.ASTType.Heuristic,
-                          ast.ASTType.Edge, ast.ASTType.ProjectAtom):
-        for key in stm.child_keys:
-            yield from _atoms(getattr(stm, key), False)
-
-
-@lru_cache(maxsize=1)
-def engine_signatures() -> tuple[frozenset[str], frozenset[str]]:
-    """(what core.lp defines, what core.lp reads from a policy)."""
-    uses = list(_uses(list(_core_statements())))
-    defined = {u.signature for u in uses if u.head}
-    read = {u.signature for u in uses if not u.head} - defined - CASE_SIGNATURES
-    return frozenset(defined), frozenset(read)
 
 
 def _near(sig: str, known: set[str]) -> str:
@@ -158,7 +71,7 @@ def _ground_errors(statements: list[ast.AST]) -> list[Finding]:
     ctl = clingo.Control(logger=lambda _c, m: messages.append(m), message_limit=100)
     try:
         with ast.ProgramBuilder(ctl) as builder:
-            for stm in _core_statements():
+            for stm in core_statements():
                 builder.add(stm)
             for stm in statements:
                 if stm.ast_type != ast.ASTType.Script:  # refused already (E201), never run
@@ -180,6 +93,14 @@ def _ground_errors(statements: list[ast.AST]) -> list[Finding]:
         code = "E102" if "unsafe" in rest else "E101"
         out.append(Finding(parts[0], line, col, code, detail))
     return out
+
+
+def refuse_ungroundable(policy: Policy) -> None:
+    """Raise ``PolicyError`` when the policy cannot be grounded with the core (an unsafe
+    variable): for a command that would otherwise meet the error once per case."""
+    findings = _ground_errors(list(policy.statements))
+    if findings:
+        raise PolicyError([str(f) for f in findings])
 
 
 def lint(folder: Path) -> list[Finding]:
@@ -213,25 +134,21 @@ def lint(folder: Path) -> list[Finding]:
     if missing:
         findings.append(Finding(_display(main_file), 1, 1, "E302", f"header lacks {', '.join(missing)}: add '% key: value' lines"))
 
-    core_defined, core_read = engine_signatures()
+    core_defined, _ = engine_signatures()
     uses = list(_uses(statements))
     policy_defined = {u.signature for u in uses if u.head}
     known = CASE_SIGNATURES | core_defined | POLICY_API | policy_defined
 
+    findings.extend(Finding(*_at(where), code, message) for where, code, message in intrusions(statements))
+    engine = POLICY_API | core_defined
     for u in uses:
         if u.head:
-            if u.signature in CASE_SIGNATURES:
-                findings.append(Finding(*_at(u.location), "E105", f"'{u.signature}' is a case fact: a policy may read it, never define it"))
-            elif u.signature in core_defined and u.signature not in POLICY_API:
-                findings.append(Finding(*_at(u.location), "E106", f"'{u.signature}' is derived by the engine: a policy may read it, never define it"))
-            else:
-                name = u.signature.rpartition("/")[0]
-                engine = POLICY_API | core_defined
-                same_name = sorted(sig for sig in engine if sig.rpartition("/")[0] == name)
-                if same_name and u.signature not in engine:
-                    findings.append(Finding(*_at(u.location), "E104",
-                                            f"'{u.signature}' has the wrong arity for the engine's '{same_name[-1]}'"
-                                            " (a ';' pool inside arguments splits the tuple: write one fact per value)"))
+            name = u.signature.rpartition("/")[0]
+            same_name = sorted(sig for sig in engine if sig.rpartition("/")[0] == name)
+            if same_name and u.signature not in engine:
+                findings.append(Finding(*_at(u.location), "E104",
+                                        f"'{u.signature}' has the wrong arity for the engine's '{same_name[-1]}'"
+                                        " (a ';' pool inside arguments splits the tuple: write one fact per value)"))
         elif u.signature not in known:
             findings.append(Finding(*_at(u.location), "E103", f"unknown predicate '{u.signature}'{_near(u.signature, known - {u.signature})}"))
 

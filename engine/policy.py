@@ -20,6 +20,7 @@ from pathlib import Path
 
 from clingo import ast
 
+from engine.core import intrusions
 from engine.errors import PolicyError
 
 HEADER_KEYS = ("payer", "policy", "title", "version", "effective", "source", "verification")
@@ -101,6 +102,8 @@ _TOKEN = re.compile(
     r'|#[a-z]+',            # directive
     re.S,
 )
+# Control characters other than tab and line ends (E205).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _INCLUDE = re.compile(r'#include\s*(?:"((?:\\.|[^"\\\n])*)"|<([^>\n]*)>)\s*\.')
 
 
@@ -175,6 +178,12 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
             errors.append(f"{_display(path)}: cannot be read ({exc.strerror or exc}): check the file")
             continue
         blanked = list(text)
+        for n, m in enumerate(_CONTROL.finditer(text)):
+            if n < 5:
+                line, col = _line_col(text, m.start())
+                errors.append(f"{_display(path)}:{line}:{col}: E205 control character U+{ord(m.group()):04X}: clingo "
+                              "stops reading a file at a NUL, hiding every rule after it; delete the character")
+            blanked[m.start()] = " "  # lint then reads the rules after it
         for d in scan_directives(path, text):
             where = f"{_display(path)}:{d.line}:{d.column}"
             if d.name == "#script":
@@ -313,6 +322,10 @@ def _load(folder: Path) -> Policy:
     statements, errors = parse_files(files)
     if errors:
         raise PolicyError(errors)
+    intruding = intrusions(statements)
+    if intruding:
+        raise PolicyError([f"{loc.begin.filename}:{loc.begin.line}:{loc.begin.column}: {code} {message}"
+                           for loc, code, message in intruding])
     criteria, problems = _criteria(statements)
     if problems:
         raise PolicyError(problems)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
-from pathlib import Path
+from functools import lru_cache, wraps
 
 import clingo
 from clingo import Function, Number, String, Symbol, SymbolType
 from clingo import ast
 
+from engine.core import CORE  # noqa: F401  (tests read core.lp's path from here)
+from engine.core import shown as core_shown
+from engine.core import statements as _core_statements
 from engine.decision import (
     CHANGE_KINDS,
     CONTRADICTED,
@@ -45,19 +47,11 @@ from facts import Case, anatomy, case_atoms
 from facts.terms import SPINAL_LEVELS, Item
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
-CORE = Path(__file__).with_name("core.lp")
 MAX_ALTERNATIVES = 24  # optimal assumption sets reported per target
 MAX_ROUNDS = 6  # searches for findings the record contradicts, per target
 
 _LEVEL_ORDER = {lv: i for i, lv in enumerate(SPINAL_LEVELS)}
 _ITEM_ORDER = {it.value: i for i, it in enumerate(Item)} | {"inpatient_setting": len(Item)}
-
-
-@lru_cache(maxsize=1)
-def _core_statements() -> tuple[ast.AST, ...]:
-    out: list[ast.AST] = []
-    ast.parse_string(CORE.read_text(encoding="utf-8"), out.append)
-    return tuple(out)
 
 
 def _ground_with_facts(ctl: clingo.Control, facts: Iterable[Symbol], errors) -> None:
@@ -69,6 +63,18 @@ def _ground_with_facts(ctl: clingo.Control, facts: Iterable[Symbol], errors) -> 
         ctl.ground([("base", [])])
     except RuntimeError:
         raise PolicyError(errors() or ["grounding failed"]) from None
+
+
+def _located_errors(messages: Iterable[str]) -> list[str]:
+    """clingo's errors, each place named by its file: a note inside a rule keeps the
+    parser's '<string>', and is in the file of the rule the message opens with."""
+    out = []
+    for msg in messages:
+        if ": error:" not in msg:
+            continue
+        head = msg.split(":", 1)[0]
+        out.append(msg.replace("<string>", head).strip())
+    return out
 
 
 class _Grounded:
@@ -95,13 +101,7 @@ class _Grounded:
         return sorted(sa.symbol for sa in self.ctl.symbolic_atoms.by_signature("assumed", 2))
 
     def errors(self) -> list[str]:
-        out = []
-        for msg in self.messages:
-            if ": error:" not in msg:
-                continue
-            head = msg.split(":", 1)[0]
-            out.append(msg.replace("<string>", head).strip())
-        return out
+        return _located_errors(self.messages)
 
     def block(self, sets: Iterable[Iterable[Symbol]]) -> Symbol:
         """An external that, switched on, forbids assuming every atom of any one of ``sets``.
@@ -243,14 +243,31 @@ def _level_key(level: str) -> int:
 
 _MEMO_LIMIT = 200_000
 _rows: dict[Symbol, tuple] = {}
+#: The arity of each atom the engine shows (core.lp's #show), the only ones the reader decodes.
+_SHOWN = {name: int(arity) for name, _, arity in (sig.rpartition("/") for sig in core_shown())}
 
 
+def _foreign_read_past(decode):
+    """An atom not of the engine's shape (a policy's own #show, a number, a criterion id
+    that is not a string) is nothing the engine reports: it reads as ``("",)``."""
+    @wraps(decode)
+    def row(sym: Symbol) -> tuple:
+        try:
+            return decode(sym)
+        except (RuntimeError, ValueError, IndexError):
+            return ("",)
+    return row
+
+
+@_foreign_read_past
 def _row(sym: Symbol) -> tuple:
     """A shown atom as (name, key...), decoded once per process: a batch sees the same atoms again and again."""
     row = _rows.get(sym)
     if row is not None:
         return row
     name, a = sym.name, sym.arguments
+    if len(a) != _SHOWN.get(name, len(a)):
+        raise ValueError(f"{name}/{len(a)} is not shown by the engine")
     if name == "determination":
         row = (name, a[0].string, a[1].name)
     elif name == "item_determination":
@@ -588,8 +605,7 @@ class Engine:
 
     def _read_set(self, model, tier_of) -> tuple[frozenset[Symbol], tuple[Assumption, ...], int]:
         assumed = tuple(sorted(
-            (Assumption(s.arguments[0].string, _scope_text(s.arguments[1]), s.arguments[2].name)
-             for s in model if s.name == "assumed_status"),
+            (Assumption(*row[1:]) for row in map(_row, model) if row[0] == "assumed_status"),
             key=self._assumption_key,
         ))
         return frozenset(_assumed_atoms(model)), assumed, tier_of(model)
@@ -609,7 +625,7 @@ def _declared(atoms: clingo.SymbolicAtoms, name: str) -> list[tuple[str, str]]:
 
 
 def _assumed_atoms(model: Iterable[Symbol]) -> list[Symbol]:
-    return [Function("assumed", s.arguments[:2]) for s in model if s.name == "assumed_status"]
+    return [Function("assumed", s.arguments[:2]) for s in model if _row(s)[0] == "assumed_status"]
 
 
 def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
@@ -647,8 +663,9 @@ def _iso_date(text: str):
 
 def _determination_in(symbols: Iterable[Symbol], level: str) -> str:
     for s in symbols:
-        if s.name == "determination" and s.arguments[0].string == level:
-            return s.arguments[1].name
+        row = _row(s)
+        if row[0] == "determination" and row[1] == level:
+            return row[2]
     return "none"
 
 
@@ -675,7 +692,7 @@ class Search:
         ast.parse_string(show, lambda stm: None)  # validates the signatures we show
         with ast.ProgramBuilder(self.ctl) as builder:
             ast.parse_string(show, builder.add)
-        _ground_with_facts(self.ctl, facts, lambda: [m for m in self.messages if "error" in m])
+        _ground_with_facts(self.ctl, facts, lambda: _located_errors(self.messages))
 
     def best(self, timeout: float | None = None) -> tuple[tuple[Symbol, ...] | None, bool]:
         """The best model found, and whether the search finished (optimum proven, or none exists)."""

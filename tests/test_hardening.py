@@ -84,6 +84,30 @@ def test_a_bad_record_in_the_middle_of_a_jsonl_file_is_named_by_its_line(tmp_pat
     assert records[2]["error"] == f"{path}:3: the file is not UTF-8 text: save it as UTF-8"
 
 
+def test_every_record_error_is_a_record_and_the_batch_goes_on(tmp_path):
+    """Anything one record can do to the reader is that record's error, with its line; the summary counts it."""
+    good = json.dumps({"case": "ok", "request": {"levels": [{"level": "L4-L5", "decompression": True}]}})
+    hostile = [
+        good.replace('"ok"', '"walk\\u0000ing"'),                                      # a NUL
+        good.replace("}]}}", "}]}, \"conservative_care\": {\"total_weeks\": " + "9" * 5000 + "}}"),  # 5,000 digits
+        '{"case": "x", "note": [' + "0," * 100_001 + "0]}",                              # too many values
+        "[" * 100_000 + "]" * 100_000,                                                    # too deep
+        good.replace('"ok"', '"\\ud800"'),                                               # half a character
+        "17",                                                                            # not a mapping
+    ]
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join([good, *hostile, good]) + "\n", encoding="utf-8")
+    for jobs in ("1", "2"):
+        result = _run("batch", str(path), "--out", "-", "--jobs", jobs)
+        shown = f"exit {result.exit_code}\nstdout: {result.stdout[:2000]!r}\nstderr: {result.stderr!r}"
+        assert result.exit_code == 1 and "Traceback" not in result.output, shown
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r.get("case") for r in records] == ["ok"] + [None] * len(hostile) + ["ok"], shown
+        for number, record in enumerate(records[1:-1], start=2):
+            assert record["error"].startswith(f"{path}:{number}: "), shown
+        assert f"errors          {len(hostile)}" in result.stderr, shown
+
+
 # ---------------------------------------------------------------------------
 # hostile policies, every command that loads one
 # ---------------------------------------------------------------------------
@@ -106,6 +130,21 @@ HOSTILE_POLICIES = {
     "at-term": (b"p(@exit(3)).\n", ("E204", ":6:3:")),
     "syntax-error": (b"criterion(\"X\", \"t\", \"c\")\n", ("syntax error",)),
     "not-utf8": (b"% caf\xe9\n", ("not UTF-8",)),
+    # the second corpus (issue 13): a policy that would answer in the engine's place, or hide its own rules
+    "defines-best": (b"best(L, 2) :- requested_level(L).\n", ("E106", ":6:1:", "best/2")),
+    "defines-determination": (b"determination(L, maybe) :- requested_level(L).\n", ("E106", ":6:1:", "determination/2")),
+    "phantom-item": (b"item_determination(foo, case, medically_necessary).\n", ("E106", "item_determination/3")),
+    "choice-of-determination": (b"{ determination(L, fusion) } :- requested_level(L).\n", ("E106", ":6:3:")),
+    "disjunctive-outcome": (b"outcome(approved); status(x, case, met).\n", ("E106", "outcome/1")),
+    "external-engine-atom": (b"#external whatif.\n", ("E106", "whatif/0")),
+    "shows-a-determination": (b'#show determination("L5-S1", maybe).\n', ("E106", ":6:1:", "#show")),
+    "shows-engine-signature": (b"#show status/3.\n", ("E106", "status/3")),
+    "shows-a-lookalike": (b"determination(\"L5-S1\", fusion, x).\n#show determination/3.\n", ("E106", ":7:1:", "determination/3")),
+    "defines-a-case-fact": (b'requested("L1-L2", fusion).\n', ("E105", ":6:1:", "requested/2")),
+    "optimises": (b":~ assumed(C, S). [-1@9, C, S]\n", ("E107", ":6:1:")),
+    "nul-byte": (b"a.\n\x00b.\n", ("E205", ":7:1:", "U+0000")),
+    "terminal-escape": (b"% \x1b[31m red\n", ("E205", ":6:3:", "U+001B")),
+    "unsafe-variable": (b"foo(X) :- requested(L, _).\n", (":6:", "unsafe")),
 }
 
 POLICY_COMMANDS = {
@@ -130,6 +169,7 @@ def test_every_policy_command_refuses_a_hostile_policy_before_running_anything(t
     _assert_refused(result.exit_code, result.stdout, result.stderr, "policy.lp", says, ())
     assert not marker.exists(), "a policy ran code"
     assert "root:" not in result.stderr  # no file outside the policy was read into a message
+    assert "<string>" not in result.stderr  # every place is named by its file
 
 
 def test_a_linked_file_that_resolves_outside_the_folder_is_refused_and_never_read(tmp_path):
@@ -141,6 +181,53 @@ def test_a_linked_file_that_resolves_outside_the_folder_is_refused_and_never_rea
     _assert_refused(result.exit_code, result.stdout, result.stderr, "secret.lp", ("E202", "outside the policy folder"),
                     ("copy the file into the folder",))
     assert "root:" not in result.stderr
+
+
+_PLAIN: dict[tuple[str, ...], str] = {}  # what the shipped reference policy prints
+SHOWS_OF_ITS_OWN = {
+    "signature": "#show foo/1.\nfoo(1).\n",
+    "number": "#show 1.\n",
+    "term-of-a-case-fact": '#show requested(L, D) : requested(L, D).\n',
+    "everything-hidden": "#show.\n",
+}
+
+
+@pytest.mark.parametrize("shows", SHOWS_OF_ITS_OWN, ids=str)
+def test_what_a_policy_shows_of_its_own_is_ignored(tmp_path, shows):
+    """A policy's #show of anything but the engine's predicates changes no answer and crashes no reader."""
+    import shutil
+
+    folder = tmp_path / "shows"
+    shutil.copytree(ROOT / "policies" / "reference", folder)
+    with (folder / "policy.lp").open("a", encoding="utf-8") as handle:
+        handle.write(SHOWS_OF_ITS_OWN[shows])
+    for args in (("explain", "{case}", "--format", "json"), ("batch", "{case}", "--out", "-", "--would-change")):
+        for example in (ROOT / "examples" / "source-000.yaml", ROOT / "examples" / "source-003.yaml"):
+            command = [a.format(case=example) for a in args]
+            if tuple(command) not in _PLAIN:
+                _PLAIN[tuple(command)] = _run(*command).stdout
+            shown = _run(*command, "--policy", str(folder))
+            assert shown.exit_code == 0, shown.output
+            assert shown.stdout == _PLAIN[tuple(command)], f"{shows} changed {args[0]} on {example.name}"
+    test = _run("test", str(folder))
+    assert test.exit_code == 0, test.output
+
+
+def test_every_predicate_the_core_derives_is_refused_in_a_policy(tmp_path):
+    """The refused set is read from engine/core.lp, so a predicate the core gains is refused with no list to update."""
+    from engine.core import owned
+
+    expected = {"determination/2", "best/2", "outcome/1", "item_determination/3", "status/3", "report/3",
+                "reached/2", "level_as_requested/1", "shortfall/0", "necessary/2", "assumed/2", "holds/2",
+                "satisfied/2", "met/2", "refuted/2", "evaluated/2", "requested_level/1", "item_requested/2", "tier/2"}
+    assert expected <= owned(), sorted(expected - owned())
+    body = "".join(f"{name}({', '.join(['x'] * int(arity))}).\n".replace("()", "")
+                   for name, _, arity in (sig.rpartition("/") for sig in sorted(owned())))
+    folder = _policy(tmp_path, body.encode())
+    result = _run("explain", str(VALID_CASE), "--policy", str(folder))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    for sig in owned():
+        assert f"'{sig}'" in result.stderr, f"{sig} defined by a policy and not refused"
 
 
 def test_a_policy_that_gives_one_case_two_answers_is_an_error_never_a_pick(tmp_path):

@@ -62,6 +62,13 @@ def test_planted_script_is_refused_with_line(tmp_path):
     ('part_of("T-1"; "T-2", "T-3").\n', "6:E104"),
     ("finding(tumor, no).\n", "6:E105"),
     ('determination("L4-L5", fusion).\n', "6:E106"),
+    ('{ determination(L, fusion) } :- requested(L, _).\n', "6:E106"),
+    ('#show determination("L4-L5", maybe).\n', "6:E106"),
+    ("#show report/3.\n", "6:E106"),
+    (":~ finding(x, yes). [1@1]\n", "6:E107"),
+    ("#minimize { 1 : finding(x, yes) }.\n", "6:E107"),
+    ("a.\n\x00b.\n", "7:E205"),
+    ("% \x07 bell\n", "6:E205"),
     ('met("T-9", case, x) :- finding(x, yes).\n', "6:E304"),
     ('criterion("T-1", "Again", "test §1").\n', "7:E303"),  # the second declaration
     ('criterion("T-2", "", "test §2").\n', "6:E301"),
