@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -57,6 +62,7 @@ class Summary:
     items: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     timed_out: bool = False
+    stopped: int | None = None  # the signal that stopped the run
 
     def add(self, result: Result) -> None:
         self.cases += 1
@@ -204,6 +210,9 @@ class Decider:
                 where.append(i)
             except CaseFileError as exc:
                 results[i] = _error(item.source, _one_line_error(exc) if item.in_lines else exc.render())
+            except Exception as exc:  # noqa: BLE001 - one record must never stop the batch
+                results[i] = _error(item.source, f"{item.source}: this record could not be read "
+                                                 f"({type(exc).__name__}: {exc}): please report it")
         decisions = self.engine.decide_many(cases, would_change=self.would_change)
         for i, decision in zip(where, decisions):
             source = chunk[i].source
@@ -220,11 +229,77 @@ class Decider:
 
 
 _decider: Decider | None = None  # set before the workers fork, inherited by them
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
 
 
 def _work(chunk: list[Item]) -> list[Result]:
     assert _decider is not None
     return _decider(chunk)
+
+
+def _worker_start(parent: int) -> None:
+    """A worker leaves stopping to the parent: it ignores SIGINT (a terminal sends it to
+    every process), and SIGTERM, which the parent sends, ends it at once, mid-case if need be."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+
+
+def _die_with(parent: int) -> None:
+    """Linux: end this worker when the parent ends, even by SIGKILL, so that none is left running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(1)
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM: the run ends after the records already written."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Signals:
+    """SIGINT and SIGTERM end the run between records, never inside one."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.writing = False
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            return  # already stopping: let the workers be stopped
+        self.signum = signum
+        if not self.writing:
+            raise Stopped(signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._handler) for s in _STOPPING}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.writing = True
+        try:
+            yield
+        finally:
+            self.writing = False
+        if self.signum is not None:
+            raise Stopped(self.signum)
 
 
 # ---------------------------------------------------------------------------
@@ -240,25 +315,35 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
     With ``timeout`` the run stops when the time is up, keeping every record
     already written; the rest are not written and ``Summary.timed_out`` is set.
     Worker processes are used when ``jobs`` > 1 or a timeout is set (a worker
-    can be stopped mid-case; this process could not).
+    can be stopped mid-case; this process could not).  SIGINT or SIGTERM ends
+    the run between two records: every worker is stopped, the records written
+    stay, and ``Summary.stopped`` names the signal.
     """
     summary = Summary()
     start = time.perf_counter()
     deadline = None if timeout is None else start + timeout
+    signals = _Signals()
 
     def emit(results: list[Result]) -> None:
-        for result in results:
-            out.write(result.line + "\n")
-            summary.add(result)
+        with signals.deferred():
+            for result in results:
+                out.write(result.line + "\n")
+                summary.add(result)
+            out.flush()
         if progress is not None:
             progress(len(results))
 
-    if jobs <= 1 and timeout is None:
-        decider = Decider(policy_ref, policies_dir, would_change)
-        for chunk in chunks(items, chunk_size):
-            emit(decider(chunk))
-    else:
-        _run_pool(items, emit, summary, deadline, policy_ref, policies_dir, would_change, max(jobs, 1), chunk_size)
+    try:
+        with signals.installed():
+            if jobs <= 1 and timeout is None:
+                decider = Decider(policy_ref, policies_dir, would_change)
+                for chunk in chunks(items, chunk_size):
+                    emit(decider(chunk))
+            else:
+                _run_pool(items, emit, summary, deadline, policy_ref, policies_dir, would_change, max(jobs, 1),
+                          chunk_size)
+    except Stopped as exc:
+        summary.stopped = exc.signum
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -271,7 +356,12 @@ def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summa
     global _decider
     _decider = Decider(policy_ref, policies_dir, would_change)
     _decider.engine.prepare_batch()
-    pool = multiprocessing.get_context("fork").Pool(jobs)
+    # Blocked while the workers fork: a signal then would reach a worker before it is set up.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(jobs, _worker_start, (os.getpid(),))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
     pending: deque = deque()
     source = chunks(items, chunk_size)
     try:

@@ -153,10 +153,19 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
       necessity batch cases.jsonl --policy aetna-cpb-0743 --jobs 0 --out -
       necessity batch library/ --would-change --timeout 600 --out review.jsonl
     """
+    import signal
+
     from engine.batch import read_inputs, run
+    from engine.errors import UserError
+    from engine.lint import refuse_ungroundable
+    from engine.output import Replacement, refuse_inputs
     from engine.policy import load
 
-    load(policy_ref, policies_dir)  # a bad policy is reported before any case is read
+    policy = load(policy_ref, policies_dir)  # a bad policy is reported before any case is read
+    to_file = out_path != "-"
+    if to_file:  # before anything is opened for writing
+        refuse_inputs(out_path, "--out", [(input_path, "input"), (policy.folder, "policy")])
+    refuse_ungroundable(policy)
     bar = None
     if sys.stderr.isatty():  # only a progress bar needs to know the count beforehand
         items, total = read_inputs(input_path, count=True)
@@ -164,14 +173,25 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     else:
         items, total = read_inputs(input_path)
     jobs = jobs or (os.cpu_count() or 1)
+    sink = Replacement(out_path, "--out") if to_file else None
+    kept = None
     try:
-        with click.open_file(out_path, "w", encoding="utf-8", atomic=False) as out, bar or nullcontext():
+        with sink or nullcontext(sys.stdout) as out, bar or nullcontext():
             summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir, would_change=would_change,
                           jobs=jobs, timeout=timeout, progress=bar.update if bar else None)
+            if sink is not None and summary.stopped is None:
+                sink.commit()
+            elif sink is not None:
+                kept = sink.set_aside()
     except OSError as exc:
-        from engine.errors import UserError
-
         raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
+    if summary.stopped is not None:
+        of = f" of {total}" if total is not None else ""
+        where = (f"{out_path} is unchanged; the {summary.cases} records written are in {kept}" if kept is not None
+                 else f"the {summary.cases} records written are whole")
+        click.echo(f"necessity batch: stopped by {signal.Signals(summary.stopped).name} after {summary.cases}{of} "
+                   f"cases; {where}", err=True)
+        sys.exit(128 + summary.stopped)
     from engine.render import batch_summary
 
     click.echo(batch_summary(summary, jobs, out_path, timeout, total), err=True, nl=False)
@@ -240,13 +260,16 @@ def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: 
       necessity test reference --coverage
       necessity test --min-coverage 100
     """
+    from engine.lint import refuse_ungroundable
     from engine.policy import load
     from engine.render import test_report
     from engine.testrun import run_policy
 
     bad = False
     for folder in _policy_folders(policies, policies_dir):
-        run = run_policy(load(str(folder)))
+        policy = load(str(folder))
+        refuse_ungroundable(policy)  # one message, not one per golden
+        run = run_policy(policy)
         click.echo(test_report(run, coverage or min_coverage is not None), nl=False)
         if run.failed or not run.results:
             bad = True
@@ -343,6 +366,7 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
 
     from engine.diff import diff, policy_at_revision
     from engine.errors import UserError
+    from engine.output import prepare_folder
     from engine.policy import load
     from engine.render import diff_json, diff_text, dumps
     from facts.terms import SPINAL_LEVELS
@@ -352,27 +376,27 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
             raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
     with tempfile.TemporaryDirectory(prefix="necessity-diff-") as work:
         def resolve(ref: str):
-            if "@" in ref:
+            if "@" in ref and not Path(ref).is_dir():  # a folder named with an '@' is that folder
                 return load(str(policy_at_revision(ref, Path(work))))
             return load(ref, policies_dir)
 
         a, b = resolve(policy_a), resolve(policy_b)
+        target = prepare_folder(emit_dir, "--emit", [(a.folder, "policy"), (b.folder, "policy")]) if emit_dir else None
         progress = None
         if sys.stderr.isatty():
             progress = lambda n: click.echo(f"\r  {n} witness{'es' if n != 1 else ''} found…", err=True, nl=False)  # noqa: E731
         result = diff(a, b, levels=levels or ("L4-L5",), max_witnesses=max_witnesses, timeout=timeout, progress=progress)
         if progress:
             click.echo("", err=True)
-    if emit_dir:
-        target = Path(emit_dir)
-        target.mkdir(parents=True, exist_ok=True)
+    click.echo(dumps(diff_json(result)) if fmt == "json" else diff_text(result), nl=False)
+    if target is not None:
+        files = {}
         for w in result.witnesses:
             header = [f"# A case on which {a.id} {a.version} and {b.id} {b.version} decide differently,",
                       "# found by `necessity diff` and re-decided by both policies:"]
             header += [f"#   {d.subject}: {a.id} {d.a}, {b.id} {d.b}" for d in w.differences]
-            text = "\n".join(header) + "\n" + yaml.safe_dump(w.case, sort_keys=False, allow_unicode=True)
-            (target / f"{w.case['case']}.yaml").write_text(text, encoding="utf-8")
-    click.echo(dumps(diff_json(result)) if fmt == "json" else diff_text(result), nl=False)
+            files[w.case["case"]] = "\n".join(header) + "\n" + yaml.safe_dump(w.case, sort_keys=False, allow_unicode=True)
+        _emit(target, files, printed=fmt == "json")
     if result.problems:
         raise UserError("the engine could not confirm some witnesses (see 'engine problem' above): please report it")
     if result.timed_out and not result.witnesses:
@@ -450,6 +474,7 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
 
     from engine.check import CHECK_LEVELS, check
     from engine.errors import UserError
+    from engine.output import prepare_folder
     from engine.policy import load
     from facts.terms import SPINAL_LEVELS
 
@@ -457,6 +482,7 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
         if level not in SPINAL_LEVELS:
             raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
     policy = load(policy_ref, policies_dir)
+    target = prepare_folder(emit_dir, "--emit", [(policy.folder, "policy")]) if emit_dir else None
     result = check(policy, levels=levels or CHECK_LEVELS, timeout=timeout)
     ok, bad, info = click.style("✓", fg="green"), click.style("✗", fg="red"), click.style("·", dim=True)
     click.echo(f"{click.style('check', bold=True)} {policy.id} {policy.version}")
@@ -484,18 +510,43 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
     click.echo("bounds searched:")
     for line in result.bounds.describe():
         click.echo(f"  {line}")
-    if emit_dir:
-        target = Path(emit_dir)
-        target.mkdir(parents=True, exist_ok=True)
+    if target is not None:
         cases = dict(result.relevant_witness)
         if result.totality_witness is not None:
             cases["totality"] = result.totality_witness
-        for name, case in cases.items():
-            (target / f"{case['case']}.yaml").write_text(yaml.safe_dump(case, sort_keys=False), encoding="utf-8")
+        _emit(target, {case["case"]: yaml.safe_dump(case, sort_keys=False) for case in cases.values()})
     if result.findings:
         sys.exit(EXIT_FINDINGS)
     if result.timed_out:
         sys.exit(EXIT_USAGE)
+
+
+def _emit(folder: Path, files: dict[str, str], printed: bool = False) -> None:
+    """Write each witness case file (name: text) whole into ``folder``.
+
+    When that fails the witnesses are not lost: each case file is printed
+    (unless ``printed``, when the output already holds them) and the exit is 2.
+    """
+    import re
+
+    from engine import output
+    from engine.errors import UserError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            # a case id comes from policy ids, which a header may spell with a '/': never a path
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "witness"
+            output.write_whole(folder / f"{safe}.yaml", text)
+    except (OSError, UserError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if not printed:
+            click.echo(f"# witness cases not written to {folder}: each YAML document below is one case file")
+            for text in files.values():
+                click.echo("---")
+                click.echo(text, nl=False)
+        raise UserError(f"--emit {folder}: cannot write ({reason}): the witnesses are printed above; "
+                        "give a folder that can be written") from None
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m engine.cli`

@@ -233,6 +233,9 @@ def policy_at_revision(ref: str, workdir: Path) -> Path:
     from engine.policy import resolve
 
     name, _, rev = ref.partition("@")
+    if not rev or rev.startswith("-"):  # git would read it as an option
+        raise UserError(f"{ref}: '{rev}' is not a git revision: give ID@REV with REV a commit, tag or branch "
+                        "(HEAD~1, v2), or the path of a policy folder")
     folder = resolve(name)
     try:
         top = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True,

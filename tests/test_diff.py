@@ -118,3 +118,20 @@ def test_bad_level_and_unknown_policy_are_usage_errors():
     assert runner.invoke(main, ["diff", "reference", "aetna-cpb-0743", "--level", "L6-L7"]).exit_code == 2
     assert runner.invoke(main, ["diff", "reference", "nope"]).exit_code == 2
     assert runner.invoke(main, ["diff", "reference@no-such-rev", "reference"]).exit_code == 2
+
+
+def test_a_folder_whose_name_has_an_at_sign_is_the_folder_not_a_revision(tmp_path):
+    import shutil
+
+    folder = tmp_path / "pol" / "aetna@v2"
+    shutil.copytree(load("aetna-cpb-0743").folder, folder)
+    result = CliRunner().invoke(main, ["diff", "reference", str(folder), "--max", "1", "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.stdout)["b"]["id"] == "aetna-cpb-0743"
+
+
+def test_a_revision_that_looks_like_an_option_is_refused():
+    result = CliRunner().invoke(main, ["diff", "reference@--output=/tmp/necessity-pwned", "reference"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "not a git revision" in result.stderr
+    assert not Path("/tmp/necessity-pwned").exists()
