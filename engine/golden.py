@@ -48,6 +48,7 @@ class _Change(_Shape):
     subject: StrictStr
     determination: StrictStr
     requires: list[StrictStr]
+    kind: StrictStr | None = None  # documentation or contradicted; either when absent
 
 
 class _Unchanged(_Shape):

@@ -235,7 +235,7 @@ def _plain(node: yaml.Node, loc: tuple[int | str, ...], problems: list[Problem])
             return node.value
         value, why = _resolve(node.value)
         if why:
-            problems.append(Problem(_path(loc), _line(node.start_mark), why))
+            problems.append(Problem(field_path(loc), _line(node.start_mark), why))
         return value
     if isinstance(node, yaml.SequenceNode):
         return [_plain(child, loc + (i,), problems) for i, child in enumerate(node.value)]
@@ -244,21 +244,21 @@ def _plain(node: yaml.Node, loc: tuple[int | str, ...], problems: list[Problem])
     for key_node, value_node in node.value:
         line = _line(key_node.start_mark)
         if not isinstance(key_node, yaml.ScalarNode):
-            problems.append(Problem(_path(loc), line, "a list or mapping is used as a key: write a field name there"))
+            problems.append(Problem(field_path(loc), line, "a list or mapping is used as a key: write a field name there"))
             continue
         if key_node.tag == _PLAIN:
             key, why = _resolve(key_node.value, as_key=True)
             if why:
-                problems.append(Problem(_path(loc), line, why))
+                problems.append(Problem(field_path(loc), line, why))
                 continue
         else:
             key = key_node.value
         if not isinstance(key, str):
-            problems.append(Problem(_path(loc), line, f"the key {key_node.value} is {_kind(key)}: a key is a field "
+            problems.append(Problem(field_path(loc), line, f"the key {key_node.value} is {_kind(key)}: a key is a field "
                                                       "name (quote it if it is one)"))
             continue
         if key in first:
-            problems.append(Problem(_path(loc), line, f"key '{key}' appears twice (first on line {first[key]}): keep one"))
+            problems.append(Problem(field_path(loc), line, f"key '{key}' appears twice (first on line {first[key]}): keep one"))
             continue
         first[key] = line
         out[key] = _plain(value_node, loc + (key,), problems)
@@ -398,7 +398,7 @@ _YAML_HINTS = (
 # ---------------------------------------------------------------------------
 
 
-def path(loc: tuple[int | str, ...]) -> str:
+def field_path(loc: tuple[int | str, ...]) -> str:
     """``request.levels[2].level``: a field path as messages show it, hidden characters escaped."""
     out = ""
     for part in loc:
@@ -407,9 +407,6 @@ def path(loc: tuple[int | str, ...]) -> str:
         else:
             out += ("." if out else "") + printable(str(part))
     return out
-
-
-_path = path
 
 
 def printable(text: str) -> str:
@@ -456,20 +453,20 @@ def _data_problems(data: Any, root: yaml.Node | None) -> list[Problem]:
         if len(loc) > MAX_DEPTH:
             return [Problem("", None, TOO_DEEP)]
         if isinstance(value, _Huge):
-            problems.append(Problem(_path(loc), line_of(root, loc), _too_long(value)))
+            problems.append(Problem(field_path(loc), line_of(root, loc), _too_long(value)))
         elif isinstance(value, str):
             why = _control(value)
             if why:
-                problems.append(Problem(_path(loc), line_of(root, loc), why))
+                problems.append(Problem(field_path(loc), line_of(root, loc), why))
         elif isinstance(value, float) and not math.isfinite(value):
-            problems.append(Problem(_path(loc), line_of(root, loc), f"{value} is not a finite number: write a number"))
+            problems.append(Problem(field_path(loc), line_of(root, loc), f"{value} is not a finite number: write a number"))
         elif isinstance(value, dict):
             for key in getattr(value, "duplicates", ()):
-                problems.append(Problem(_path(loc + (key,)), None, f"key '{printable(key)}' appears twice in one object: keep one"))
+                problems.append(Problem(field_path(loc + (key,)), None, f"key '{printable(key)}' appears twice in one object: keep one"))
             for key, child in reversed(value.items()):  # popped in the document's order
                 why = _control(key)
                 if why:
-                    problems.append(Problem(_path(loc), line_of(root, loc), f"the key '{printable(key)}': {why}"))
+                    problems.append(Problem(field_path(loc + (key,)), line_of(root, loc), f"in this key, {why}"))
                 else:
                     stack.append((loc + (key,), child))
         elif isinstance(value, list):

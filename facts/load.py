@@ -19,8 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from facts.document import MAX_VALUES, line_of, read_document
-from facts.document import path as field_path
+from facts.document import MAX_VALUES, field_path, line_of, read_document
 from facts.model import Case
 from facts.problem import CaseFileError, Problem
 
