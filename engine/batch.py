@@ -356,15 +356,18 @@ def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summa
     global _decider
     _decider = Decider(policy_ref, policies_dir, would_change)
     _decider.engine.prepare_batch()
-    # Blocked while the workers fork: a signal then would reach a worker before it is set up.
+    # Blocked while the workers fork (a signal then would reach a worker before it is set
+    # up), and until the pool is in the block that stops it.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     try:
         pool = multiprocessing.get_context("fork").Pool(jobs, _worker_start, (os.getpid(),))
-    finally:
+    except BaseException:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+        raise
     pending: deque = deque()
     source = chunks(items, chunk_size)
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
         exhausted = False
         while True:
             while not exhausted and len(pending) < 2 * jobs:
@@ -383,5 +386,9 @@ def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summa
                 return
             emit(head.get())
     finally:
-        pool.terminate()
-        pool.join()
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)  # a second signal must not cut this short
+        try:
+            pool.terminate()
+            pool.join()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)

@@ -150,7 +150,7 @@ BAD_CASES = [
             ("case: x\n" + LEVEL_REQUEST + "conservative_care:\n  total_weeks: " + "9" * 5000 + "\n").encode(),
             (":6:", "conservative_care.total_weeks:", "5000 digits"), ("correct it",)),
     BadCase("date-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "2025-01-01: x\n").encode(),
-            (":5:", "2025-01-01:"), ("not part of the case model",)),
+            (":5:", "2025-01-01:"), ("is not a field here",)),
     BadCase("number-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "1: x\n").encode(),
             (":5:", "the key 1"), ("a field name",)),
     BadCase("binary-as-key", "case.yaml", ("case: x\n" + LEVEL_REQUEST + "? !!binary aGVsbG8=\n: x\n").encode(),
