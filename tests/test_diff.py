@@ -125,8 +125,10 @@ def test_a_folder_whose_name_has_an_at_sign_is_the_folder_not_a_revision(tmp_pat
 
     folder = tmp_path / "pol" / "aetna@v2"
     shutil.copytree(load("aetna-cpb-0743").folder, folder)
-    result = CliRunner().invoke(main, ["diff", "reference", str(folder), "--max", "1", "--format", "json"])
-    assert result.exit_code in (0, 1), result.output
+    # which policy was read is all this asks: the search may stop at once
+    result = CliRunner().invoke(main, ["diff", "reference", str(folder), "--max", "1", "--timeout", "0.5",
+                                       "--format", "json"])
+    assert result.exit_code in (0, 1, 2) and "Traceback" not in result.output, result.output
     assert json.loads(result.stdout)["b"]["id"] == "aetna-cpb-0743"
 
 
