@@ -107,7 +107,8 @@ def intrusions(program: Iterable[ast.AST]) -> list[Intrusion]:
     return out
 
 
-_NAME = re.compile(r"-?([a-z_][A-Za-z0-9_']*)")
+_ATOM = re.compile(r"([a-z_][A-Za-z0-9_']*)(\(.*\))?")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 @lru_cache(maxsize=1)
@@ -116,11 +117,29 @@ def _guarded_names() -> frozenset[str]:
 
 
 def _heads(rule: ast.AST) -> Iterable[tuple[str, ast.Location]]:
+    # Most heads are one atom, and its text gives its name and arity: reading the text is one
+    # call into clingo, walking the tree one per node (and loading a policy is on every cold
+    # start).  Anything else (a choice, a disjunction, a pool, an aggregate) is walked.
     head = rule.head
-    if head.ast_type == ast.ASTType.Literal:
-        # Most heads are one atom of the policy's own: its name, read from the text, settles it
-        # (walking the tree costs a call into clingo per node, and loading a policy is on every cold start).
-        name = _NAME.match(str(head))
-        if name is not None and name.group(1) not in _guarded_names():
-            return ()
-    return [(u.signature, u.location) for u in relocated(atoms(head, True), rule.location.begin.filename) if u.head]
+    text = _STRING.sub('""', str(head))  # a string may hold any punctuation
+    atom = _ATOM.fullmatch(text)
+    if atom is None or ";" in text or ":" in text:
+        return [(u.signature, u.location) for u in relocated(atoms(head, True), rule.location.begin.filename) if u.head]
+    if atom.group(1) not in _guarded_names():
+        return ()
+    return ((f"{atom.group(1)}/{_arity(atom.group(2))}", rule.location),)
+
+
+def _arity(args: str | None) -> int:
+    """How many arguments ``(a, f(b, c))`` holds (strings already emptied): its commas outside brackets, plus one."""
+    if not args:
+        return 0
+    depth, count = 0, 1
+    for ch in args[1:-1]:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            count += 1
+    return count
