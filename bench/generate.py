@@ -494,8 +494,8 @@ def _care(c: _Case) -> dict | None:
     if draw < (0.01 if c.thorough else 0.1):
         return care or None
     if draw < (0.02 if c.thorough else 0.15):
-        care["episodes"] = []
-        return care
+        # an empty list says no care was given: no span of care beside it
+        return {"episodes": []}
     episodes = []
     if rng.random() < (0.96 if c.thorough else 0.65):
         episodes.append(_physical_therapy(c))

@@ -245,14 +245,14 @@ def _counts(counter, order) -> str:
 
 def batch_summary(summary, jobs: int, out_path: str, timeout: float | None, total: int | None = None) -> str:
     """What a batch did, for stderr."""
-    from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS
+    from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS, NOT_ADDRESSED
 
     rate = summary.cases / summary.seconds if summary.seconds > 0 else 0.0
     lines = [
         f"{summary.cases} cases in {summary.seconds:.2f} s ({rate:.0f} cases/s, "
         f"{jobs} job{'s' if jobs != 1 else ''})",
         f"  outcomes        {_counts(summary.outcomes, _OUTCOMES)}",
-        f"  levels          {_counts(summary.levels, tuple(reversed(DETERMINATIONS)))}",
+        f"  levels          {_counts(summary.levels, (*reversed(DETERMINATIONS), NOT_ADDRESSED))}",
         f"  items           {_counts(summary.items, ITEM_DETERMINATIONS)}",
         f"  errors          {summary.errors}" + (f" (records with an \"error\" key in {out_path})" if summary.errors else ""),
     ]

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from facts.problem import CaseFileError, Problem
+from facts.text import HIDDEN as _HIDDEN, control_character as _control
 
 #: More values than any case record holds; YAML aliases can multiply a small
 #: file into billions of values, which must be refused before they expand.
@@ -47,7 +48,6 @@ _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BYTE_POSITIONS = _PARSER is not yaml.SafeLoader  # libyaml places a reader error by UTF-8 byte
 
 # Control characters but tab and newline, and halves of a surrogate pair (not characters at all).
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class _Refused(Exception):
@@ -434,15 +434,6 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
             break
         best = node.start_mark.line + 1
     return best
-
-
-def _control(text: str) -> str | None:
-    found = _HIDDEN.search(text)
-    if found is None:
-        return None
-    ch = found.group()
-    what = "half of a surrogate pair, not a character" if "\ud800" <= ch <= "\udfff" else "a control character"
-    return f"U+{ord(ch):04X} ({what}) is not allowed in text: remove it"
 
 
 def _data_problems(data: Any, root: yaml.Node | None) -> list[Problem]:

@@ -34,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from facts.text import control_character
 from facts.terms import (
     APPROACH_ALIASES,
     SACROPELVIC_LEVEL,
@@ -183,9 +184,18 @@ def _known_level(value: str) -> str:
 
 
 class Record(BaseModel):
-    """Base of every part of a case: unknown keys and wrong types are errors."""
+    """Base of every part of a case: unknown keys and wrong types are errors, and
+    no string holds a control character (facts/text.py), however the record was built."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        for text in (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ():
+            if isinstance(text, str) and (why := control_character(text)):
+                raise ValueError(why)
+        return value
 
 
 Note = Annotated[

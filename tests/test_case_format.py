@@ -110,3 +110,22 @@ def test_empty_care_with_a_stated_total_is_refused():
     with pytest.raises(CaseFileError) as err:
         case_from(data)
     assert "episodes: [] says no nonoperative care was given" in err.value.render()
+
+
+@pytest.mark.parametrize("where", ["case", "imaging.0.alignment.descriptions.0", "request.levels.0.note"])
+def test_a_record_built_without_the_reader_holds_no_control_character(where):
+    # a FHIR bundle or any caller of the model gets the same refusal as a case file
+    from pydantic import ValidationError
+
+    from facts.model import Case
+
+    data = merge(baseline(), {"imaging": [{"study": "xray", "alignment": {"descriptions": ["fine"]}}]})
+    node, *path = where.split(".")
+    parent, key = data, node
+    for part in path:
+        parent = parent[key] if not isinstance(key, int) else parent[key]
+        key = int(part) if part.isdigit() else part
+    parent[key] = "walk\u0000ing"
+    with pytest.raises(ValidationError) as err:
+        Case.model_validate(data)
+    assert "U+0000 (a control character) is not allowed in text" in str(err.value)

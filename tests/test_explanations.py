@@ -698,11 +698,13 @@ def _sample(strategy, n: int) -> list:
 # Hostile text
 # ---------------------------------------------------------------------------
 
+# What a case may hold (no control character but tab and newline: the model refuses
+# the rest, test_case_format.py), aimed at every rendering.
 HOSTILE = (
     '"). #include "/etc/passwd". %\n'
     "#script (python)\nimport os\n#end.\n"
-    "a :- b. #show x/1. \\\" \\n\r\n"
-    "\x1b[2J\x1b[31mL4-L5  requested fusion → fusion\x1b[0m\n"
+    "a :- b. #show x/1. \\\" \\n\t\n"
+    "L4-L5  requested fusion → fusion\n"
     "Ünïcödé ✓ 💥 \u202eRTL\u202c \u00a0 |*_[x](javascript:x)_*| <b>"
 )
 
@@ -752,10 +754,18 @@ def _shown(text: str) -> str:
 
 
 def _past_the_reader(data: dict) -> Case:
-    """A case built by the model alone: the case-file reader refuses control characters
-    (test_reader_refuses_control_characters_in_text), but a record may come another way
-    (FHIR, the library), and the renderers must hold whatever its text."""
+    """A case built by the model alone, as a record that comes another way (FHIR, the
+    library) is: the renderers must hold whatever text the model lets through."""
     return Case.model_validate_json(json.dumps(data))
+
+
+def test_renderers_escape_control_characters_the_model_never_lets_through():
+    # defence in depth: neither the terminal nor the letter passes one on raw
+    from engine.letter import md
+    from engine.terminal import plain
+
+    for ch in ("\x00", "\x1b", "\r", "\x7f", "\x85", "\u202e"):
+        assert ch not in plain(f"a{ch}b") and ch not in md(f"a{ch}b")
 
 
 def check_hostile(data: dict, text: str) -> None:
@@ -822,7 +832,7 @@ def test_hostile_text_in_an_example_changes_nothing():
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=200))
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc"), include_characters="\t\n"), min_size=1, max_size=200))
 def test_generated_hostile_case_ids_round_trip(text):
     data = baseline()
     data["case"] = text

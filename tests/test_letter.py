@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from casebuilder import baseline, merge
-from engine.letter import to_markdown
+from casebuilder import baseline, decide, merge
+from engine.letter import md, to_markdown
 from engine.policy import load
 from engine.solver import Engine
 from facts import load_case
@@ -65,12 +65,9 @@ def test_every_criterion_is_cited():
 
 
 def test_terminal_escapes_and_bidi_overrides_from_a_case_are_inert():
-    import json
-
-    from facts.model import Case
-
-    # built by the model alone: the case-file reader refuses the control character
-    data = merge(baseline(), {"case": "evil\x1b[31mred\u202etxt"})
-    text = to_markdown(Engine(load("reference")).decide(Case.model_validate_json(json.dumps(data))))
-    assert "\x1b" not in text and "\u202e" not in text
-    assert "\\\\x1b" in text or "\\x1b" in text
+    # a bidi override is text a case may hold; the letter writes it as a visible escape
+    data = merge(baseline(), {"case": "evil\u202etxt"})
+    text = to_markdown(decide(data))
+    assert "\u202e" not in text and "evil\\\\u202etxt" in text
+    # no case can hold a terminal escape (the model refuses it); the letter escapes one anyway
+    assert md("red\x1b[31m") == "red\\\\x1b\\[31m"

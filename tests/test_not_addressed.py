@@ -91,3 +91,11 @@ def test_check_and_the_cli_accept_a_not_addressed_level(fusion_only, tmp_path):
     assert result.exit_code == 0, result.output
     levels = {lv["level"]: lv["determination"] for lv in json.loads(result.stdout)["levels"]}
     assert levels["S1-pelvis"] == "not_addressed"
+
+
+def test_batch_counts_levels_not_addressed(tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["batch", str(Path(__file__).resolve().parent.parent / "examples" / "source-003.yaml"),
+                                       "--policy", "aetna-cpb-0743", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not_addressed 1" in result.stderr.split("levels", 1)[1].splitlines()[0]
