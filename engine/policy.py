@@ -347,3 +347,177 @@ def _load(folder: Path) -> Policy:
 def load(ref: str, directory: str | Path | None = None) -> Policy:
     """Resolve, vet and parse a policy; raise ``PolicyError`` with every problem."""
     return _load(resolve(ref, directory))
+
+
+# --------------------------------------------------------------------------
+# What a policy reads of a case
+# --------------------------------------------------------------------------
+
+#: The heads through which a policy says why a criterion stands (docs/authoring.md).
+_CRITERION_HEADS = ("met", "not_met", "noted", "precondition_unmet")
+
+
+@dataclass(frozen=True)
+class Read:
+    """A case predicate a policy's rules read.
+
+    ``criterion`` is the criterion whose met/not_met/noted rules read it
+    (through any helper predicates of the policy), or None for a read outside
+    every criterion.  ``fixed`` holds the arguments the rule fixes, as
+    (position, constant), e.g. ``finding(adl_limitation, _)`` is
+    ``((0, "adl_limitation"),)``; a term such as ``stenosis(L, S)`` in
+    ``documented/1`` is fixed by its name.
+    """
+
+    criterion: str | None
+    predicate: str  # name/arity
+    fixed: tuple[tuple[int, str], ...] = ()
+
+
+def _term_constant(term: ast.AST) -> str | None:
+    """A ground constant, string or named term as written, or None for a variable or expression."""
+    if term.ast_type == ast.ASTType.SymbolicTerm:
+        sym = term.symbol
+        if sym.type.name == "String":
+            return sym.string
+        if sym.type.name == "Function":
+            return sym.name
+        return str(sym)
+    if term.ast_type == ast.ASTType.Function and not term.external and term.name:
+        return term.name
+    return None
+
+
+def _body_atoms(node: object) -> Iterator[ast.AST]:
+    """The predicate terms of every literal under ``node`` (conditions and aggregates included)."""
+    for n in nodes(node):
+        if n.ast_type == ast.ASTType.SymbolicAtom:
+            term = n.symbol
+            if term.ast_type == ast.ASTType.Function and not term.external and term.name:
+                yield term
+            elif term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type.name == "Function":
+                yield term
+
+
+def _name_args(term: ast.AST) -> tuple[str, list]:
+    if term.ast_type == ast.ASTType.SymbolicTerm:
+        sym = term.symbol
+        return sym.name, [ast.SymbolicTerm(term.location, a) for a in sym.arguments]
+    return term.name, list(term.arguments)
+
+
+def case_reads(policy: Policy, case_predicates: frozenset[str] | None = None) -> tuple[Read, ...]:
+    """Every case predicate the policy's rule bodies read, and the criteria that read each.
+
+    A read is attributed to a criterion when one of the criterion's
+    met/not_met/noted/precondition_unmet rules reads it, directly or through
+    predicates the policy defines.  A variable argument bound in the same
+    body by a predicate the policy defines by facts alone
+    (``neural_compression_sign(F), finding(F, yes)``) is fixed to each of
+    those facts' constants; any other variable leaves the argument open.
+    """
+    if case_predicates is None:
+        from facts.vocabulary import SIGNATURES
+
+        case_predicates = SIGNATURES
+    rules = []
+    for stm in policy.statements:
+        if stm.ast_type != ast.ASTType.Rule:
+            continue
+        rules.extend(stm.unpool())
+    facts: dict[str, list[list[str | None]]] = {}
+    defined: dict[str, list[ast.AST]] = {}
+    only_facts: dict[str, bool] = {}
+    for rule in rules:
+        if rule.head.ast_type != ast.ASTType.Literal or rule.head.atom.ast_type != ast.ASTType.SymbolicAtom:
+            for term in _body_atoms(rule.head):
+                name, args = _name_args(term)
+                sig = f"{name}/{len(args)}"
+                defined.setdefault(sig, []).append(rule)
+                only_facts[sig] = False
+            continue
+        term = rule.head.atom.symbol
+        if term.ast_type not in (ast.ASTType.Function, ast.ASTType.SymbolicTerm):
+            continue
+        name, args = _name_args(term)
+        sig = f"{name}/{len(args)}"
+        defined.setdefault(sig, []).append(rule)
+        if rule.body:
+            only_facts[sig] = False
+        else:
+            only_facts.setdefault(sig, True)
+            facts.setdefault(sig, []).append([_term_constant(a) for a in args])
+
+    def binding(rule: ast.AST, body: list[ast.AST], variable: str) -> set[str] | None:
+        """The constants ``variable`` is bound to in the rule: by ``V = c`` or by a
+        predicate the policy defines by facts alone."""
+        for n in nodes(rule.body):
+            if n.ast_type == ast.ASTType.Comparison and len(n.guards) == 1 and n.guards[0].comparison == ast.ComparisonOperator.Equal:
+                left, right = n.term, n.guards[0].term
+                for var, value in ((left, right), (right, left)):
+                    if var.ast_type == ast.ASTType.Variable and var.name == variable and _term_constant(value) is not None:
+                        return {_term_constant(value)}
+        for term in body:
+            name, args = _name_args(term)
+            sig = f"{name}/{len(args)}"
+            if not only_facts.get(sig) or sig in case_predicates:
+                continue
+            for i, a in enumerate(args):
+                if a.ast_type == ast.ASTType.Variable and a.name == variable:
+                    values = {row[i] for row in facts.get(sig, []) if row[i] is not None}
+                    if values:
+                        return values
+        return None
+
+    def direct(rule: ast.AST) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]]:
+        body = list(_body_atoms(rule.body))
+        for term in body:
+            name, args = _name_args(term)
+            sig = f"{name}/{len(args)}"
+            if sig not in case_predicates:
+                continue
+            options: list[list[tuple[int, str]]] = [[]]
+            for i, a in enumerate(args):
+                value = _term_constant(a)
+                if value is not None:
+                    options = [o + [(i, value)] for o in options]
+                elif a.ast_type == ast.ASTType.Variable:
+                    bound = binding(rule, body, a.name)
+                    if bound:
+                        options = [o + [(i, v)] for o in options for v in sorted(bound)]
+            for o in options:
+                yield sig, tuple(o)
+
+    def criterion_of(rule: ast.AST) -> str | None:
+        if rule.head.ast_type != ast.ASTType.Literal or rule.head.atom.ast_type != ast.ASTType.SymbolicAtom:
+            return None
+        term = rule.head.atom.symbol
+        if term.ast_type != ast.ASTType.Function or term.name not in _CRITERION_HEADS or not term.arguments:
+            return None
+        first = term.arguments[0]
+        if first.ast_type == ast.ASTType.SymbolicTerm and first.symbol.type.name == "String":
+            return first.symbol.string
+        return None
+
+    found: dict[Read, None] = {}
+    for rule in rules:
+        for sig, fixed in direct(rule):
+            found.setdefault(Read(None, sig, fixed))
+    for rule in rules:
+        cid = criterion_of(rule)
+        if cid is None:
+            continue
+        seen: set[str] = set()
+        pending = [rule]
+        while pending:
+            current = pending.pop()
+            for sig, fixed in direct(current):
+                found.setdefault(Read(cid, sig, fixed))
+            for term in _body_atoms(current.body):
+                name, args = _name_args(term)
+                sig = f"{name}/{len(args)}"
+                if sig in case_predicates or sig in seen or sig not in defined:
+                    continue
+                seen.add(sig)
+                pending.extend(r for r in defined[sig] if r.body)
+    return tuple(sorted(found, key=lambda r: (r.criterion or "", r.predicate, r.fixed)))

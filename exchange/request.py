@@ -1,0 +1,623 @@
+"""A Da Vinci PAS request Bundle to a case record, and a case record to one.
+
+The Claim (``use = preauthorization``) says what is requested: each item's
+code (exchange/data/procedures.csv) names a service, its body site
+(body-sites.csv) the spinal level, its place of service (places-of-service.csv)
+the setting, a modifier (modifiers.csv) the side; ``Claim.created`` is the
+request date.  The QuestionnaireResponse (exchange.form) documents the rest,
+and refines what a code leaves open (22630 is TLIF or PLIF; the answer to
+``request.levels[].fusion.approaches`` says which).  Observations with a
+LOINC code in observations.csv document a measurement.  What no row maps is
+reported, never dropped: a warning, and the item goes to manual review.
+
+The engine sees none of this: the result is the same ``Case`` a case file gives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from exchange import form
+from exchange.bundle import BundleError, full_url, plain, validate
+from exchange.tables import Row, lookup, table
+from facts.load import CaseFileError, parse_case
+from facts.model import INPATIENT_ITEM, Case
+
+CASE_SYSTEM = "urn:necessity:case"
+PAS_TEMP_CODES = "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASTempCodes"
+X12_REQUEST_TYPE = "https://codesystem.x12.org/005010/1525"
+X12_CERTIFICATION = "https://codesystem.x12.org/005010/1322"
+X12_SERVICE_TYPE = "https://codesystem.x12.org/005010/1365"
+X12_REPORT_TYPE = "https://codesystem.x12.org/005010/755"
+CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+DOCUMENT_INFORMATION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-documentInformation"
+REQUEST_TYPE_EXT = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-serviceItemRequestType"
+CERTIFICATION_EXT = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-certificationType"
+FULL_QUESTIONNAIRE = "urn:necessity:questionnaire:case-record"
+
+
+@dataclass(frozen=True)
+class ClaimItem:
+    """One Claim item and what the engine decides for it."""
+
+    sequence: int
+    coding: dict[str, Any] | None  # the coding the mapping table read, as given
+    subject: tuple[str, str, str | None] | None  # ("level", L, service) or ("item", name, level); None: unmapped
+    location: dict[str, Any] | None = None
+    why_unmapped: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the response needs of the request: its items and the resources it must echo."""
+
+    case: Case
+    claim_url: str
+    claim_identifier: dict[str, Any] | None
+    claim_type: dict[str, Any]
+    created: str | None
+    patient: dict[str, Any]
+    insurer: dict[str, Any]
+    requestor: dict[str, Any] | None
+    items: tuple[ClaimItem, ...]
+    echo: tuple[dict[str, Any], ...] = ()  # entries the response must carry (those it references)
+    warnings: tuple[str, ...] = field(default=())
+
+
+# ---------------------------------------------------------------------------
+# the mapping tables, read as this module needs them
+# ---------------------------------------------------------------------------
+
+
+def _values(row: Row) -> list[str]:
+    return row["values"].split()
+
+
+def _default(row: Row) -> str | None:
+    first = _values(row)[0]
+    return None if first == "*" else first
+
+
+def _admits(row: Row, value: str) -> bool:
+    values = _values(row)
+    return "*" in values or any(value in v.split("+") for v in values)
+
+
+def _coding(row: Row) -> dict[str, Any]:
+    return {"system": row["system"], "code": row["code"], "display": row["display"]}
+
+
+def _procedure_for(service: str, value: str | None) -> Row:
+    """The first row that stands for ``value`` by default, else the first that admits it."""
+    rows = [r for r in table("procedures") if r["service"] == service]
+    for r in rows:
+        if _default(r) == value and (value is not None or _values(r) == ["*"]):
+            return r
+    for r in rows:
+        if value is not None and _admits(r, value) and _values(r) != ["*"]:
+            return r
+    return next(r for r in rows if _values(r) == ["*"] or (value is not None and _admits(r, value)))
+
+
+def _item_row(item: str, source: str | None) -> Row:
+    key = f"{item}:{source}" if source else item
+    rows = [r for r in table("procedures") if r["service"] == "item"]
+    return next((r for r in rows if r["values"] == key), None) or next(r for r in rows if r["values"] == item)
+
+
+def _first(name: str, column: str, value: str) -> Row:
+    return next(r for r in table(name) if r[column] == value)
+
+
+# ---------------------------------------------------------------------------
+# a case record to a request Bundle
+# ---------------------------------------------------------------------------
+
+
+def _item(sequence: int, row: Row, level: str | None, location: dict | None, modifier: Row | None,
+          admission: bool = False) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "extension": [
+            {"url": REQUEST_TYPE_EXT, "valueCodeableConcept": {"coding": [
+                {"system": X12_REQUEST_TYPE, "code": "AR" if admission else "HS",
+                 "display": "Admission Review" if admission else "Health Services Review"}]}},
+            {"url": CERTIFICATION_EXT, "valueCodeableConcept": {"coding": [
+                {"system": X12_CERTIFICATION, "code": "I", "display": "Initial"}]}},
+        ],
+        "sequence": sequence,
+        "category": {"coding": [{"system": X12_SERVICE_TYPE, "code": "2", "display": "Surgical"}]},
+        "productOrService": {"coding": [_coding(row)]},
+    }
+    if modifier is not None:
+        item["modifier"] = [{"coding": [_coding(modifier)]}]
+    if location is not None:
+        item["locationCodeableConcept"] = location
+    if level is not None:
+        site = _first("body-sites", "level", level)
+        item["bodySite"] = {"coding": [_coding(site)]}
+    return item
+
+
+def _without_links(items: list[dict[str, Any]], links: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        if item["linkId"] in links:
+            continue
+        if "item" in item:
+            inner = _without_links(item["item"], links)
+            item = {**item, "item": inner}
+            if not inner:
+                item.pop("item")
+        out.append(item)
+    return out
+
+
+def _get(case: Case, path: str) -> Any:
+    value: Any = case
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def to_bundle(case: Case) -> dict[str, Any]:
+    """A PAS request Bundle for a case record: the Claim, the documentation, the resources they reference."""
+    cid = case.case
+    urls = {role: full_url(cid, role) for role in ("claim", "patient", "insurer", "provider", "coverage", "answers")}
+    req = case.request
+    location = None
+    if req.setting is not None:
+        location = {"coding": [_coding(_first("places-of-service", "setting", req.setting.value))]}
+    items: list[dict[str, Any]] = []
+
+    def add(row: Row, level: str | None = None, modifier: Row | None = None, admission: bool = False) -> None:
+        items.append(_item(len(items) + 1, row, level, location, modifier, admission))
+
+    for lv in req.levels:
+        if lv.decompression is not None:
+            technique = lv.decompression.technique
+            add(_procedure_for("decompression", technique.value if technique else None), lv.level)
+        if lv.fusion is not None:
+            approaches = [a.value for a in lv.fusion.approaches]
+            for approach in approaches or [None]:
+                add(_procedure_for("fusion", approach), lv.level)
+            if lv.fusion.instrumentation:
+                add(_procedure_for("instrumentation", "yes"), lv.level)
+    for it in req.items:
+        modifier = _first("modifiers", "side", it.side.value) if it.side is not None else None
+        add(_item_row(it.item.value, it.source.value if it.source else None), it.level, modifier)
+    if req.setting is not None and req.setting.value == "inpatient":
+        add(_first("procedures", "service", "admission"), admission=True)
+
+    observations = []
+    observed: set[str] = set()
+    for row in table("observations"):
+        value = _get(case, row["field"])
+        if value is None or row["field"] in observed:
+            continue
+        observed.add(row["field"])
+        quantity: dict[str, Any] = {"value": value}
+        if row["unit"]:
+            quantity.update(unit=row["unit"], system="http://unitsofmeasure.org", code=row["unit"])
+        observations.append({
+            "resourceType": "Observation",
+            "id": f"{_id(cid)}-{row['code']}",
+            "status": "final",
+            "code": {"coding": [_coding(row)]},
+            "subject": {"reference": urls["patient"]},
+            "valueQuantity": quantity,
+        })
+    answers = _without_links(form.answers(case), observed)
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"{_id(cid)}-documentation",
+        "questionnaire": FULL_QUESTIONNAIRE,
+        "status": "completed",
+        "subject": {"reference": urls["patient"]},
+        "item": answers,
+    }
+    supporting = [{
+        "extension": [{"url": DOCUMENT_INFORMATION, "extension": [{"url": "reportTypeCode", "valueCodeableConcept": {
+            "coding": [{"system": X12_REPORT_TYPE, "code": "PY", "display": "Physician's Report"}]}}]}],
+        "sequence": n + 1,
+        "category": {"coding": [{"system": PAS_TEMP_CODES, "code": "additionalInformation"}]},
+        "valueReference": {"reference": url},
+    } for n, url in enumerate([urls["answers"]] + [full_url(cid, o["id"]) for o in observations])]
+    claim: dict[str, Any] = {
+        "resourceType": "Claim",
+        "id": _id(cid),
+        "identifier": [{"system": CASE_SYSTEM, "value": cid}],
+        "status": "active",
+        "type": {"coding": [{"system": CLAIM_TYPE, "code": "institutional" if location and req.setting.value == "inpatient" else "professional"}]},
+        "use": "preauthorization",
+        "patient": {"reference": urls["patient"]},
+        "insurer": {"reference": urls["insurer"]},
+        "provider": {"reference": urls["provider"]},
+        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
+        "supportingInfo": supporting,
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": urls["coverage"]}}],
+        "item": items,
+    }
+    if req.date is not None:
+        claim["created"] = str(req.date)
+    else:
+        claim["_created"] = {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}
+    entries = [
+        (urls["claim"], claim),
+        (urls["patient"], {"resourceType": "Patient", "id": f"{_id(cid)}-patient",
+                           "identifier": [{"system": CASE_SYSTEM, "value": cid}]}),
+        (urls["insurer"], {"resourceType": "Organization", "id": f"{_id(cid)}-insurer", "name": "Payer (not named by the case record)"}),
+        (urls["provider"], {"resourceType": "Organization", "id": f"{_id(cid)}-provider", "name": "Requesting provider (not named by the case record)"}),
+        (urls["coverage"], {"resourceType": "Coverage", "id": f"{_id(cid)}-coverage", "status": "active",
+                            "beneficiary": {"reference": urls["patient"]}, "payor": [{"reference": urls["insurer"]}]}),
+        (urls["answers"], response),
+    ] + [(full_url(cid, o["id"]), o) for o in observations]
+    bundle = {
+        "resourceType": "Bundle",
+        "identifier": {"system": CASE_SYSTEM, "value": cid},
+        "type": "collection",
+        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
+    }
+    if req.date is not None and req.date.precision == "day":
+        bundle["timestamp"] = f"{req.date}T00:00:00Z"
+    return plain(bundle)
+
+
+def _id(text: str) -> str:
+    """A FHIR id (letters, digits, '-' and '.', at most 64) made from a case id."""
+    import hashlib
+    import re
+
+    clean = re.sub(r"[^A-Za-z0-9.-]", "-", text)[:40].strip("-.") or "case"
+    if clean != text:
+        clean += "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return clean
+
+
+# ---------------------------------------------------------------------------
+# a request Bundle to a case record
+# ---------------------------------------------------------------------------
+
+
+def _codings(concept: Any) -> list[Any]:
+    return list(getattr(concept, "coding", None) or []) if concept is not None else []
+
+
+def _mapped(name: str, concept: Any) -> tuple[Row | None, Any]:
+    """The first coding of a concept that the table maps, and the coding reported when none does."""
+    codings = _codings(concept)
+    for c in codings:
+        row = lookup(name, c.system, c.code)
+        if row is not None:
+            return row, c
+    return None, codings[0] if codings else None
+
+
+def _said(c: Any) -> str:
+    if c is None:
+        return "no coding"
+    return f"{c.system or '(no system)'}|{c.code}" + (f" ({c.display})" if c.display else "")
+
+
+def _date(created: Any, where: str) -> str:
+    text = str(created)
+    return text[:10] if "T" in text else text
+
+
+class _Reading:
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[tuple[str, str]] = []
+        self.warnings: list[str] = []
+
+    def warn(self, where: str, message: str) -> None:
+        self.warnings.append(f"{where}: {message}")
+
+
+def _entry_index(bundle: Any, resource_type: str) -> list[int]:
+    return [i for i, e in enumerate(bundle.entry or []) if e.resource is not None and e.resource.get_resource_type() == resource_type]
+
+
+def from_bundle(data: Any, source: str) -> Request:
+    """The case record of a PAS request Bundle, and what the response needs of the request."""
+    bundle = validate(data, source)
+    r = _Reading(source)
+    if bundle.type != "collection":
+        r.problems.append(("Bundle.type", f"'{bundle.type}': a PAS request Bundle is a collection: set type to collection"))
+    claims = _entry_index(bundle, "Claim")
+    if not claims or claims[0] != 0:
+        raise BundleError(source, [("Bundle.entry[0].resource", "a PAS request Bundle starts with its Claim: put the Claim first")])
+    if len(claims) > 1:
+        r.warn(f"Bundle.entry[{claims[1]}].resource", "a second Claim (a PAS update?) is not read: only the first is decided")
+    claim = bundle.entry[0].resource
+    at = "Bundle.entry[0].resource"
+    if claim.use != "preauthorization":
+        r.problems.append((f"{at}.use", f"'{claim.use}': a prior-authorization request has use preauthorization"))
+
+    request: dict[str, Any] = {}
+    if claim.created is not None:
+        request["date"] = _date(claim.created, f"{at}.created")
+    levels: dict[str, dict[str, Any]] = {}
+    level_rows: dict[str, dict[str, list[Row]]] = {}
+    case_items: list[dict[str, Any]] = []
+    origin: dict[str, str] = {"request.date": f"{at}.created"}
+    settings: dict[str, str] = {}
+    claim_items: list[ClaimItem] = []
+    for i, item in enumerate(claim.item or []):
+        here = f"{at}.item[{i}]"
+        row, coding = _mapped("procedures", item.productOrService)
+        raw = plain(coding.model_dump(exclude_none=True)) if coding is not None else None
+        location = plain(item.locationCodeableConcept.model_dump(exclude_none=True)) if item.locationCodeableConcept else None
+        if location is not None:
+            pos, pos_coding = _mapped("places-of-service", item.locationCodeableConcept)
+            if pos is None:
+                r.warn(f"{here}.locationCodeableConcept", f"place of service {_said(pos_coding)} has no row in "
+                       "exchange/data/places-of-service.csv: the setting is not read from it")
+            else:
+                settings.setdefault(pos["setting"], f"{here}.locationCodeableConcept")
+        if row is None:
+            why = f"{_said(coding)} has no row in exchange/data/procedures.csv"
+            r.warn(f"{here}.productOrService", f"{why}: not decided; the item goes to manual review")
+            claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
+            continue
+        level = None
+        if item.bodySite is not None:
+            site, site_coding = _mapped("body-sites", item.bodySite)
+            if site is None:
+                why = f"body site {_said(site_coding)} has no row in exchange/data/body-sites.csv"
+                r.warn(f"{here}.bodySite", f"{why}: the item's level is unknown; it goes to manual review")
+                claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
+                continue
+            level = site["level"]
+        service = row["service"]
+        if service in ("decompression", "fusion", "instrumentation"):
+            if level is None:
+                why = f"{_said(coding)} is done at a spinal level, and the item names none"
+                r.warn(f"{here}.bodySite", f"{why}: give bodySite; the item goes to manual review")
+                claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
+                continue
+            entry = levels.setdefault(level, {"level": level})
+            origin.setdefault(f"request.levels.{level}", here)
+            level_rows.setdefault(level, {}).setdefault(service, []).append(row)
+            if service == "decompression":
+                entry.setdefault("decompression", {})
+                technique = _default(row)
+                if technique and "technique" not in entry["decompression"]:
+                    entry["decompression"]["technique"] = technique
+            else:
+                fusion = entry.setdefault("fusion", {})
+                if service == "fusion":
+                    for approach in (_default(row) or "").split("+"):
+                        if approach and approach not in fusion.setdefault("approaches", []):
+                            fusion["approaches"].append(approach)
+                else:
+                    fusion["instrumentation"] = True
+            claim_items.append(ClaimItem(item.sequence, raw, ("level", level, service), location))
+        elif service == "item":
+            name, _, detail = row["values"].partition(":")
+            entry = {"item": name}
+            if level is not None:
+                entry["level"] = level
+            if item.modifier:
+                for m in item.modifier:
+                    side, side_coding = _mapped("modifiers", m)
+                    if side is not None:
+                        entry["side"] = side["side"]
+                    else:
+                        r.warn(f"{here}.modifier", f"modifier {_said(side_coding)} has no row in exchange/data/modifiers.csv: not read")
+            if detail:
+                entry["source"] = detail
+            origin[f"request.items[{len(case_items)}]"] = here
+            case_items.append(entry)
+            claim_items.append(ClaimItem(item.sequence, raw, ("item", name, level), location))
+        elif service == "admission":
+            settings.setdefault(row["values"], f"{here}.productOrService")
+            claim_items.append(ClaimItem(item.sequence, raw, ("item", INPATIENT_ITEM, None), location))
+    if len(settings) > 1:
+        (a, wa), (b, wb) = list(settings.items())[:2]
+        r.problems.append((wb, f"asks for an {b} setting, while {wa} asks for {a}: one request has one setting"))
+    elif settings:
+        request["setting"] = next(iter(settings))
+        origin["request.setting"] = next(iter(settings.values()))
+
+    # the documentation
+    answers: dict[str, Any] = {}
+    reader = form.Reader()
+    responses = _entry_index(bundle, "QuestionnaireResponse")
+    if len(responses) > 1:
+        r.problems.append((f"Bundle.entry[{responses[1]}].resource",
+                           "a second QuestionnaireResponse: give the documentation in one"))
+    elif responses:
+        k = responses[0]
+        try:
+            answers = reader.record(bundle.entry[k].resource.item, form.tree(), f"Bundle.entry[{k}].resource", "")
+        except form.FormError as exc:
+            r.problems.append((exc.where, exc.message))
+        for where, link in reader.unknown:
+            r.warn(where, f"linkId '{link}' is not a field of the case record (see `necessity vocab --fields`): not read")
+    _merge_request(answers.pop("request", {}), levels, level_rows, request, reader, r)
+    request["levels"] = list(levels.values())
+    if case_items:
+        request["items"] = case_items
+    _observations(bundle, answers, reader, r)
+    if r.problems:
+        raise BundleError(source, r.problems)
+
+    identifier = next((plain(i.model_dump(exclude_none=True)) for i in claim.identifier or [] if i.system == CASE_SYSTEM), None)
+    if identifier is None and claim.identifier:
+        identifier = plain(claim.identifier[0].model_dump(exclude_none=True))
+    case_id = (identifier or {}).get("value") or claim.id or (bundle.identifier.value if bundle.identifier else None) or "claim"
+    record = {"case": case_id, "request": request, **answers}
+    case = _case(record, source, reader, origin)
+    by_url = {e.fullUrl: e for e in bundle.entry or []}
+    refs = [claim.patient, claim.insurer, claim.provider]
+    echo = tuple(plain(by_url[ref.reference].model_dump(exclude_none=True))
+                 for ref in refs if ref is not None and ref.reference in by_url)
+    return Request(
+        case=case,
+        claim_url=bundle.entry[0].fullUrl or f"Claim/{claim.id}",
+        claim_identifier=identifier,
+        claim_type=plain(claim.type.model_dump(exclude_none=True)),
+        created=str(claim.created) if claim.created is not None else None,
+        patient=plain(claim.patient.model_dump(exclude_none=True)),
+        insurer=plain(claim.insurer.model_dump(exclude_none=True)) if claim.insurer else {"display": "insurer not named"},
+        requestor=plain(claim.provider.model_dump(exclude_none=True)) if claim.provider else None,
+        items=tuple(claim_items),
+        echo=tuple(dict.fromkeys(json.dumps(e, sort_keys=True) for e in echo if e)) and tuple(
+            json.loads(t) for t in dict.fromkeys(json.dumps(e, sort_keys=True) for e in echo if e)),
+        warnings=tuple(r.warnings),
+    )
+
+
+def _merge_request(documented: dict[str, Any], levels: dict[str, dict[str, Any]],
+                   rows: dict[str, dict[str, list[Row]]], request: dict[str, Any],
+                   reader: form.Reader, r: _Reading) -> None:
+    """Fold the QuestionnaireResponse's account of the plan into what the Claim requests."""
+    for n, entry in enumerate(documented.get("levels", [])):
+        key = f"request.levels[{n}]"
+        level = entry.get("level")
+        where = reader.where(key) or "QuestionnaireResponse"
+        if level not in levels:
+            r.problems.append((where, f"documents the plan at {level}, where the Claim requests no service: "
+                                      "add the level's items to the Claim or drop the entry"))
+            continue
+        target = levels[level]
+        for part in ("decompression", "fusion"):
+            if part not in entry:
+                continue
+            if part not in target:
+                r.problems.append((reader.where(f"{key}.{part}") or where,
+                                   f"documents {part} at {level}, which the Claim does not request: "
+                                   f"add a {part} item for {level} or drop the answers"))
+                continue
+            target[part] = {**target[part], **entry[part]}
+        technique = entry.get("decompression", {}).get("technique")
+        codes = rows.get(level, {}).get("decompression", [])
+        if technique and codes and not any(_admits(row, technique) for row in codes):
+            r.problems.append((reader.where(f"{key}.decompression.technique") or where,
+                               f"{technique} at {level} disagrees with the Claim's code "
+                               f"{', '.join(row['code'] for row in codes)}: correct one of them"))
+        fusion = entry.get("fusion", {})
+        codes = rows.get(level, {}).get("fusion", [])
+        for approach in fusion.get("approaches", []):
+            if codes and not any(_admits(row, approach) for row in codes):
+                r.problems.append((reader.where(f"{key}.fusion.approaches") or where,
+                                   f"approach {approach} at {level} disagrees with the Claim's fusion code "
+                                   f"{', '.join(row['code'] for row in codes)}: correct one of them"))
+        if fusion.get("instrumentation") is False and rows.get(level, {}).get("instrumentation"):
+            r.problems.append((reader.where(f"{key}.fusion.instrumentation") or where,
+                               f"answers no instrumentation at {level}, while the Claim requests it: correct one of them"))
+        for name, value in entry.items():
+            if name not in ("level", "decompression", "fusion"):
+                target[name] = value
+    for name, value in documented.items():
+        if name != "levels":
+            request[name] = value
+
+
+def _set(record: dict[str, Any], path: str, value: Any) -> bool:
+    """Put a value at a field path; False when a record on the way is missing and required data with it."""
+    parts = path.split(".")
+    node = record
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return True
+
+
+def _lookup(record: dict[str, Any], path: str) -> Any:
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _observations(bundle: Any, record: dict[str, Any], reader: form.Reader, r: _Reading) -> None:
+    """Measurements given as Observations, beside the answers (they must agree)."""
+    latest: dict[str, tuple[str, float, str]] = {}
+    for k in _entry_index(bundle, "Observation"):
+        obs = bundle.entry[k].resource
+        where = f"Bundle.entry[{k}].resource"
+        row, coding = _mapped("observations", obs.code)
+        if row is None:
+            r.warn(f"{where}.code", f"{_said(coding)} has no row in exchange/data/observations.csv: not read")
+            continue
+        if obs.status not in ("final", "amended", "corrected"):
+            r.warn(f"{where}.status", f"an Observation with status {obs.status} is not read: only final results count")
+            continue
+        quantity = obs.valueQuantity
+        if quantity is None or quantity.value is None:
+            r.problems.append((f"{where}.valueQuantity", f"{row['display']} gives no valueQuantity: give the measured value"))
+            continue
+        unit = quantity.code or quantity.unit or ""
+        if row["unit"] and unit != row["unit"]:
+            r.problems.append((f"{where}.valueQuantity", f"{row['display']} in '{unit}': give it in {row['unit']}"))
+            continue
+        when = str(obs.effectiveDateTime or "")
+        value = float(str(quantity.value))
+        previous = latest.get(row["field"])
+        if previous is not None and previous[0] == when and previous[1] != value:
+            r.problems.append((where, f"two {row['display']} results of the same date disagree: keep one"))
+        if previous is None or when > previous[0]:
+            latest[row["field"]] = (when, value, where)
+    for path, (_, value, where) in latest.items():
+        answered = _lookup(record, path)
+        if answered is not None and answered != value:
+            r.problems.append((where, f"{value} disagrees with the QuestionnaireResponse's {path} {answered}: give one value"))
+            continue
+        parent = path.rsplit(".", 1)[0]
+        holder = _lookup(record, parent)
+        needs = {"history.diabetes": "present", "history.smoking": "status"}
+        if parent in needs and (holder is None or needs[parent] not in holder):
+            r.warn(where, f"not read: {parent}.{needs[parent]} must be documented for {path} to be recorded")
+            continue
+        _set(record, path, value)
+        reader.origin.setdefault(path, f"{where}.valueQuantity.value")
+
+
+def _case(record: dict[str, Any], source: str, reader: form.Reader, origin: dict[str, str]) -> Case:
+    try:
+        return parse_case(json.dumps(record), source, fmt="json")
+    except CaseFileError as exc:
+        problems = []
+        for p in exc.problems:
+            where = reader.where(p.path) or _claim_origin(p.path, record, origin) or "Bundle"
+            problems.append((where, f"{p.path}: {p.message}" if p.path else p.message))
+        raise BundleError(source, problems) from None
+
+
+def _claim_origin(path: str, record: dict[str, Any], origin: dict[str, str]) -> str | None:
+    if path in origin:
+        return origin[path]
+    if path.startswith("request.levels["):
+        index = int(path.split("[", 1)[1].split("]", 1)[0])
+        levels = record.get("request", {}).get("levels", [])
+        if index < len(levels):
+            return origin.get(f"request.levels.{levels[index].get('level')}")
+    if path.startswith("request.items["):
+        return origin.get(path.split("]", 1)[0] + "]")
+    return origin.get("request.date") if path.startswith("request") else None
+
+
+def is_bundle(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("resourceType") == "Bundle"
+
+
+def read_text(text: str, source: str) -> Request:
+    """A request Bundle given as JSON text."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(source, [(f"line {exc.lineno}", f"not valid JSON: {exc.msg} (column {exc.colno}): fix it there")]) from None
+    return from_bundle(data, source)
+
+
+def for_case(case: Case) -> Request:
+    """The request a case record stands for, read back from the Bundle ``to_bundle`` writes."""
+    return from_bundle(to_bundle(case), case.case)

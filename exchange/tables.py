@@ -1,0 +1,92 @@
+"""The mapping tables: codes of the outside world and what they mean here.
+
+Every mapping between a FHIR code and the case model is a row in a CSV file
+in ``exchange/data/`` with its source (docs/fhir.md lists them).  This is the
+one loader; nothing else reads those files, and no code is mapped anywhere
+else.  Lines starting with ``#`` are comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from engine.errors import UserError
+
+#: Each table and the columns its rows carry (every table has ``source``).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "procedures": ("system", "code", "display", "service", "values", "source"),
+    "body-sites": ("system", "code", "display", "level", "source"),
+    "modifiers": ("system", "code", "display", "side", "source"),
+    "places-of-service": ("system", "code", "display", "setting", "source"),
+    "observations": ("system", "code", "display", "field", "unit", "source"),
+    "review-actions": ("action", "system", "code", "display", "source"),
+    "reason-codes": ("action", "system", "code", "display", "source"),
+    "attachments": ("field", "system", "code", "display", "source"),
+}
+
+#: A file that replaces the shipped reason codes (the same columns).
+REASON_CODES_ENV = "NECESSITY_REASON_CODES"
+
+
+@dataclass(frozen=True)
+class Row:
+    table: str
+    line: int
+    cells: tuple[tuple[str, str], ...]
+
+    def __getitem__(self, column: str) -> str:
+        for name, value in self.cells:
+            if name == column:
+                return value
+        raise KeyError(column)
+
+
+def _read(name: str, text: str, origin: str) -> tuple[Row, ...]:
+    wanted = COLUMNS[name]
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise UserError(f"{origin}: empty: the first line names the columns {','.join(wanted)}")
+    reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)))
+    header = next(reader)
+    if tuple(header) != wanted:
+        raise UserError(f"{origin}:{lines[0][0]}: the columns are {','.join(header)}: write {','.join(wanted)}")
+    rows = []
+    for (number, _), cells in zip(lines[1:], reader):
+        if len(cells) != len(wanted):
+            raise UserError(f"{origin}:{number}: {len(cells)} cells, not {len(wanted)}: quote a cell that holds a comma")
+        if not cells[wanted.index("source")].strip():
+            raise UserError(f"{origin}:{number}: the row names no source: say where the code comes from")
+        rows.append(Row(name, number, tuple(zip(wanted, (c.strip() for c in cells)))))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=None)
+def _shipped(name: str) -> tuple[Row, ...]:
+    text = resources.files("exchange").joinpath("data", f"{name}.csv").read_text(encoding="utf-8")
+    return _read(name, text, f"exchange/data/{name}.csv")
+
+
+def table(name: str) -> tuple[Row, ...]:
+    """The rows of one mapping table, in file order."""
+    if name == "reason-codes" and os.environ.get(REASON_CODES_ENV):
+        path = Path(os.environ[REASON_CODES_ENV])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{path} (${REASON_CODES_ENV}): cannot be read ({exc.strerror or exc}): check the path") from None
+        return _read(name, text, str(path))
+    return _shipped(name)
+
+
+def lookup(name: str, system: str | None, code: str | None) -> Row | None:
+    """The row for a code, or None when the table has no row for it."""
+    for row in table(name):
+        if row["code"] == code and row["system"] == (system or ""):
+            return row
+    return None
