@@ -186,41 +186,80 @@ def _error(source: str, message: str) -> Result:
     return Result(record_line({"source": source, "error": message}))
 
 
-class Decider:
-    """Decides chunks of items under one policy."""
+def _fhir_error(source: str, message: str) -> Result:
+    """An input that cannot be decided, as the OperationOutcome PAS returns for it (spec-35)."""
+    issues = [{"severity": "error", "code": "invalid", "diagnostics": line} for line in message.splitlines() if line.strip()]
+    return Result(record_line({"resourceType": "OperationOutcome", "id": "error",
+                               "issue": issues or [{"severity": "error", "code": "invalid"}],
+                               "extension": [{"url": "urn:necessity:source", "valueString": source}]}))
 
-    def __init__(self, policy_ref: str, policies_dir: str | None, would_change: bool):
+
+class Decider:
+    """Decides chunks of items under one policy.
+
+    ``fmt`` is the output: ``json`` (explain's records) or ``fhir`` (a PAS
+    response Bundle per input, which needs what would change each decision).
+    A JSON input that names a resourceType is read as a PAS request Bundle.
+    """
+
+    def __init__(self, policy_ref: str, policies_dir: str | None, would_change: bool, fmt: str = "json"):
         from engine.policy import load
         from engine.solver import Engine
 
         self.engine = Engine(load(policy_ref, policies_dir))
-        self.would_change = would_change
+        self.fmt = fmt
+        self.would_change = would_change or fmt == "fhir"
+
+    def _read(self, item: Item):
+        """The case of one input, and the PAS request it came in (None for a case file)."""
+        if item.fmt == "json" and item.text and item.text.lstrip()[:1] == "{":
+            from exchange import looks_like_bundle
+
+            if looks_like_bundle(item.text):
+                from exchange.request import read_text
+
+                request = read_text(item.text, item.source)
+                return request.case, request
+        return parse_case(item.text or "", item.source, fmt=item.fmt), None
 
     def __call__(self, chunk: list[Item]) -> list[Result]:
+        from engine.errors import UserError
         from engine.render import to_json
 
+        error = _fhir_error if self.fmt == "fhir" else _error
         results: list[Result | None] = [None] * len(chunk)
-        cases, where = [], []
+        cases, requests, where = [], [], []
         for i, item in enumerate(chunk):
             if item.error is not None:
-                results[i] = _error(item.source, item.error)
+                results[i] = error(item.source, item.error)
                 continue
             try:
-                cases.append(parse_case(item.text or "", item.source, fmt=item.fmt))
+                case, request = self._read(item)
+                cases.append(case)
+                requests.append(request)
                 where.append(i)
             except CaseFileError as exc:
-                results[i] = _error(item.source, _one_line_error(exc) if item.in_lines else exc.render())
+                results[i] = error(item.source, _one_line_error(exc) if item.in_lines else exc.render())
+            except UserError as exc:  # a request Bundle that cannot be read
+                results[i] = error(item.source, "; ".join(str(exc).splitlines()) if item.in_lines else str(exc))
             except Exception as exc:  # noqa: BLE001 - one record must never stop the batch
-                results[i] = _error(item.source, f"{item.source}: this record could not be read "
-                                                 f"({type(exc).__name__}: {exc}): please report it")
+                results[i] = error(item.source, f"{item.source}: this record could not be read "
+                                                f"({type(exc).__name__}: {exc}): please report it")
         decisions = self.engine.decide_many(cases, would_change=self.would_change)
-        for i, decision in zip(where, decisions):
+        for i, case, request, decision in zip(where, cases, requests, decisions):
             source = chunk[i].source
             if isinstance(decision, PolicyError):
-                results[i] = _error(source, f"{source}: {decision}")
+                results[i] = error(source, f"{source}: {decision}")
                 continue
+            if self.fmt == "fhir":
+                from exchange import response_text
+                from exchange.request import for_case
+
+                line = response_text(decision, request or for_case(case), one_line=True)
+            else:
+                line = record_line(to_json(decision))
             results[i] = Result(
-                record_line(to_json(decision)),
+                line,
                 decision.outcome,
                 tuple(lv.determination for lv in decision.levels),
                 tuple(it.determination for it in decision.items),
@@ -309,7 +348,7 @@ class _Signals:
 
 def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: str | None,
         would_change: bool = False, jobs: int = 1, timeout: float | None = None,
-        progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> Summary:
+        progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK, fmt: str = "json") -> Summary:
     """Decide every item, writing one line per item to ``out`` in input order.
 
     With ``timeout`` the run stops when the time is up, keeping every record
@@ -336,12 +375,12 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
     try:
         with signals.installed():
             if jobs <= 1 and timeout is None:
-                decider = Decider(policy_ref, policies_dir, would_change)
+                decider = Decider(policy_ref, policies_dir, would_change, fmt)
                 for chunk in chunks(items, chunk_size):
                     emit(decider(chunk))
             else:
                 _run_pool(items, emit, summary, deadline, policy_ref, policies_dir, would_change, max(jobs, 1),
-                          chunk_size)
+                          chunk_size, fmt)
     except Stopped as exc:
         summary.stopped = exc.signum
     summary.seconds = time.perf_counter() - start
@@ -350,11 +389,11 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
 
 def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summary: Summary,
               deadline: float | None, policy_ref: str, policies_dir: str | None, would_change: bool,
-              jobs: int, chunk_size: int) -> None:
+              jobs: int, chunk_size: int, fmt: str = "json") -> None:
     # The policy is loaded and keyed by case here, once: a policy error is the
     # user's, reported once (exit 2), and the forked workers inherit the work.
     global _decider
-    _decider = Decider(policy_ref, policies_dir, would_change)
+    _decider = Decider(policy_ref, policies_dir, would_change, fmt)
     _decider.engine.prepare_batch()
     # Blocked while the workers fork (a signal then would reach a worker before it is set
     # up), and until the pool is in the block that stops it.

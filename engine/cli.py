@@ -73,8 +73,9 @@ def main() -> None:
 @click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
 @policy_option
 @policies_dir_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="text: a tree for a terminal; json: the documented contract; markdown: a determination letter.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "fhir"]), default="text", show_default=True,
+              help="text: a tree for a terminal; json: the documented contract; markdown: a determination letter; "
+                   "fhir: a Da Vinci PAS response Bundle (docs/fhir.md).")
 @click.option("--level", default=None, metavar="LEVEL", help="Show only this level (and items at it), e.g. L4-L5.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Text: also list every other criterion the policy evaluated, with its status.")
@@ -90,6 +91,9 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
     item with the criteria that stand in its way, then what would change it
     (documentation to obtain, apart from findings the record contradicts),
     then the case-level criteria once and each level's and item's own.
+    CASE is a case file (YAML or JSON) or a Da Vinci PAS request Bundle (JSON
+    with "resourceType": "Bundle"); what a Bundle holds that no mapping row
+    reads is reported on stderr as a warning.
 
     \b
     Examples:
@@ -97,16 +101,29 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
       necessity explain examples/source-002.yaml --format json
       necessity explain examples/source-000.yaml --level L4-L5 --format markdown
       necessity explain examples/source-003.yaml --verbose
+      necessity explain tests/data/pas-request-multilevel-fusion.json --format fhir
     """
     from engine.errors import UserError
     from engine.policy import load
     from engine.render import RENDERERS
     from engine.solver import decide
-    from facts import load_case
+    from facts.load import case_format, parse_case, read_text
     from facts.terms import SPINAL_LEVELS
 
-    case = load_case(case_file)
+    text = read_text(case_file)
+    request = None
+    if case_format(case_file) == "json" and _is_fhir(text):
+        from exchange.request import read_text as read_bundle
+
+        request = read_bundle(text, case_file)
+        for warning in request.warnings:
+            click.echo(f"warning: {case_file}: {warning}", err=True)
+        case = request.case
+    else:
+        case = parse_case(text, case_file, fmt=case_format(case_file))
     if level is not None:
+        if fmt == "fhir":
+            raise UserError("--level does not apply to --format fhir: a PAS response answers every item of the request")
         canon = next((lv for lv in SPINAL_LEVELS if lv.lower() == level.strip().lower()), None)
         if canon is None:
             raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
@@ -116,12 +133,23 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
         level = canon
     policy = load(policy_ref, policies_dir)
     decision = decide(policy, case)
-    if fmt == "text":
+    if fmt == "fhir":
+        from exchange import response_text
+        from exchange.request import for_case
+
+        click.echo(response_text(decision, request or for_case(case)), nl=False)
+    elif fmt == "text":
         from engine.terminal import to_text
 
         click.echo(to_text(decision, level, verbose=verbose), nl=False)
     else:
         click.echo(RENDERERS[fmt](decision, level), nl=False)
+
+
+def _is_fhir(text: str) -> bool:
+    from exchange import looks_like_bundle
+
+    return looks_like_bundle(text)
 
 
 @main.command()
@@ -135,23 +163,31 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
 @click.option("--would-change", is_flag=True, help="Also compute what would change each decision (slower).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
               help="Stop after this long, keeping the records already written.")
+@click.option("--format", "fmt", type=click.Choice(["json", "fhir"]), default="json", show_default=True,
+              help="json: explain's JSON records; fhir: NDJSON of PAS response Bundles (docs/fhir.md).")
 @user_errors
 def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: str, jobs: int,
-          would_change: bool, timeout: float | None) -> None:
+          would_change: bool, timeout: float | None, fmt: str) -> None:
     """Decide every case in INPUT: a folder of case files, or a JSON Lines file.
 
     Writes one JSON record per case, in input order: the same record as
     `explain --format json` (why and why not; what would change only with
     --would-change), or {"source": ..., "error": ...} for a case that cannot
-    be read or decided; the batch goes on.  A summary goes to stderr, with a
-    progress bar when stderr is a terminal.  Exit 1 if any case failed or the
-    --timeout ran out, 2 for a bad INPUT or policy.
+    be read or decided; the batch goes on.  A JSON record or file that names
+    a resourceType is read as a Da Vinci PAS request Bundle, so NDJSON of
+    request Bundles (the FHIR bulk format) is read like JSON Lines of cases.
+    With --format fhir each record is a PAS response Bundle (what would change
+    each decision included), and an input that cannot be read an
+    OperationOutcome.  A summary goes to stderr, with a progress bar when
+    stderr is a terminal.  Exit 1 if any case failed or the --timeout ran
+    out, 2 for a bad INPUT or policy.
 
     \b
     Examples:
       necessity batch examples/ --out decisions.jsonl
       necessity batch cases.jsonl --policy aetna-cpb-0743 --jobs 0 --out -
       necessity batch library/ --would-change --timeout 600 --out review.jsonl
+      necessity batch requests.ndjson --format fhir --out responses.ndjson
     """
     import signal
 
@@ -178,7 +214,7 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     try:
         with sink or nullcontext(sys.stdout) as out, bar or nullcontext():
             summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir, would_change=would_change,
-                          jobs=jobs, timeout=timeout, progress=bar.update if bar else None)
+                          jobs=jobs, timeout=timeout, progress=bar.update if bar else None, fmt=fmt)
             if sink is not None and summary.stopped is None:
                 sink.commit()
             elif sink is not None:
@@ -197,6 +233,88 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     click.echo(batch_summary(summary, jobs, out_path, timeout, total), err=True, nl=False)
     if summary.errors or summary.timed_out:
         sys.exit(EXIT_FINDINGS)
+
+
+@main.group(name="fhir")
+def fhir_group() -> None:
+    """FHIR prior authorization: a DTR questionnaire from a policy, a PAS request Bundle from a case.
+
+    \b
+    Examples:
+      necessity fhir questionnaire --policy reference
+      necessity fhir bundle examples/source-002.yaml --out request.json
+    """
+
+
+def _write(out_path: str, text: str) -> None:
+    """Standard output, or a file written whole or not at all."""
+    from engine.errors import UserError
+
+    if out_path == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        with click.open_file(out_path, "w", encoding="utf-8", atomic=True) as out:
+            out.write(text)
+    except OSError as exc:
+        raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
+
+
+@fhir_group.command(name="questionnaire")
+@policy_option
+@policies_dir_option
+@click.option("--all-fields", is_flag=True, help="Every field of the case record, whatever the policy reads "
+              "(the questionnaire `fhir bundle` answers).")
+@click.option("--out", "out_path", default="-", show_default=True, metavar="FILE", help="Where to write it (- for standard output).")
+@user_errors
+def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bool, out_path: str) -> None:
+    """Write the DTR Questionnaire of the documentation a policy reads.
+
+    One item per case field the policy's rules read (derived from the policy
+    and the case vocabulary), its linkId the field's path, its answers the
+    vocabulary's values, enableWhen for fields that depend on another, and a
+    help item naming the criteria (id, title, citation) that read it.  The
+    request itself (date, setting, services, items) is the Claim's, not asked.
+    A QuestionnaireResponse to it is a case record's documentation: answered is
+    documented, false or no entries documented absent, unanswered not documented.
+
+    \b
+    Examples:
+      necessity fhir questionnaire --policy reference
+      necessity fhir questionnaire --policy cigna-cmm-609 --out cigna-dtr.json
+    """
+    from engine.policy import load
+    from exchange.bundle import dumps, validate
+    from exchange.documents import full_questionnaire, questionnaire
+
+    resource = full_questionnaire() if all_fields else questionnaire(load(policy_ref, policies_dir))
+    _write(out_path, dumps(validate(resource, "questionnaire", "Questionnaire")))
+
+
+@fhir_group.command(name="bundle")
+@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", default="-", show_default=True, metavar="FILE", help="Where to write it (- for standard output).")
+@user_errors
+def fhir_bundle(case_file: str, out_path: str) -> None:
+    """Write a Da Vinci PAS request Bundle for a case file.
+
+    The Claim (use preauthorization) requests each service and item by its
+    code (exchange/data/procedures.csv) at its level (body site); the
+    QuestionnaireResponse documents the rest of the record; HbA1c, cotinine,
+    DEXA and BMI go as LOINC Observations.  `necessity explain` on the Bundle
+    decides exactly as on the case file.
+
+    \b
+    Examples:
+      necessity fhir bundle examples/source-002.yaml
+      necessity fhir bundle examples/source-000.yaml --out source-000.request.json
+    """
+    from exchange.bundle import dumps, validate
+    from exchange.request import to_bundle
+    from facts import load_case
+
+    case = load_case(case_file)
+    _write(out_path, dumps(validate(to_bundle(case), case_file)))
 
 
 def _policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list:

@@ -63,7 +63,7 @@ class Request:
     insurer: dict[str, Any]
     requestor: dict[str, Any] | None
     items: tuple[ClaimItem, ...]
-    echo: tuple[dict[str, Any], ...] = ()  # entries the response must carry (those it references)
+    echo: tuple[tuple[str, dict[str, Any]], ...] = ()  # (fullUrl, resource) the response references
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -453,10 +453,12 @@ def from_bundle(data: Any, source: str) -> Request:
     case_id = (identifier or {}).get("value") or claim.id or (bundle.identifier.value if bundle.identifier else None) or "claim"
     record = {"case": case_id, "request": request, **answers}
     case = _case(record, source, reader, origin)
-    by_url = {e.fullUrl: e for e in bundle.entry or []}
-    refs = [claim.patient, claim.insurer, claim.provider]
-    echo = tuple(plain(by_url[ref.reference].model_dump(exclude_none=True))
-                 for ref in refs if ref is not None and ref.reference in by_url)
+    by_url = {e.fullUrl: e.resource for e in bundle.entry or [] if e.fullUrl}
+    echo: list[tuple[str, dict[str, Any]]] = []
+    for ref in (claim.patient, claim.insurer, claim.provider):
+        url = ref.reference if ref is not None else None
+        if url in by_url and url not in dict(echo):
+            echo.append((url, plain(by_url[url].model_dump(exclude_none=True))))
     return Request(
         case=case,
         claim_url=bundle.entry[0].fullUrl or f"Claim/{claim.id}",
@@ -467,8 +469,7 @@ def from_bundle(data: Any, source: str) -> Request:
         insurer=plain(claim.insurer.model_dump(exclude_none=True)) if claim.insurer else {"display": "insurer not named"},
         requestor=plain(claim.provider.model_dump(exclude_none=True)) if claim.provider else None,
         items=tuple(claim_items),
-        echo=tuple(dict.fromkeys(json.dumps(e, sort_keys=True) for e in echo if e)) and tuple(
-            json.loads(t) for t in dict.fromkeys(json.dumps(e, sort_keys=True) for e in echo if e)),
+        echo=tuple(echo),
         warnings=tuple(r.warnings),
     )
 

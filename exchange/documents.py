@@ -1,0 +1,86 @@
+"""What documentation a policy needs: the case fields it reads, as a DTR Questionnaire.
+
+The fields come from the policy's own rules (engine.policy.case_reads: which
+case predicates its rule bodies read, and for which criterion) matched with
+the atoms each field becomes (facts.footprint): nothing is listed by hand, so
+a policy that starts reading ``finding(tumor, _)`` asks for
+``clinical.tumor`` the next time the questionnaire is written.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from engine.policy import Policy, case_reads, load
+from exchange import form
+from exchange.tables import table
+from facts.footprint import footprints, matches
+
+#: Each criterion is named beside the fields it reads (id, title, citation).
+Readers = dict[str, list[tuple[str, str, str]]]
+
+
+def fields_read(policy: Policy) -> tuple[set[str], Readers]:
+    """Every case field the policy's rules read, and the criteria that read each."""
+    reads = case_reads(policy)
+    fields: set[str] = set()
+    readers: Readers = {}
+    for path, patterns in footprints().items():
+        for read in reads:
+            if any(matches(p, read.predicate, read.fixed) for p in patterns):
+                fields.add(path)
+                if read.criterion is not None:
+                    c = policy.criterion(read.criterion)
+                    entry = (c.id, c.title, c.citation)
+                    if entry not in readers.setdefault(path, []):
+                        readers[path].append(entry)
+    order = {c.id: i for i, c in enumerate(policy.criteria)}
+    for entries in readers.values():
+        entries.sort(key=lambda e: order.get(e[0], len(order)))
+    return fields, readers
+
+
+def asked(fields: set[str]) -> set[str]:
+    """The fields the questionnaire asks: those the Claim does not carry."""
+    claim = form.CLAIM_FIELDS
+    return {f for f in fields if not any(f == c or f.startswith(c + ".") or f.startswith(c + "[]") for c in claim)}
+
+
+def questionnaire(policy: Policy) -> dict:
+    """The DTR Questionnaire of the documentation ``policy`` reads."""
+    fields, readers = fields_read(policy)
+    title = policy.header.get("title") or policy.id
+    return form.questionnaire(
+        url=f"urn:necessity:questionnaire:{policy.id}",
+        version=policy.version,
+        title=f"Documentation for {title}",
+        wanted=asked(fields),
+        readers=readers,
+        description=(f"The case documentation {policy.id} {policy.version} reads, generated from the policy by "
+                     "`necessity fhir questionnaire`. Each item's linkId is the case field's path; the Claim "
+                     "carries the request itself (date, setting, services, items). Unanswered means not "
+                     "documented; answered false or no entries means documented absent."),
+    )
+
+
+def full_questionnaire() -> dict:
+    """The Questionnaire of every field of the case record (the one `fhir bundle` answers)."""
+    return form.questionnaire(
+        url="urn:necessity:questionnaire:case-record",
+        version="1",
+        title="Lumbar spine surgery case record",
+        wanted=None,
+        readers={},
+        description="Every field of the case record beyond what the Claim carries (see docs/case-format.md).",
+    )
+
+
+@lru_cache(maxsize=256)
+def attachment(policy_id: str, criterion: str) -> str:
+    """The LOINC attachment code to request for a criterion's documentation (attachments.csv)."""
+    _, readers = fields_read(load(policy_id))
+    paths = sorted(p for p, entries in readers.items() if any(e[0] == criterion for e in entries))
+    for row in table("attachments"):
+        if any(p.startswith(row["field"]) for p in paths):
+            return row["code"]
+    return next(r["code"] for r in table("attachments") if r["field"] == "")
