@@ -100,6 +100,11 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_default))
 
 
+def as_json(model: Any) -> Any:
+    """A parsed element back as FHIR JSON data (dates as written, decimals as numbers)."""
+    return json.loads(model.model_dump_json(exclude_none=True))
+
+
 def _default(value: Any) -> Any:
     from decimal import Decimal
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exchange import form
-from exchange.bundle import BundleError, full_url, plain, validate
+from exchange.bundle import BundleError, as_json, full_url, plain, validate
 from exchange.tables import Row, lookup, table
 from facts.load import CaseFileError, parse_case
 from facts.model import INPATIENT_ITEM, Case
@@ -303,8 +303,14 @@ def _said(c: Any) -> str:
     return f"{c.system or '(no system)'}|{c.code}" + (f" ({c.display})" if c.display else "")
 
 
-def _date(created: Any, where: str) -> str:
-    text = str(created)
+def _text(value: Any) -> str:
+    """A FHIR date or dateTime as written: the models parse full ones into Python dates."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _date(created: Any) -> str:
+    """The request date: the calendar day (or month) of Claim.created."""
+    text = _text(created)
     return text[:10] if "T" in text else text
 
 
@@ -340,7 +346,7 @@ def from_bundle(data: Any, source: str) -> Request:
 
     request: dict[str, Any] = {}
     if claim.created is not None:
-        request["date"] = _date(claim.created, f"{at}.created")
+        request["date"] = _date(claim.created)
     levels: dict[str, dict[str, Any]] = {}
     level_rows: dict[str, dict[str, list[Row]]] = {}
     case_items: list[dict[str, Any]] = []
@@ -350,8 +356,8 @@ def from_bundle(data: Any, source: str) -> Request:
     for i, item in enumerate(claim.item or []):
         here = f"{at}.item[{i}]"
         row, coding = _mapped("procedures", item.productOrService)
-        raw = plain(coding.model_dump(exclude_none=True)) if coding is not None else None
-        location = plain(item.locationCodeableConcept.model_dump(exclude_none=True)) if item.locationCodeableConcept else None
+        raw = as_json(coding) if coding is not None else None
+        location = as_json(item.locationCodeableConcept) if item.locationCodeableConcept else None
         if location is not None:
             pos, pos_coding = _mapped("places-of-service", item.locationCodeableConcept)
             if pos is None:
@@ -447,9 +453,9 @@ def from_bundle(data: Any, source: str) -> Request:
     if r.problems:
         raise BundleError(source, r.problems)
 
-    identifier = next((plain(i.model_dump(exclude_none=True)) for i in claim.identifier or [] if i.system == CASE_SYSTEM), None)
+    identifier = next((as_json(i) for i in claim.identifier or [] if i.system == CASE_SYSTEM), None)
     if identifier is None and claim.identifier:
-        identifier = plain(claim.identifier[0].model_dump(exclude_none=True))
+        identifier = as_json(claim.identifier[0])
     case_id = (identifier or {}).get("value") or claim.id or (bundle.identifier.value if bundle.identifier else None) or "claim"
     record = {"case": case_id, "request": request, **answers}
     case = _case(record, source, reader, origin)
@@ -458,16 +464,16 @@ def from_bundle(data: Any, source: str) -> Request:
     for ref in (claim.patient, claim.insurer, claim.provider):
         url = ref.reference if ref is not None else None
         if url in by_url and url not in dict(echo):
-            echo.append((url, plain(by_url[url].model_dump(exclude_none=True))))
+            echo.append((url, as_json(by_url[url])))
     return Request(
         case=case,
         claim_url=bundle.entry[0].fullUrl or f"Claim/{claim.id}",
         claim_identifier=identifier,
-        claim_type=plain(claim.type.model_dump(exclude_none=True)),
-        created=str(claim.created) if claim.created is not None else None,
-        patient=plain(claim.patient.model_dump(exclude_none=True)),
-        insurer=plain(claim.insurer.model_dump(exclude_none=True)) if claim.insurer else {"display": "insurer not named"},
-        requestor=plain(claim.provider.model_dump(exclude_none=True)) if claim.provider else None,
+        claim_type=as_json(claim.type),
+        created=_text(claim.created) if claim.created is not None else None,
+        patient=as_json(claim.patient),
+        insurer=as_json(claim.insurer) if claim.insurer else {"display": "insurer not named"},
+        requestor=as_json(claim.provider) if claim.provider else None,
         items=tuple(claim_items),
         echo=tuple(echo),
         warnings=tuple(r.warnings),
@@ -588,7 +594,10 @@ def _case(record: dict[str, Any], source: str, reader: form.Reader, origin: dict
     except CaseFileError as exc:
         problems = []
         for p in exc.problems:
-            where = reader.where(p.path) or _claim_origin(p.path, record, origin) or "Bundle"
+            claimed = p.path.split(".")[:2] in (["request", "date"], ["request", "setting"]) or \
+                p.path.startswith("request.items")
+            where = ((_claim_origin(p.path, record, origin) if claimed else None)
+                     or reader.where(p.path) or _claim_origin(p.path, record, origin) or "Bundle")
             problems.append((where, f"{p.path}: {p.message}" if p.path else p.message))
         raise BundleError(source, problems) from None
 

@@ -249,6 +249,19 @@ def to_response(decision: Decision, request: Request) -> dict[str, Any]:
                         wanted[(a.criterion, a.scope)].append(ci.sequence)
         if action.action == "modified" and ci.subject is not None:
             modified.setdefault(ci.subject[1], []).append(ci.sequence)
+    covered = {ci.subject for ci in request.items}
+    header = []
+    for it in decision.items:
+        if ("item", it.item, it.level) in covered:
+            continue
+        # Requested through the Claim as a whole (the inpatient setting from the places of service):
+        # its review action is the Claim's own adjudication.
+        action = item_action(decision, it)
+        notes.number(f"{action.reason} (requested by the Claim as a whole, not by one item)")
+        header.append(_review(action.action))
+        for w in action.obtain if action.action == "pended" else ():
+            for a in w.requires:
+                wanted.setdefault((a.criterion, a.scope), [])
     for level, sequences in modified.items():
         add: dict[str, Any] = {
             "itemSequence": sequences,
@@ -282,6 +295,8 @@ def to_response(decision: Decision, request: Request) -> dict[str, Any]:
         response["_created"] = {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}
     if add_items:
         response["addItem"] = add_items
+    if header:
+        response["adjudication"] = header
     response["processNote"] = notes.json()
     urls = [full_url(cid, "communication", c["id"]) for c in communications]
     if communications:
