@@ -292,15 +292,15 @@ def _record_items(record: BaseModel, fields: tuple[Field, ...]) -> list[dict[str
                 continue
         if f.is_record:
             for entry in (value if f.is_list else [value]):
+                # An empty record is still a record (``facet_resection_pct: {}``): a group with no items.
                 inner = _record_items(entry, f.children)
-                if inner or f.is_list:
-                    items.append({"linkId": f.entries, "item": inner} if inner else {"linkId": f.entries})
+                items.append({"linkId": f.entries, "item": inner} if inner else {"linkId": f.entries})
         elif f.is_list:
             if value:
                 items.append({"linkId": f.entries, "answer": [_answer(f, v) for v in value]})
         else:
             items.append({"linkId": f.path, "answer": [_answer(f, value)]})
-    return [i for i in items if i.get("item") or i.get("answer") or i["linkId"].endswith("[]")]
+    return items
 
 
 def answers(case: Case) -> list[dict[str, Any]]:

@@ -1,0 +1,403 @@
+"""FHIR prior authorization: PAS request Bundles in, PAS responses out, the DTR questionnaire.
+
+A Bundle is only another way to write a case record: explaining the Bundle
+`necessity fhir bundle` writes for a case gives the same determinations,
+statuses and evidence as explaining the case file, for every example, every
+golden of every policy and generated cases.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+
+import strategies as cases_st
+from engine.cli import main
+from engine.golden import discover, golden_case, load_golden
+from engine.policy import case_reads, load, shipped_policies
+from engine.render import to_json
+from engine.solver import decide
+from exchange.bundle import validate
+from exchange.documents import fields_read, questionnaire
+from exchange.request import for_case, from_bundle, to_bundle
+from exchange.response import to_response
+from facts import load_case, parse_case
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+HAND_WRITTEN = ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json"
+GOLDENS = [(pid, path) for pid in shipped_policies() for path in discover(ROOT / "policies" / pid)]
+
+
+def _without_unsent(case):
+    """What a request Bundle carries of a case: no assessment, no notes on requested items."""
+    items = tuple(i.model_copy(update={"note": None}) for i in case.request.items)
+    return case.model_copy(update={"assessment": None, "request": case.request.model_copy(update={"items": items})})
+
+
+def _same_decision(case, policy, *, would_change: bool = True) -> None:
+    bundled = from_bundle(to_bundle(case), case.case).case
+    a = decide(policy, case, would_change=would_change)
+    b = decide(policy, bundled, would_change=would_change)
+    assert to_json(b) == to_json(a), f"{case.case}: explaining the Bundle differs from explaining the case file"
+    assert b.statuses == a.statuses, f"{case.case}: statuses differ through the Bundle"
+
+
+def _actions(bundle: dict) -> dict[int, str]:
+    response = bundle["entry"][0]["resource"]
+    out = {}
+    for item in response["item"]:
+        review = item["adjudication"][0]["extension"][0]["extension"]
+        out[item["itemSequence"]] = next(e for e in review if e["url"] == "code")["valueCodeableConcept"]["coding"][0]["code"]
+    return out
+
+
+def _respond(path: Path, policy: str = "reference") -> tuple[dict, object]:
+    case = load_case(path)
+    request = for_case(case)
+    bundle = to_response(decide(load(policy), case), request)
+    validate(bundle, str(path))
+    return bundle, request
+
+
+# ---------------------------------------------------------------------------
+# round trip
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_round_trips_through_a_bundle(path: Path) -> None:
+    case = load_case(path)
+    assert from_bundle(to_bundle(case), str(path)).case == _without_unsent(case)
+    _same_decision(case, load("reference"))
+
+
+@pytest.mark.parametrize("pid,path", GOLDENS, ids=lambda v: v if isinstance(v, str) else v.stem)
+def test_golden_round_trips_through_a_bundle(pid: str, path: Path) -> None:
+    case = golden_case(load_golden(path))
+    assert from_bundle(to_bundle(case), str(path)).case == _without_unsent(case)
+    _same_decision(case, load(pid), would_change=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases_st.cases())
+def test_generated_case_round_trips_through_a_bundle(record: dict) -> None:
+    case = parse_case(json.dumps(record), "generated", fmt="json")
+    bundle = to_bundle(case)
+    validate(bundle, "generated")
+    assert from_bundle(bundle, "generated").case == _without_unsent(case)
+
+
+def test_explain_gives_the_same_bytes_on_the_bundle(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for path in EXAMPLES:
+        bundle = tmp_path / f"{path.stem}.json"
+        written = runner.invoke(main, ["fhir", "bundle", str(path), "--out", str(bundle)])
+        assert written.exit_code == 0, written.output
+        a = runner.invoke(main, ["explain", str(path), "--format", "json"])
+        b = runner.invoke(main, ["explain", str(bundle), "--format", "json"])
+        assert b.exit_code == 0, b.output
+        assert b.output == a.output, f"{path.name}: explain on the Bundle differs"
+
+
+def test_bundle_is_the_same_bytes_every_time() -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["fhir", "bundle", str(EXAMPLES[0])]).output
+    assert runner.invoke(main, ["fhir", "bundle", str(EXAMPLES[0])]).output == first
+
+
+# ---------------------------------------------------------------------------
+# the response
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_response_validates_and_answers_every_item(path: Path) -> None:
+    bundle, request = _respond(path)
+    assert bundle["entry"][0]["resource"]["resourceType"] == "ClaimResponse"
+    assert sorted(_actions(bundle)) == [i.sequence for i in request.items]
+
+
+def test_source_002_certifies_the_fusion_and_not_the_aspirate() -> None:
+    bundle, request = _respond(ROOT / "examples" / "source-002.yaml")
+    actions = _actions(bundle)
+    by_subject = {i.subject: actions[i.sequence] for i in request.items}
+    assert by_subject[("level", "L5-S1", "fusion")] == "A1"
+    assert by_subject[("item", "bone_marrow_aspirate", None)] == "A3"
+    notes = {n["number"]: n["text"] for n in bundle["entry"][0]["resource"]["processNote"]}
+    aspirate = next(i for i in bundle["entry"][0]["resource"]["item"]
+                    if request.items[i["itemSequence"] - 1].subject == ("item", "bone_marrow_aspirate", None))
+    texts = [notes[n] for n in aspirate["noteNumber"]]
+    assert any("REF-A" in t and "[reference §" in t for t in texts), texts
+
+
+def test_source_000_modifies_the_fusion_to_decompression() -> None:
+    bundle, request = _respond(ROOT / "examples" / "source-000.yaml")
+    actions = _actions(bundle)
+    fusion = [i.sequence for i in request.items if i.subject == ("level", "L3-L4", "fusion")]
+    assert fusion and all(actions[s] == "A6" for s in fusion)
+    decompression = [i.sequence for i in request.items if i.subject == ("level", "L3-L4", "decompression")]
+    assert all(actions[s] == "A1" for s in decompression)
+    added = bundle["entry"][0]["resource"]["addItem"]
+    authorised = next(a for a in added if set(fusion) <= set(a["itemSequence"]))
+    assert authorised["bodySite"]["coding"][0]["code"] == "L3-L4"
+    assert authorised["productOrService"]["coding"][0]["code"] == "63047"
+
+
+def test_source_003_pends_for_supervised_physical_therapy() -> None:
+    bundle, request = _respond(ROOT / "examples" / "source-003.yaml")
+    actions = _actions(bundle)
+    decompression = [i.sequence for i in request.items if i.subject and i.subject[2] == "decompression"]
+    assert decompression and all(actions[s] == "A4" for s in decompression)
+    response = bundle["entry"][0]["resource"]
+    requests = {e["fullUrl"]: e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"}
+    assert {r["reference"] for r in response["communicationRequest"]} == set(requests)
+    pt = [r for r in requests.values() if r["reasonCode"][0]["text"].startswith("REF-D4a")]
+    assert pt, [r["reasonCode"][0]["text"] for r in requests.values()]
+    assert "supervised" in pt[0]["note"][0]["text"] and "reference §Case-level criteria, D4 (a)" in pt[0]["reasonCode"][0]["text"]
+    assert pt[0]["payload"][0]["contentString"] == "11515-4"  # PAS attachment code: physical therapy records
+
+
+def test_a_finding_that_fails_is_not_certified_and_not_pended() -> None:
+    """A3 comes from a documented finding; documentation the record lacks is never asked for it."""
+    bundle, request = _respond(ROOT / "examples" / "source-002.yaml")
+    aspirate = next(i.sequence for i in request.items if i.subject == ("item", "bone_marrow_aspirate", None))
+    lines = [r["resource"].get("extension", [{}])[0].get("valuePositiveInt") for r in bundle["entry"]
+             if r["resource"]["resourceType"] == "CommunicationRequest"]
+    assert aspirate not in lines
+
+
+def test_reason_codes_come_from_the_configured_table(tmp_path: Path, monkeypatch) -> None:
+    table = tmp_path / "reasons.csv"
+    table.write_text("action,system,code,display,source\nnot_certified,https://codesystem.x12.org/external/886,XX,"
+                     "Payer's own reason,our contract\n", encoding="utf-8")
+    monkeypatch.setenv("NECESSITY_REASON_CODES", str(table))
+    bundle, _ = _respond(ROOT / "examples" / "source-002.yaml")
+    text = json.dumps(bundle)
+    assert '"code": "XX"' in text
+    monkeypatch.delenv("NECESSITY_REASON_CODES")
+    bundle, _ = _respond(ROOT / "examples" / "source-002.yaml")
+    assert '"url": "reasonCode"' not in json.dumps(bundle)  # none ship: never invented
+
+
+# ---------------------------------------------------------------------------
+# a request written by hand from the PAS guide
+# ---------------------------------------------------------------------------
+
+
+def test_hand_written_request_is_read_from_its_codes() -> None:
+    request = from_bundle(json.loads(HAND_WRITTEN.read_text()), str(HAND_WRITTEN))
+    case = request.case
+    assert case.case == "hand-written-l4-s1"
+    assert str(case.request.date) == "2025-11-03" and case.request.setting.value == "inpatient"
+    levels = {lv.level: lv for lv in case.request.levels}
+    assert set(levels) == {"L4-L5", "L5-S1"}
+    assert [a.value for a in levels["L4-L5"].fusion.approaches] == ["tlif"]  # 22630 refined by the answers
+    assert levels["L4-L5"].fusion.instrumentation is True  # 22842
+    assert levels["L5-S1"].fusion.instrumentation is True  # answered in the QuestionnaireResponse
+    assert [(i.item.value, i.level) for i in case.request.items] == [
+        ("interbody_device", "L4-L5"), ("interbody_device", "L5-S1"), ("allograft", None), ("autograft", None)]
+    assert case.request.items[3].source.value == "local_bone"  # 20936
+    assert case.history.diabetes.hba1c_pct == 6.8  # the LOINC 4548-4 Observation
+    assert case.history.prior_surgeries == ()  # answered no: documented none
+    assert case.clinical.motor_weakness is None  # unanswered: not documented
+    assert request.warnings == ()
+
+
+def test_hand_written_request_is_decided_and_answered() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["explain", str(HAND_WRITTEN), "--format", "fhir"])
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.output)
+    validate(bundle, "response")
+    actions = _actions(bundle)
+    assert actions[2] == "A1"  # TLIF at L4-L5: spondylolisthesis
+    assert actions[4] == "A6"  # L5-S1: decompression only
+    response = bundle["entry"][0]["resource"]
+    assert response["request"]["reference"] == "http://example.org/fhir/Claim/LumbarFusionRequest"
+    echoed = {e["fullUrl"] for e in bundle["entry"][1:]}
+    assert "http://example.org/fhir/Patient/SubscriberExample" in echoed  # spec-33: same fullUrl as the request
+    assert response["adjudication"], "the inpatient setting, asked by the Claim as a whole, gets the Claim's adjudication"
+
+
+def test_a_code_with_no_row_is_reported_and_pended(tmp_path: Path) -> None:
+    data = json.loads(HAND_WRITTEN.read_text())
+    claim = data["entry"][0]["resource"]
+    extra = copy.deepcopy(claim["item"][1])
+    extra["sequence"] = 10
+    extra["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "22586"}]}
+    claim["item"].append(extra)
+    path = tmp_path / "unmapped.json"
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["explain", str(path), "--format", "fhir"])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "Bundle.entry[0].resource.item[9].productOrService" in result.stderr
+    assert "22586" in result.stderr
+    bundle = json.loads(result.stdout)
+    assert _actions(bundle)[10] == "A4"
+    assert "22586" in json.dumps(bundle["entry"][0]["resource"]["processNote"])
+
+
+# ---------------------------------------------------------------------------
+# bad bundles
+# ---------------------------------------------------------------------------
+
+
+def _explain_broken(tmp_path: Path, change) -> object:
+    data = json.loads(HAND_WRITTEN.read_text())
+    change(data)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    return CliRunner().invoke(main, ["explain", str(path)])
+
+
+def test_missing_element_is_named_by_its_path(tmp_path: Path) -> None:
+    result = _explain_broken(tmp_path, lambda d: d["entry"][0]["resource"]["item"][3].pop("productOrService"))
+    assert result.exit_code == 2
+    assert "Bundle.entry[0].resource.item[3].productOrService" in result.output and "add it" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_answer_of_the_wrong_type_is_named_by_its_path(tmp_path: Path) -> None:
+    def change(d):
+        qr = d["entry"][-1]["resource"]
+        qr["item"][3]["item"][2]["answer"] = [{"valueString": "yes"}]  # clinical.adl_limitation
+    result = _explain_broken(tmp_path, change)
+    assert result.exit_code == 2
+    assert "Bundle.entry[6].resource.item[3].item[2].answer[0]" in result.output
+    assert "valueBoolean" in result.output
+
+
+def test_value_outside_the_vocabulary_is_named_by_its_path(tmp_path: Path) -> None:
+    def change(d):
+        qr = d["entry"][-1]["resource"]
+        qr["item"][3]["item"][0]["item"][1]["answer"] = [{"valueCoding": {"code": "middle"}}]
+    result = _explain_broken(tmp_path, change)
+    assert result.exit_code == 2
+    assert "Bundle.entry[6].resource.item[3].item[0].item[1]" in result.output and "clinical.radiculopathy.side" in result.output
+
+
+def test_plan_the_claim_does_not_request_is_refused(tmp_path: Path) -> None:
+    def change(d):
+        qr = d["entry"][-1]["resource"]
+        qr["item"][0]["item"][0]["item"][0]["answer"] = [{"valueCoding": {"code": "L2-L3"}}]
+    result = _explain_broken(tmp_path, change)
+    assert result.exit_code == 2 and "where the Claim requests no service" in result.output
+
+
+def test_not_json_and_not_a_resource(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"resourceType": "Bundel", "type": "collection"}')
+    result = CliRunner().invoke(main, ["explain", str(path)])
+    assert result.exit_code == 2 and "Bundle.resourceType" in result.output and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------
+# the questionnaire
+# ---------------------------------------------------------------------------
+
+
+def _link_ids(items: list[dict]) -> set[str]:
+    out = set()
+    for item in items:
+        out.add(item["linkId"])
+        out |= _link_ids(item.get("item", []))
+    return out
+
+
+def _keep(items: list[dict], links: set[str]) -> list[dict]:
+    out = []
+    for item in items:
+        if item["linkId"] not in links:
+            continue
+        item = dict(item)
+        if "item" in item:
+            item["item"] = _keep(item["item"], links)
+        out.append(item)
+    return out
+
+
+def test_questionnaire_validates_and_holds_every_field_the_policy_reads() -> None:
+    result = CliRunner().invoke(main, ["fhir", "questionnaire", "--policy", "reference"])
+    assert result.exit_code == 0, result.output
+    q = json.loads(result.output)
+    validate(q, "questionnaire", "Questionnaire")
+    links = _link_ids(q["item"])
+    fields, readers = fields_read(load("reference"))
+    for field in fields:
+        if field.startswith(("request.date", "request.setting", "request.items", "case")):
+            continue  # the Claim carries these
+        assert field in links or field + "[]" in links, f"{field} is read by reference but not asked"
+    assert "clinical.adl_limitation" in links and "history.alcohol_use_disorder" not in links
+    assert ("REF-D3", "Limitation of activities of daily living", "reference §Case-level criteria, D3") in readers["clinical.adl_limitation"]
+    help_texts = json.dumps(q)
+    assert "Read by REF-D4a Supervised in-person physical therapy for at least 6 weeks" in help_texts
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_answering_only_the_questionnaire_decides_as_the_whole_record(path: Path) -> None:
+    """The questionnaire misses nothing the policy reads: the answers to it alone decide the same."""
+    links = _link_ids(questionnaire(load("reference"))["item"])
+    case = load_case(path)
+    bundle = to_bundle(case)
+    qr = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "QuestionnaireResponse")
+    qr["item"] = _keep(qr["item"], links)
+    answered = from_bundle(bundle, str(path)).case
+    a, b = decide(load("reference"), case), decide(load("reference"), answered)
+    assert [(lv.level, lv.determination) for lv in b.levels] == [(lv.level, lv.determination) for lv in a.levels]
+    assert [(i.item, i.determination) for i in b.items] == [(i.item, i.determination) for i in a.items]
+    assert b.statuses == a.statuses
+
+
+def test_questionnaire_enables_dependent_fields() -> None:
+    q = questionnaire(load("reference"))
+    text = json.dumps(q)
+    assert '"question": "clinical.motor_weakness.present"' in text  # the MRC grade only once weakness is present
+    assert '"question": "conservative_care.episodes"' in text  # entries only once the list is answered yes
+
+
+def test_case_reads_attribute_reads_to_criteria() -> None:
+    reads = case_reads(load("reference"))
+    assert any(r.criterion == "REF-D3" and r.predicate == "finding/2" and (0, "adl_limitation") in r.fixed for r in reads)
+    # through a helper predicate: REF-D4a reads care_delivery via counted_pt/1
+    assert any(r.criterion == "REF-D4a" and r.predicate == "care_delivery/2" for r in reads)
+
+
+# ---------------------------------------------------------------------------
+# batch
+# ---------------------------------------------------------------------------
+
+
+def test_batch_reads_request_bundles_and_writes_responses(tmp_path: Path) -> None:
+    lines = [json.dumps(to_bundle(load_case(p))) for p in EXAMPLES] + [HAND_WRITTEN.read_text().replace("\n", " ")]
+    requests = tmp_path / "requests.ndjson"
+    requests.write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    out = tmp_path / "responses.ndjson"
+    result = runner.invoke(main, ["batch", str(requests), "--format", "fhir", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    responses = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(responses) == len(lines)
+    for path, response in zip([*EXAMPLES, HAND_WRITTEN], responses):
+        validate(response, path.name)
+        alone = runner.invoke(main, ["explain", str(path), "--format", "fhir"])
+        assert json.loads(alone.stdout) == response, f"{path.name}: batch and explain answer differently"
+    records = runner.invoke(main, ["batch", str(requests), "--out", "-"])
+    cases = runner.invoke(main, ["batch", str(ROOT / "examples"), "--out", "-"])
+    assert records.stdout.splitlines()[: len(EXAMPLES)] == cases.stdout.splitlines()
+
+
+def test_batch_answers_a_bad_bundle_with_an_operation_outcome(tmp_path: Path) -> None:
+    requests = tmp_path / "requests.ndjson"
+    requests.write_text('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Claim"}}]}\n')
+    out = tmp_path / "out.ndjson"
+    result = CliRunner().invoke(main, ["batch", str(requests), "--format", "fhir", "--out", str(out)])
+    assert result.exit_code == 1
+    outcome = json.loads(out.read_text())
+    validate(outcome, "outcome", "OperationOutcome")
+    assert "Bundle.entry[0].resource.patient" in json.dumps(outcome)
