@@ -22,8 +22,8 @@ def looks_like_bundle(text: str) -> bool:
 
     try:
         data = json.loads(head)
-    except ValueError:
-        return '"resourceType"' in head[:4096]
+    except (ValueError, RecursionError):
+        return False  # the case file reader says what is wrong with it
     return isinstance(data, dict) and "resourceType" in data
 
 

@@ -93,6 +93,8 @@ def validate(data: Any, source: str, root: str = "Bundle") -> Any:
         raise BundleError(source, out) from None
     except (TypeError, ValueError, KeyError) as exc:
         raise BundleError(source, [(root, f"not a valid FHIR R4 resource ({exc}): check it against the R4 spec")]) from None
+    except RecursionError:
+        raise BundleError(source, [(root, "nested too deeply to be a FHIR resource: check its brackets")]) from None
 
 
 def plain(value: Any) -> Any:

@@ -625,6 +625,8 @@ def read_text(text: str, source: str) -> Request:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BundleError(source, [(f"line {exc.lineno}", f"not valid JSON: {exc.msg} (column {exc.colno}): fix it there")]) from None
+    except RecursionError:
+        raise BundleError(source, [("Bundle", "nested too deeply to be a FHIR Bundle: check its brackets")]) from None
     return from_bundle(data, source)
 
 

@@ -401,3 +401,36 @@ def test_batch_answers_a_bad_bundle_with_an_operation_outcome(tmp_path: Path) ->
     outcome = json.loads(out.read_text())
     validate(outcome, "outcome", "OperationOutcome")
     assert "Bundle.entry[0].resource.patient" in json.dumps(outcome)
+
+
+# ---------------------------------------------------------------------------
+# docs/fhir.md matches the tables and the output
+# ---------------------------------------------------------------------------
+
+DOC = (ROOT / "docs" / "fhir.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["procedures", "body-sites", "places-of-service", "modifiers", "observations",
+                                  "review-actions", "attachments"])
+def test_docs_list_every_mapping_row(name: str) -> None:
+    from exchange.tables import table
+
+    section = DOC.split(f"### {name}.csv", 1)[1].split("\n### ", 1)[0]
+    for row in table(name):
+        assert f"| {row['code']} |" in section or f" {row['code']} |" in section, f"{name}.csv row {row['code']} is not in docs/fhir.md"
+
+
+def test_docs_response_excerpt_is_real_output() -> None:
+    blocks = DOC.split("```json\n")[1:]
+    excerpt = json.loads(blocks[1].split("```", 1)[0])
+    bundle, _ = _respond(ROOT / "examples" / "source-002.yaml")
+    real = bundle["entry"][0]["resource"]
+    real_items = {i["itemSequence"]: i for i in real["item"]}
+    for item in excerpt["item"]:
+        assert real_items[item["itemSequence"]] == item
+    notes = {n["number"]: n for n in real["processNote"]}
+    for note in excerpt["processNote"]:
+        assert notes[note["number"]] == note
+    claim = json.loads(blocks[0].split("```", 1)[0])
+    written = to_bundle(load_case(ROOT / "examples" / "source-002.yaml"))["entry"][0]["resource"]
+    assert claim["item"] == written["item"][: len(claim["item"])]
