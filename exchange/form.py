@@ -28,14 +28,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from facts.footprint import is_level, strip
-from facts.model import Case, CaseDate, MrcGrade
-from facts.terms import SPINAL_LEVELS
+from facts.footprint import checked_by, strip
+from facts.model import Case, CaseDate, Level, MrcGrade, Vertebra
+from facts.terms import SPINAL_LEVELS, VERTEBRAE
 
 LEVEL_SYSTEM = "urn:necessity:spinal-level"
+VERTEBRA_SYSTEM = "urn:necessity:vertebra"
 VOCABULARY_SYSTEM = "urn:necessity:vocabulary:"
 ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
+
+#: Text fields whose values the vocabulary closes, by the type the model checks them with.
+CLOSED_TEXT = ((Level, LEVEL_SYSTEM, SPINAL_LEVELS), (Vertebra, VERTEBRA_SYSTEM, VERTEBRAE))
 
 #: Fields the Claim carries, never asked in the form (exchange.request reads them).
 CLAIM_FIELDS = frozenset({"case", "assessment", "request.date", "request.setting", "request.items"})
@@ -81,8 +85,12 @@ class Field:
         return self.path + "[]" if self.is_list and (self.is_record or self.gated) else self.path
 
     @property
-    def is_level(self) -> bool:
-        return is_level(list(self.meta))
+    def closed(self) -> tuple[str, tuple[str, ...]] | None:
+        """For text the vocabulary closes (a spinal level, a vertebra): its code system and values."""
+        for annotated, system, values in CLOSED_TEXT:
+            if checked_by(list(self.meta), annotated):
+                return system, values
+        return None
 
     def child(self, name: str) -> "Field":
         return next(c for c in self.children if c.name == name)
@@ -135,8 +143,9 @@ def _answer_options(f: Field) -> list[dict[str, Any]] | None:
     if isinstance(f.base, type) and issubclass(f.base, Enum):
         system = _system(f.base)
         return [{"valueCoding": {"system": system, "code": m.value, "display": _words(m.value)}} for m in f.base]
-    if f.is_level:
-        return [{"valueCoding": {"system": LEVEL_SYSTEM, "code": lv, "display": lv}} for lv in SPINAL_LEVELS]
+    if f.closed is not None:
+        system, values = f.closed
+        return [{"valueCoding": {"system": system, "code": v, "display": v}} for v in values]
     return None
 
 
@@ -178,7 +187,9 @@ def _question(f: Field, siblings: tuple[Field, ...], readers, wanted: set[str] |
         enable = [{"question": present.path, "operator": "=", "answerBoolean": True}]
     out: list[dict[str, Any]] = []
     if f.gated:
-        gate = {"linkId": f.path, "text": f"{_words(f.name)}: does the record give any?", "type": "boolean"}
+        gate = {"linkId": f.path, "type": "boolean",
+                "text": f"{_words(f.name)}: any? (no: the record documents that there were none; "
+                        "leave unanswered when it does not say)"}
         if enable:
             gate["enableWhen"] = enable
         out.append(gate)
@@ -265,8 +276,8 @@ def _answer(f: Field, value: Any) -> dict[str, Any]:
         return {"valueBoolean": value}
     if isinstance(f.base, type) and issubclass(f.base, Enum):
         return {"valueCoding": {"system": _system(f.base), "code": value.value}}
-    if f.is_level:
-        return {"valueCoding": {"system": LEVEL_SYSTEM, "code": value}}
+    if f.closed is not None:
+        return {"valueCoding": {"system": f.closed[0], "code": value}}
     if f.base is CaseDate:
         return {"valueDate": str(value)}
     if f.base is MrcGrade:

@@ -29,7 +29,6 @@ from facts.vocabulary import BY_NAME
 #: where a predicate is shared, e.g. ("finding/2", "adl_limitation").
 Pattern = tuple[str, str | None]
 
-_LEVEL_CHECK = next(m.func for m in typing.get_args(Level)[1:] if hasattr(m, "func"))
 _PROBE_LEVEL = "L4-L5"
 _BASE: dict[str, Any] = {"case": "probe", "request": {"levels": [{"level": _PROBE_LEVEL, "decompression": True}]}}
 
@@ -77,8 +76,14 @@ def strip(annotation: Any) -> tuple[Any, bool, list[Any]]:
             return annotation, is_list, meta
 
 
+def checked_by(meta: list[Any], annotated: Any) -> bool:
+    """Whether a field's metadata holds the validator of an annotated type (``Level``, ``Vertebra``)."""
+    check = next(m.func for m in typing.get_args(annotated)[1:] if hasattr(m, "func"))
+    return any(getattr(m, "func", None) is check for m in meta)
+
+
 def is_level(meta: list[Any]) -> bool:
-    return any(getattr(m, "func", None) is _LEVEL_CHECK for m in meta)
+    return checked_by(meta, Level)
 
 
 def _bound(meta: list[Any], name: str) -> Any:
@@ -160,7 +165,11 @@ def _probe(path: str) -> tuple[dict[str, Any], list[tuple[Any, str]]] | None:
         last = i == len(parts) - 1
         steps.append((node, name))
         if last:
-            node[name] = sample(info.annotation, info.metadata)
+            base, is_list, _ = strip(info.annotation)
+            # A list of records is probed empty: what the list itself becomes (``documented(cobb_curves(S))``),
+            # apart from its entries, which are probed field by field.
+            is_records = is_list and isinstance(base, type) and issubclass(base, BaseModel)
+            node[name] = [] if is_records else sample(info.annotation, info.metadata)
             break
         base, is_list, _ = strip(info.annotation)
         if not (isinstance(base, type) and issubclass(base, BaseModel)):
