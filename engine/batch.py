@@ -255,7 +255,7 @@ class Decider:
                 from exchange import response_text
                 from exchange.request import for_case
 
-                line = response_text(decision, request or for_case(case), one_line=True)
+                line = response_text(decision, request or for_case(case), self.engine.policy, one_line=True)
             else:
                 line = record_line(to_json(decision))
             results[i] = Result(

@@ -137,7 +137,7 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
         from exchange import response_text
         from exchange.request import for_case
 
-        click.echo(response_text(decision, request or for_case(case)), nl=False)
+        click.echo(response_text(decision, request or for_case(case), policy), nl=False)
     elif fmt == "text":
         from engine.terminal import to_text
 

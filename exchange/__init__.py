@@ -27,10 +27,10 @@ def looks_like_bundle(text: str) -> bool:
     return isinstance(data, dict) and "resourceType" in data
 
 
-def response_text(decision: Any, request: Any, *, one_line: bool = False) -> str:
-    """The PAS response Bundle for a decision, validated by the R4B models, as JSON text."""
+def response_text(decision: Any, request: Any, policy: Any, *, one_line: bool = False) -> str:
+    """The PAS response Bundle for a decision under ``policy``, validated by the R4B models, as JSON text."""
     from exchange.bundle import dumps, line, validate
     from exchange.response import to_response
 
-    model = validate(to_response(decision, request), f"response to {decision.case}")
+    model = validate(to_response(decision, request, policy), f"response to {decision.case}")
     return line(model) if one_line else dumps(model)

@@ -7,7 +7,9 @@ and how to fix it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -130,3 +132,15 @@ def line(resource: Any) -> str:
 def full_url(*parts: str) -> str:
     """A stable ``urn:uuid`` for an entry: the same case gives the same identifiers."""
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "necessity:" + ":".join(parts)))
+
+
+def resource_id(text: str, room: int = 64) -> str:
+    """A FHIR id (letters, digits, '-' and '.') of at most ``room`` characters for any text.
+
+    The text itself when it is one; else a cleaned prefix and a hash of the
+    whole, so that two texts never share an id.
+    """
+    clean = re.sub(r"[^A-Za-z0-9.-]", "-", text).strip("-.") or "id"
+    if clean == text and len(text) <= room:
+        return clean
+    return clean[: room - 9].rstrip("-.") + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -9,12 +9,10 @@ a policy that starts reading ``finding(tumor, _)`` asks for
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from engine.policy import Policy, load
 from engine.reads import case_reads
 from exchange import form
-from exchange.tables import table
+from exchange.tables import Row, table
 from facts.footprint import footprints, matches
 
 #: Each criterion is named beside the fields it reads (id, title, citation).
@@ -76,12 +74,30 @@ def full_questionnaire() -> dict:
     )
 
 
-@lru_cache(maxsize=256)
-def attachment(policy_id: str, criterion: str) -> str:
-    """The LOINC attachment code to request for a criterion's documentation (attachments.csv)."""
-    _, readers = fields_read(load(policy_id))
-    paths = sorted(p for p, entries in readers.items() if any(e[0] == criterion for e in entries))
-    for row in table("attachments"):
-        if any(p.startswith(row["field"]) for p in paths):
-            return row["code"]
-    return next(r["code"] for r in table("attachments") if r["field"] == "")
+#: The attachment codes of the policies answered in this process, by the policy object they were made for.
+_CODES: dict[int, tuple[Policy, dict[str, Row]]] = {}
+
+
+def attachment_codes(policy: Policy) -> dict[str, Row]:
+    """For each criterion: the LOINC attachment code to request its documentation with (attachments.csv).
+
+    The first row whose field is a prefix of a field the criterion reads;
+    the row with no field for a criterion that reads none of them.
+    """
+    held = _CODES.get(id(policy))
+    if held is not None and held[0] is policy:
+        return held[1]
+    _, readers = fields_read(policy)
+    rows = table("attachments")
+    fallback = general_attachment()
+    codes: dict[str, Row] = {}
+    for c in policy.criteria:
+        paths = sorted(p for p, entries in readers.items() if any(e[0] == c.id for e in entries))
+        codes[c.id] = next((r for r in rows if r["field"] and any(p.startswith(r["field"]) for p in paths)), fallback)
+    _CODES[id(policy)] = (policy, codes)
+    return codes
+
+
+def general_attachment() -> Row:
+    """The code that asks for the medical records as a whole (the row with no field)."""
+    return next(r for r in table("attachments") if r["field"] == "")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exchange import form
-from exchange.bundle import BundleError, as_json, full_url, plain, validate
+from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
 from exchange.tables import Row, lookup, table
 from facts.load import CaseFileError, parse_case
 from facts.model import INPATIENT_ITEM, Case
@@ -267,15 +267,9 @@ def to_bundle(case: Case) -> dict[str, Any]:
     return plain(bundle)
 
 
-def _id(text: str) -> str:
-    """A FHIR id (letters, digits, '-' and '.', at most 64) made from a case id."""
-    import hashlib
-    import re
-
-    clean = re.sub(r"[^A-Za-z0-9.-]", "-", text)[:40].strip("-.") or "case"
-    if clean != text:
-        clean += "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
-    return clean
+def _id(case_id: str) -> str:
+    """The id of a resource made for a case: room is left for a suffix (``-documentation``)."""
+    return resource_id(case_id, 48)
 
 
 # ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Built from the same frozen ``Decision`` the JSON renderer reads, nothing else.
 Every Claim item gets one adjudication with the X12 review action
 (review-actions.csv) that follows from the determination of the level or
-item it requests:
+item it requests and from what would change it:
 
 * certified (A1): the level reaches what the item needs (decompression, or
   fusion for a fusion, instrumentation or approach item), or the item is
@@ -11,15 +11,15 @@ item it requests:
 * modified (A6): fusion was requested and decompression only is justified;
   the fusion items are returned as requested and the decompression that is
   authorised instead is in ``addItem`` (PAS spec-36, spec-37);
-* pended (A4): either only documentation is missing (some way to the
-  requested answer needs only criteria the record does not document; a
-  CommunicationRequest names each one), or the policy does not address the
-  subject, or no mapping row reads the item: manual review;
-* not certified (A3): a documented finding fails a criterion and no
-  documentation would change that.
+* pended (A4): the explanation's "documentation to obtain" holds a line
+  that would give the item what it needs (a CommunicationRequest names each
+  criterion of it); or the policy does not address the level or item, or
+  no mapping row reads the Claim item: it waits for manual review;
+* not certified (A3): short of what the item needs, and no documentation
+  would change that (only findings the record contradicts, or nothing).
 
 Every item's reasons are in ``processNote`` (criterion id, title, citation,
-evidence), referenced by the item's ``noteNumber``.
+the evidence in words), referenced by the item's ``noteNumber``.
 """
 
 from __future__ import annotations
@@ -27,15 +27,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.decision import CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
-from exchange.bundle import full_url, plain
+from engine import labels
+from engine.decision import (
+    CONTRADICTED,
+    DETERMINATIONS,
+    DOCUMENTATION,
+    NOT_ADDRESSED,
+    Assumption,
+    CriterionResult,
+    Decision,
+    ItemDecision,
+    LevelDecision,
+    WouldChange,
+)
+from engine.policy import Policy
+from exchange.bundle import full_url, plain, resource_id
 from exchange.request import CASE_SYSTEM, DATA_ABSENT, ClaimItem, Request
-from exchange.tables import table
+from exchange.tables import Row, table
+from facts.terms import SPINAL_LEVELS
 
 REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
 SERVICE_LINE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-serviceLineNumber"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
-TIERS = ("none", "decompression_only", "fusion")
 #: The tier each level service needs: decompression is satisfied by decompression_only or more.
 NEEDS = {"decompression": "decompression_only", "fusion": "fusion", "instrumentation": "fusion"}
 
@@ -46,7 +59,7 @@ class Action:
 
     action: str  # certified, modified, pended, not_certified
     reason: str  # one line, for the item's first note
-    obtain: tuple[WouldChange, ...] = ()  # documentation-only ways to the requested answer
+    obtain: tuple[WouldChange, ...] = ()  # documentation to obtain that gives the item what it needs
     authorised: str | None = None  # for modified: the service authorised instead
 
 
@@ -55,86 +68,118 @@ class Action:
 # ---------------------------------------------------------------------------
 
 
-def documentation_only(decision: Decision, change: WouldChange) -> bool:
-    """A way to the requested answer that needs only criteria the record does not document."""
-    return all(decision.status_of(a.criterion, a.scope) == "not_documented" for a in change.requires)
+def _tier(determination: str) -> int:
+    return DETERMINATIONS.index(determination) if determination in DETERMINATIONS else -1
 
 
-def _to_obtain(decision: Decision, changes: tuple[WouldChange, ...], reaching: str | None = None) -> tuple[WouldChange, ...]:
-    keep = [w for w in changes if documentation_only(decision, w)]
-    if reaching is not None:
-        keep = [w for w in keep if w.determination in TIERS and TIERS.index(w.determination) >= TIERS.index(reaching)]
-    return tuple(keep)
+def _size(w: WouldChange) -> int:
+    return len(w.requires) + (1 if w.one_of else 0)
 
 
-def level_action(decision: Decision, level: LevelDecision, service: str) -> Action:
-    need = NEEDS[service]
-    have = level.determination
-    if have == "not_addressed":
-        return Action("pended", f"{level.level}: the policy has no criterion for this level: referred for manual review")
-    if have in TIERS and TIERS.index(have) >= TIERS.index(need):
-        return Action("certified", f"{level.level}: {have} is justified")
+def to_obtain(subject: LevelDecision | ItemDecision, reaching: str | None = None) -> tuple[WouldChange, ...]:
+    """The documentation to obtain that gives the subject ``reaching`` (or more): its smallest lines.
+
+    A line found for fusion is not asked of a decompression a smaller line
+    reaches: the lines of the lowest target that suffices, as the engine
+    found them (docs/json.md, "Targets").
+    """
+    lines = [w for w in subject.would_change if w.kind == DOCUMENTATION
+             and (reaching is None or _tier(w.determination) >= _tier(reaching))]
+    if not lines:
+        return ()
+    least = min(map(_size, lines))
+    return tuple(w for w in lines if _size(w) == least)
+
+
+def level_action(level: LevelDecision, service: str) -> Action:
+    need, have = NEEDS[service], level.determination
+    name = f"{level.level} ({service} requested)"
+    if have == NOT_ADDRESSED:
+        return Action("pended", f"{name}: not addressed: the policy has no criterion for it; pended for manual review")
+    if _tier(have) >= _tier(need):
+        return Action("certified", f"{name}: {labels.determination(have)} justified; certified")
     if need == "fusion" and have == "decompression_only":
-        return Action("modified", f"{level.level}: decompression only is justified, not fusion",
-                      _to_obtain(decision, level.would_change, "fusion"), "decompression")
-    obtain = _to_obtain(decision, level.would_change, need)
+        return Action("modified", f"{name}: decompression only justified, not fusion; modified: decompression is "
+                                  "authorised instead", to_obtain(level, "fusion"), "decompression")
+    obtain = to_obtain(level, need)
     if obtain:
-        return Action("pended", f"{level.level}: {have}; documentation the record lacks would change it", obtain)
-    return Action("not_certified", f"{level.level}: {have}: a documented finding fails a criterion")
+        return Action("pended", f"{name}: {labels.determination(have)} justified as documented; pended for the "
+                                f"documentation to obtain that would give {labels.determination(need)}", obtain)
+    return Action("not_certified", f"{name}: {labels.determination(have)} justified; no documentation the record "
+                                   "lacks would change it; not certified")
 
 
-def item_action(decision: Decision, item: ItemDecision) -> Action:
-    name = item.item.replace("_", " ") + (f" at {item.level}" if item.level else "")
+def item_action(item: ItemDecision) -> Action:
+    name = labels.item(item.item, item.level)
     if item.determination == "medically_necessary":
-        return Action("certified", f"{name}: medically necessary")
-    if item.determination == "not_addressed":
-        return Action("pended", f"{name}: the policy has no criterion for this item: referred for manual review")
-    obtain = _to_obtain(decision, item.would_change)
+        return Action("certified", f"{name}: medically necessary; certified")
+    if item.determination == NOT_ADDRESSED:
+        return Action("pended", f"{name}: not addressed: the policy has no criterion for it; pended for manual review")
+    obtain = to_obtain(item)
     if obtain:
-        return Action("pended", f"{name}: not medically necessary as documented; documentation the record lacks "
-                                f"would change it", obtain)
-    return Action("not_certified", f"{name}: not medically necessary: a documented finding fails a criterion")
+        return Action("pended", f"{name}: not medically necessary as documented; pended for the documentation to "
+                                "obtain that would make it medically necessary", obtain)
+    return Action("not_certified", f"{name}: not medically necessary; no documentation the record lacks would "
+                                   "change it; not certified")
 
 
 def unmapped_action(item: ClaimItem) -> Action:
-    return Action("pended", f"not decided: {item.why_unmapped}; referred for manual review")
+    return Action("pended", f"item {item.sequence}: not decided: {item.why_unmapped}; pended for manual review")
 
 
 # ---------------------------------------------------------------------------
-# notes
+# notes, in plain words
 # ---------------------------------------------------------------------------
+
+
+def where(scope: str) -> str:
+    """`` at L4-L5``, `` for interbody device at L5-S1``, or nothing for the whole case."""
+    if scope == "case":
+        return ""
+    if scope in SPINAL_LEVELS:
+        return f" at {scope}"
+    name, _, level = scope.partition("@")
+    return f" for {labels.item(name, level or None)}"
 
 
 def criterion_note(c: CriterionResult) -> str:
-    scope = "" if c.scope == "case" else f" at {c.scope}"
-    head = f"{c.id}{scope} {c.status.replace('_', ' ')}: {c.title} [{c.citation}]"
-    if c.status == "not_documented":
-        return head + (f": the record does not document {c.documentation}" if c.documentation else ": not documented")
-    if c.evidence:
-        return head + ": " + "; ".join(e.text for e in c.evidence)
-    return head
+    state = f"waived by {c.waived_by}" if c.waived_by else labels.status(c.status)
+    parts = [f"{c.id}{where(c.scope)} {state}: {c.title} [{c.citation}]"]
+    if c.status == "not_documented" and not c.waived_by:
+        if c.unsettled:
+            parts.append("the record leaves it open: " + "; ".join(e.text for e in c.unsettled))
+            if c.documentation:
+                parts.append(f"what would settle it: {c.documentation}")
+        elif c.documentation:
+            parts.append(f"the record does not document {c.documentation}")
+    parts += [e.text for e in c.evidence]
+    parts += [f"superseded: {e.text}" for e in c.superseded]
+    parts += [f"noted, does not count: {e.text}" for e in c.noted]
+    return ": ".join(parts[:2]) + "".join(f"; {p}" for p in parts[2:])
 
 
-def change_note(w: WouldChange, decision: Decision) -> str:
-    parts = []
-    for a in w.requires:
-        c = _criterion(decision, a.criterion, a.scope)
-        status = (decision.status_of(a.criterion, a.scope) or "not_documented").replace("_", " ")
-        where = "" if a.scope == "case" else f" at {a.scope}"
-        parts.append(f"{a.criterion}{where} ({status}){': ' + c.title if c else ''}")
-    return f"would be {w.determination.replace('_', ' ')} if met: " + " + ".join(parts)
+def requirement(a: Assumption, decision: Decision) -> str:
+    c = criterion_of(decision, a.criterion, a.scope)
+    title = f" {c.title}" if c else ""
+    return f"{a.criterion}{where(a.scope)}{title} ({labels.status(a.status)})"
 
 
-def _criterion(decision: Decision, cid: str, scope: str) -> CriterionResult | None:
-    for subject in (*decision.levels, *decision.items):
-        for c in subject.criteria:
-            if c.id == cid and c.scope == scope:
-                return c
-    for subject in (*decision.levels, *decision.items):
-        for c in subject.criteria:
-            if c.id == cid:
-                return c
-    return None
+def change_note(subject: str, w: WouldChange, decision: Decision) -> str:
+    needs = [requirement(a, decision) for a in w.requires]
+    if w.one_of:
+        choices = "; ".join(requirement(a, decision) for a in w.one_of)
+        needs.append(f"any one of: {choices}" if len(w.one_of) > 1 else choices)
+    target = labels.determination(w.determination)
+    if w.kind == CONTRADICTED:
+        return f"{subject}: {target} only if a different finding were documented (the record contradicts it): " \
+               + " and ".join(needs)
+    return f"{subject}: documentation to obtain for {target}: " + " and ".join(needs)
+
+
+def criterion_of(decision: Decision, cid: str, scope: str) -> CriterionResult | None:
+    """The criterion as the decision reports it, at its scope if reported there."""
+    found = [c for s in (*decision.levels, *decision.items) for c in s.criteria if c.id == cid]
+    return next((c for c in found if c.scope == scope), found[0] if found else None)
 
 
 class _Notes:
@@ -148,12 +193,78 @@ class _Notes:
         return [{"number": n, "type": "display", "text": t} for t, n in self.texts.items()]
 
 
+def subject_name(subject: LevelDecision | ItemDecision) -> str:
+    return subject.level if isinstance(subject, LevelDecision) else labels.item(subject.item, subject.level)
+
+
+def subject_notes(subject: LevelDecision | ItemDecision, decision: Decision, notes: _Notes) -> list[int]:
+    numbers = [notes.number(criterion_note(c)) for c in subject.criteria]
+    numbers += [notes.number(change_note(subject_name(subject), w, decision)) for w in subject.would_change]
+    return numbers
+
+
+# ---------------------------------------------------------------------------
+# what to obtain: one CommunicationRequest per criterion, one per set of interchangeable ones
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Wanted:
+    choices: tuple[Assumption, ...]  # one criterion, or any one of several
+    lines: list[int]  # the Claim items it would change
+
+
+def _wanted(obtain: tuple[WouldChange, ...]) -> list[tuple[Assumption, ...]]:
+    out = [(a,) for w in obtain for a in w.requires]
+    out += [w.one_of for w in obtain if w.one_of]
+    return out
+
+
+def _key(choices: tuple[Assumption, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((a.criterion, a.scope) for a in choices)
+
+
+def _what(a: Assumption, c: CriterionResult | None) -> str:
+    if c is None:
+        return f"{a.criterion}{where(a.scope)} ({labels.status(a.status)})"
+    head = f"{a.criterion}{where(a.scope)}, {c.title} [{c.citation}], {labels.status(a.status)}"
+    if c.unsettled:
+        open_ = "; ".join(e.text for e in c.unsettled)
+        return f"{head}: the record leaves it open ({open_})" + (f"; to settle it: {c.documentation}" if c.documentation else "")
+    return f"{head}: document {c.documentation}" if c.documentation else head
+
+
+def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], general: Row) -> dict[str, Any]:
+    found = [(a, criterion_of(decision, a.criterion, a.scope)) for a in wanted.choices]
+    names = [f"{a.criterion}-{a.scope}" for a in wanted.choices]
+    group = ["any-of"] if len(found) > 1 else []
+    attachments = {codes.get(a.criterion, general)["code"] for a in wanted.choices}
+    code = attachments.pop() if len(attachments) == 1 else general["code"]
+    if len(found) == 1:
+        text = "Documentation to obtain: " + _what(*found[0])
+    else:
+        text = "Documentation to obtain, any one of these will do: " + " | ".join(_what(a, c) for a, c in found)
+    resource: dict[str, Any] = {
+        "resourceType": "CommunicationRequest",
+        "id": resource_id("-".join([decision.case, *group, *names])),
+        "identifier": [{"system": CASE_SYSTEM, "value": "/".join([decision.case, *group, *names])}],
+        "status": "active",
+        "payload": [{"contentString": code}],
+        "reasonCode": [{"text": f"{a.criterion}{where(a.scope)}: {c.title} [{c.citation}]" if c else a.criterion}
+                       for a, c in found],
+        "note": [{"text": text}],
+    }
+    if len(wanted.lines) == 1:
+        resource["extension"] = [{"url": SERVICE_LINE, "valuePositiveInt": wanted.lines[0]}]
+    return resource
+
+
 # ---------------------------------------------------------------------------
 # the Bundle
 # ---------------------------------------------------------------------------
 
 
-def _review(action: str, number: str | None = None) -> dict[str, Any]:
+def _review(action: str) -> dict[str, Any]:
     row = next(r for r in table("review-actions") if r["action"] == action)
     ext: list[dict[str, Any]] = [{"url": "code", "valueCodeableConcept": {
         "coding": [{"system": row["system"], "code": row["code"], "display": row["display"]}]}}]
@@ -167,9 +278,9 @@ def _review(action: str, number: str | None = None) -> dict[str, Any]:
 def _subject(decision: Decision, item: ClaimItem) -> LevelDecision | ItemDecision | None:
     if item.subject is None:
         return None
-    kind, name, where = item.subject
+    kind, name, at = item.subject
     try:
-        return decision.level(name) if kind == "level" else decision.item(name, where)
+        return decision.level(name) if kind == "level" else decision.item(name, at)
     except KeyError:
         return None
 
@@ -178,11 +289,12 @@ def action_for(decision: Decision, item: ClaimItem) -> tuple[Action, LevelDecisi
     subject = _subject(decision, item)
     if subject is None:
         if item.subject is not None:
-            return Action("pended", f"not decided: the decision holds no {item.subject[1]}; referred for manual review"), None
+            return Action("pended", f"item {item.sequence}: not decided: the decision holds no "
+                                    f"{labels.item(item.subject[1])}; pended for manual review"), None
         return unmapped_action(item), None
     if isinstance(subject, LevelDecision):
-        return level_action(decision, subject, item.subject[2]), subject
-    return item_action(decision, subject), subject
+        return level_action(subject, item.subject[2]), subject
+    return item_action(subject), subject
 
 
 def _decompression_coding(request: Request, level: str) -> dict[str, Any]:
@@ -193,60 +305,41 @@ def _decompression_coding(request: Request, level: str) -> dict[str, Any]:
     return {"system": row["system"], "code": row["code"], "display": row["display"]}
 
 
-def _communication(decision: Decision, request: Request, cid: str, scope: str, lines: list[int]) -> dict[str, Any]:
-    from exchange.documents import attachment
-
-    c = _criterion(decision, cid, scope)
-    where = "" if scope == "case" else f" at {scope}"
-    title = f"{cid}{where}: {c.title} [{c.citation}]" if c else f"{cid}{where}"
-    need = c.documentation if c and c.documentation else (c.title if c else cid)
-    code = attachment(decision.policy.id, cid)
-    resource: dict[str, Any] = {
-        "resourceType": "CommunicationRequest",
-        "id": f"{_safe(decision.case)}-{_safe(cid)}-{_safe(scope)}"[:64],
-        "identifier": [{"system": CASE_SYSTEM, "value": f"{decision.case}/{cid}/{scope}"}],
-        "status": "active",
-        "payload": [{"contentString": code}],
-        "reasonCode": [{"text": title}],
-        "note": [{"text": f"Documentation to obtain: {need} ({cid}{where}, {c.citation if c else ''})"}],
-    }
-    if len(lines) == 1:
-        resource["extension"] = [{"url": SERVICE_LINE, "valuePositiveInt": lines[0]}]
-    return resource
+def _body_site(level: str) -> dict[str, Any]:
+    row = next(r for r in table("body-sites") if r["level"] == level)
+    return {"coding": [{"system": row["system"], "code": row["code"], "display": row["display"]}]}
 
 
-def _safe(text: str) -> str:
-    import re
+def to_response(decision: Decision, request: Request, policy: Policy) -> dict[str, Any]:
+    """The PAS response Bundle for a decision on a request, under ``policy`` (the one that decided it)."""
+    from exchange.documents import attachment_codes, general_attachment
 
-    return re.sub(r"[^A-Za-z0-9.-]", "-", text)
-
-
-def to_response(decision: Decision, request: Request) -> dict[str, Any]:
-    """The PAS response Bundle for a decision on a request."""
     notes = _Notes()
-    policy = decision.policy
-    notes.number(f"Decided under {policy.id} version {policy.version} (effective {policy.effective}): "
-                 f"{decision.outcome.replace('_', ' ')}")
+    p = decision.policy
+    notes.number(f"Decided under {p.id} version {p.version} (effective {p.effective}): "
+                 f"{labels.outcome(decision.outcome)}")
+    for notice in decision.notices:
+        notes.number(f"Notice: {notice.text}")
     for warning in request.warnings:
         notes.number(f"Not read from the request: {warning}")
     items, add_items = [], []
-    wanted: dict[tuple[str, str], list[int]] = {}
+    wanted: dict[tuple[tuple[str, str], ...], _Wanted] = {}
+
+    def want(action: Action, line: int | None) -> None:
+        for choices in _wanted(action.obtain) if action.action == "pended" else ():
+            entry = wanted.setdefault(_key(choices), _Wanted(choices, []))
+            if line is not None and line not in entry.lines:
+                entry.lines.append(line)
+
     modified: dict[str, list[int]] = {}
     for ci in request.items:
         action, subject = action_for(decision, ci)
         numbers = [notes.number(action.reason)]
         if subject is not None:
-            numbers += [notes.number(criterion_note(c)) for c in subject.criteria]
-            numbers += [notes.number(change_note(w, decision)) for w in subject.would_change]
-        item: dict[str, Any] = {"itemSequence": ci.sequence, "noteNumber": list(dict.fromkeys(numbers)),
-                                "adjudication": [_review(action.action)]}
-        items.append(item)
-        if action.action == "pended":
-            for w in action.obtain:
-                for a in w.requires:
-                    wanted.setdefault((a.criterion, a.scope), [])
-                    if ci.sequence not in wanted[(a.criterion, a.scope)]:
-                        wanted[(a.criterion, a.scope)].append(ci.sequence)
+            numbers += subject_notes(subject, decision, notes)
+        items.append({"itemSequence": ci.sequence, "noteNumber": list(dict.fromkeys(numbers)),
+                      "adjudication": [_review(action.action)]})
+        want(action, ci.sequence)
         if action.action == "modified" and ci.subject is not None:
             modified.setdefault(ci.subject[1], []).append(ci.sequence)
     covered = {ci.subject for ci in request.items}
@@ -255,27 +348,26 @@ def to_response(decision: Decision, request: Request) -> dict[str, Any]:
         if ("item", it.item, it.level) in covered:
             continue
         # Requested through the Claim as a whole (the inpatient setting from the places of service):
-        # its review action is the Claim's own adjudication.
-        action = item_action(decision, it)
+        # its review action is the Claim's own adjudication, its notes claim-level notes.
+        action = item_action(it)
         notes.number(f"{action.reason} (requested by the Claim as a whole, not by one item)")
+        subject_notes(it, decision, notes)
         header.append(_review(action.action))
-        for w in action.obtain if action.action == "pended" else ():
-            for a in w.requires:
-                wanted.setdefault((a.criterion, a.scope), [])
+        want(action, None)
     for level, sequences in modified.items():
-        add: dict[str, Any] = {
+        add_items.append({
             "itemSequence": sequences,
             "productOrService": {"coding": [_decompression_coding(request, level)]},
             "bodySite": _body_site(level),
             "noteNumber": [notes.number(f"{level}: decompression is authorised in place of the requested fusion")],
             "adjudication": [_review("certified")],
-        }
-        add_items.append(add)
-    communications = [_communication(decision, request, cid, scope, lines) for (cid, scope), lines in wanted.items()]
+        })
+    codes, general = attachment_codes(policy), general_attachment()
+    communications = [_communication(decision, w, codes, general) for w in wanted.values()]
     cid = decision.case
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse",
-        "id": f"{_safe(cid)}-response"[:64],
+        "id": resource_id(f"{cid}-response"),
         "identifier": [{"system": CASE_SYSTEM, "value": cid}],
         "status": "active",
         "type": request.claim_type,
@@ -284,7 +376,7 @@ def to_response(decision: Decision, request: Request) -> dict[str, Any]:
         "insurer": request.insurer,
         "request": {"reference": request.claim_url, **({"identifier": request.claim_identifier} if request.claim_identifier else {})},
         "outcome": "complete",
-        "disposition": f"{decision.outcome.replace('_', ' ')} under {policy.id} {policy.version}",
+        "disposition": f"{labels.outcome(decision.outcome)} under {p.id} {p.version}",
         "item": items,
     }
     if request.requestor is not None:
@@ -317,8 +409,3 @@ def to_response(decision: Decision, request: Request) -> dict[str, Any]:
     if request.created and len(request.created) >= 10:
         bundle["timestamp"] = request.created if "T" in request.created else f"{request.created[:10]}T00:00:00Z"
     return plain(bundle)
-
-
-def _body_site(level: str) -> dict[str, Any]:
-    row = next(r for r in table("body-sites") if r["level"] == level)
-    return {"coding": [{"system": row["system"], "code": row["code"], "display": row["display"]}]}

@@ -1,0 +1,193 @@
+"""The PAS response: the review action of every Claim item, its reasons, and the documentation to obtain.
+
+The review action follows from the determination and from what would change
+it (docs/fhir.md, "The response"): A1 certified, A6 modified (decompression
+authorised in place of a fusion), A4 pended when the explanation's
+documentation to obtain would give the item what it needs (one
+CommunicationRequest per criterion, one per set of interchangeable
+criteria) or when the policy does not address it, A3 not certified when
+only findings the record contradicts, or nothing, would change it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from casebuilder import baseline, case_from, merge
+from engine import labels
+from facts import load_case
+from facts.terms import Item
+from responses import actions, by_subject, claim_response, communications, item_notes, notes, respond, sequences
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def _lines(resource: dict) -> list[int]:
+    return [e["valuePositiveInt"] for e in resource.get("extension", []) if e["url"].endswith("serviceLineNumber")]
+
+
+def _asked(resource: dict) -> list[str]:
+    """The criteria a CommunicationRequest asks for, as its reason codes name them (``REF-F1 at L5-S1``)."""
+    return [r["text"].split(":", 1)[0] for r in resource["reasonCode"]]
+
+
+# ---------------------------------------------------------------------------
+# the examples the issue names
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_response_validates_and_answers_every_item(path: Path) -> None:
+    bundle, request = respond(path)
+    assert claim_response(bundle)["resourceType"] == "ClaimResponse"
+    assert sorted(actions(bundle)) == [i.sequence for i in request.items]
+
+
+def test_source_002_certifies_the_fusion_and_not_the_aspirate() -> None:
+    bundle, request = respond(ROOT / "examples" / "source-002.yaml")
+    got = by_subject(bundle, request)
+    assert got[("level", "L5-S1", "fusion")] == ["A1"]
+    assert got[("item", "bone_marrow_aspirate", None)] == ["A3"]
+    aspirate = sequences(request, ("item", "bone_marrow_aspirate", None))[0]
+    texts = item_notes(bundle, aspirate)
+    assert texts[0].startswith("bone marrow aspirate: not medically necessary"), texts[0]
+    assert any(t.startswith("REF-A1 for bone marrow aspirate not met:") and "[reference §Items, A1]" in t
+               for t in texts), texts
+
+
+def test_source_000_modifies_the_fusion_to_decompression() -> None:
+    bundle, request = respond(ROOT / "examples" / "source-000.yaml")
+    codes = actions(bundle)
+    fusion = sequences(request, ("level", "L3-L4", "fusion"))
+    assert fusion and all(codes[s] == "A6" for s in fusion)
+    assert all(codes[s] == "A1" for s in sequences(request, ("level", "L3-L4", "decompression")))
+    authorised = next(a for a in claim_response(bundle)["addItem"] if set(fusion) <= set(a["itemSequence"]))
+    assert authorised["bodySite"]["coding"][0]["code"] == "L3-L4"
+    assert authorised["productOrService"]["coding"][0]["code"] == "63047"
+
+
+def test_source_003_pends_for_supervised_physical_therapy() -> None:
+    bundle, request = respond(ROOT / "examples" / "source-003.yaml")
+    codes = actions(bundle)
+    decompression = [i.sequence for i in request.items if i.subject and i.subject[2] == "decompression"]
+    assert decompression and all(codes[s] == "A4" for s in decompression)
+    response = claim_response(bundle)
+    urls = {e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"}
+    assert {r["reference"] for r in response["communicationRequest"]} == urls
+    pt = [r for r in communications(bundle) if _asked(r) == ["REF-D4a"]]
+    assert len(pt) == 1, [_asked(r) for r in communications(bundle)]
+    assert "reference §Case-level criteria, D4 (a)" in pt[0]["reasonCode"][0]["text"]
+    note = pt[0]["note"][0]["text"]
+    assert "not documented" in note and "supervised, in-person physical therapy" in note, note
+    assert pt[0]["payload"] == [{"contentString": "11515-4"}]  # PAS attachment code: physical therapy records
+
+
+# ---------------------------------------------------------------------------
+# documentation to obtain (A4) and findings the record contradicts (A3)
+# ---------------------------------------------------------------------------
+
+
+def test_interchangeable_criteria_are_asked_for_in_one_request() -> None:
+    """S1-pelvis in source-003: REF-D4a, REF-X1 and any one of REF-F1, F2, F3, F5 at L5-S1."""
+    bundle, request = respond(ROOT / "examples" / "source-003.yaml")
+    pelvis = sequences(request, ("level", "S1-pelvis", "fusion"))
+    assert [actions(bundle)[s] for s in pelvis] == ["A4"]
+    asked = {tuple(_asked(r)): r for r in communications(bundle)}
+    group = asked[("REF-F1 at L5-S1", "REF-F2 at L5-S1", "REF-F3 at L5-S1", "REF-F5 at L5-S1")]
+    assert "any one of these will do" in group["note"][0]["text"]
+    assert asked[("REF-X1 at S1-pelvis",)]["note"][0]["text"].endswith("not documented")
+    assert _lines(asked[("REF-X1 at S1-pelvis",)]) == pelvis
+    assert not _lines(group), "the L5-S1 fusion item asks for the same choice: no single service line"
+
+
+def test_a_decompression_is_not_asked_for_what_only_a_fusion_needs() -> None:
+    bundle, request = respond(ROOT / "examples" / "source-003.yaml")
+    decompression = sequences(request, ("level", "L2-L3", "decompression"))[0]
+    fusion = sequences(request, ("level", "L2-L3", "fusion"))
+    group = next(r for r in communications(bundle) if _asked(r)[0] == "REF-F1 at L2-L3")
+    assert _lines(group) == fusion and decompression not in _lines(group)
+
+
+def test_a_finding_the_record_contradicts_is_not_certified_and_not_pended() -> None:
+    """source-000: an interbody device needs fusion at its level; only contradicted findings would give it."""
+    bundle, request = respond(ROOT / "examples" / "source-000.yaml")
+    device = sequences(request, ("item", "interbody_device", "L3-L4"))[0]
+    assert actions(bundle)[device] == "A3"
+    assert all(device not in _lines(r) for r in communications(bundle))
+    assert any("only if a different finding were documented" in t and "REF-F1 at L3-L4" in t
+               for t in item_notes(bundle, device))
+
+
+def test_not_addressed_is_pended_for_manual_review() -> None:
+    case = case_from(merge(baseline(), {"request": {"levels": [
+        {"level": "L5-S1", "decompression": True, "fusion": True}, {"level": "S1-pelvis", "fusion": True}]}}))
+    bundle, request = respond(case, "aetna-cpb-0743")
+    pelvis = sequences(request, ("level", "S1-pelvis", "fusion"))[0]
+    assert actions(bundle)[pelvis] == "A4"
+    assert "not addressed: the policy has no criterion for it; pended for manual review" in item_notes(bundle, pelvis)[0]
+    assert all(pelvis not in _lines(r) for r in communications(bundle))
+
+
+# ---------------------------------------------------------------------------
+# what the notes say
+# ---------------------------------------------------------------------------
+
+
+def test_the_policy_applied_and_its_notices_are_claim_level_notes() -> None:
+    bundle, _ = respond(case_from(merge(baseline(), {"request": {"date": "2025-12-15"}})), "aetna-cpb-0743")
+    texts = list(notes(bundle).values())
+    assert texts[0].startswith("Decided under aetna-cpb-0743 version ")
+    assert any(t.startswith("Notice: ") and "took effect" in t for t in texts), texts[:3]
+    referenced = {n for item in claim_response(bundle)["item"] for n in item["noteNumber"]}
+    assert 1 not in referenced and 2 not in referenced
+    bundle, _ = respond(case_from(merge(baseline(), {"request": {"date": None}})))
+    assert any(t.startswith("Notice: ") and "undated" in t for t in notes(bundle).values())
+
+
+def test_superseded_and_open_findings_are_said_in_the_item_notes() -> None:
+    bundle, request = respond(ROOT / "tests" / "data" / "conflicting-studies.yaml")
+    l4 = item_notes(bundle, sequences(request, ("level", "L4-L5", "decompression"))[0])
+    assert any("REF-F1 at L4-L5 not met" in t and "superseded: L4-L5 spondylolisthesis (MRI 2025-03-01)" in t for t in l4), l4
+    l5 = item_notes(bundle, sequences(request, ("level", "L5-S1", "decompression"))[0])
+    assert any("REF-D1 at L5-S1 not documented" in t and "the record leaves it open: " in t
+               and "what would settle it: " in t for t in l5), l5
+    open_ = next(r for r in communications(bundle) if _asked(r) == ["REF-D1 at L5-S1"])
+    assert "the record leaves it open" in open_["note"][0]["text"]
+
+
+def test_a_waived_criterion_says_what_waives_it() -> None:
+    bundle, _ = respond(ROOT / "tests" / "data" / "cauda-equina.yaml")
+    assert any(t.startswith("REF-D4 waived by REF-W1: Failed conservative care") for t in notes(bundle).values())
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_notes_name_items_in_words(path: Path) -> None:
+    bundle, _ = respond(path)
+    texts = list(notes(bundle).values())
+    texts += [r["note"][0]["text"] for r in communications(bundle)]
+    texts += [c["text"] for r in communications(bundle) for c in r["reasonCode"]]
+    raw = [i.value for i in Item if labels.item(i.value) != i.value] + ["inpatient_setting"]
+    found = [(name, t) for t in texts for name in raw if name in t]
+    assert not found, found[:3]
+
+
+def test_reason_codes_come_from_the_configured_table(tmp_path: Path, monkeypatch) -> None:
+    table = tmp_path / "reasons.csv"
+    table.write_text("action,system,code,display,source\nnot_certified,https://codesystem.x12.org/external/886,XX,"
+                     "Payer's own reason,our contract\n", encoding="utf-8")
+    monkeypatch.setenv("NECESSITY_REASON_CODES", str(table))
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    assert '"code": "XX"' in json.dumps(bundle)
+    monkeypatch.delenv("NECESSITY_REASON_CODES")
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    assert '"url": "reasonCode"' not in json.dumps(bundle)  # none ship: never invented
+
+
+def test_same_decision_same_bytes() -> None:
+    first, _ = respond(load_case(ROOT / "examples" / "source-003.yaml"))
+    again, _ = respond(load_case(ROOT / "examples" / "source-003.yaml"))
+    assert json.dumps(first) == json.dumps(again)
