@@ -247,17 +247,16 @@ def fhir_group() -> None:
 
 
 def _write(out_path: str, text: str) -> None:
-    """Standard output, or a file written whole or not at all."""
-    from engine.errors import UserError
-
+    """Standard output, or a file written whole or not at all (engine/output.py)."""
     if out_path == "-":
         click.echo(text, nl=False)
         return
-    try:
-        with click.open_file(out_path, "w", encoding="utf-8", atomic=True) as out:
-            out.write(text)
-    except OSError as exc:
-        raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
+    from engine.output import Replacement
+
+    sink = Replacement(out_path, "--out")
+    with sink as out:
+        out.write(text)
+        sink.commit()
 
 
 @fhir_group.command(name="questionnaire")
@@ -283,11 +282,15 @@ def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bo
       necessity fhir questionnaire --policy reference
       necessity fhir questionnaire --policy cigna-cmm-609 --out cigna-dtr.json
     """
+    from engine.output import refuse_inputs
     from engine.policy import load
     from exchange.bundle import dumps, validate
     from exchange.documents import full_questionnaire, questionnaire
 
-    resource = full_questionnaire() if all_fields else questionnaire(load(policy_ref, policies_dir))
+    policy = None if all_fields else load(policy_ref, policies_dir)
+    if out_path != "-" and policy is not None:
+        refuse_inputs(out_path, "--out", [(policy.folder, "policy")], written="the questionnaire")
+    resource = full_questionnaire() if policy is None else questionnaire(policy)
     _write(out_path, dumps(validate(resource, "questionnaire", "Questionnaire")))
 
 
@@ -309,10 +312,13 @@ def fhir_bundle(case_file: str, out_path: str) -> None:
       necessity fhir bundle examples/source-002.yaml
       necessity fhir bundle examples/source-000.yaml --out source-000.request.json
     """
+    from engine.output import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.request import to_bundle
     from facts import load_case
 
+    if out_path != "-":
+        refuse_inputs(out_path, "--out", [(case_file, "case file")], written="the Bundle")
     case = load_case(case_file)
     _write(out_path, dumps(validate(to_bundle(case), case_file)))
 

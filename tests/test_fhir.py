@@ -295,6 +295,22 @@ def test_plan_the_claim_does_not_request_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "where the Claim requests no service" in result.output
 
 
+def test_fhir_files_are_written_whole_and_never_over_their_input(tmp_path: Path) -> None:
+    case = tmp_path / "case.yaml"
+    case.write_text((ROOT / "examples" / "source-002.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    before = case.read_bytes()
+    result = CliRunner().invoke(main, ["fhir", "bundle", str(case), "--out", str(case)])
+    assert result.exit_code == 2 and "this is the case file" in result.output, result.output
+    assert case.read_bytes() == before
+    out = tmp_path / "request.json"
+    assert CliRunner().invoke(main, ["fhir", "bundle", str(case), "--out", str(out)]).exit_code == 0
+    assert json.loads(out.read_text())["resourceType"] == "Bundle"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    inside = ROOT / "policies" / "reference" / "dtr.json"
+    result = CliRunner().invoke(main, ["fhir", "questionnaire", "--policy", "reference", "--out", str(inside)])
+    assert result.exit_code == 2 and "inside the policy folder" in result.output and not inside.exists()
+
+
 def test_not_json_and_not_a_resource(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text('{"resourceType": "Bundel", "type": "collection"}')
