@@ -9,7 +9,7 @@ case-dependent heads.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import clingo
 from clingo import ast
@@ -21,6 +21,8 @@ class Use:
     location: ast.Location
     head: bool
     first_arg: clingo.Symbol | None
+    #: the atom's term as written, for a reader that needs its arguments (engine/reads.py)
+    term: ast.AST | None = field(default=None, compare=False, repr=False)
 
 
 def signature(fn: ast.AST) -> tuple[str, clingo.Symbol | None] | None:
@@ -45,7 +47,7 @@ def atoms(node: object, head: bool) -> Iterator[Use]:
             for part in parts:
                 found = signature(part)
                 if found:
-                    yield Use(found[0], part.location, head, found[1])
+                    yield Use(found[0], part.location, head, found[1], part)
             return
         if kind == ast.ASTType.ConditionalLiteral:
             yield from atoms(node.literal, head)
@@ -72,7 +74,7 @@ def relocated(found: Iterator[Use], filename: str) -> Iterator[Use]:
     for u in found:
         b, e = u.location.begin, u.location.end
         loc = ast.Location(ast.Position(filename, b.line, b.column), ast.Position(filename, e.line, e.column))
-        yield Use(u.signature, loc, u.head, u.first_arg)
+        yield Use(u.signature, loc, u.head, u.first_arg, u.term)
 
 
 def uses_of(stm: ast.AST) -> Iterator[Use]:

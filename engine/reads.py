@@ -23,14 +23,12 @@ from dataclasses import dataclass
 from clingo import ast
 
 from engine.policy import Policy, nodes
+from engine.predicates import uses_of
 
 #: Heads through which a policy says why a criterion stands (first argument: the criterion).
 CRITERION_HEADS = frozenset({"met", "not_met", "noted", "precondition_unmet", "unsettled"})
 #: A criterion's questions of imaging, and the rules that answer them (engine/core.lp, "imaging").
 ASKS, ANSWERS = "asks/3", "study_answer/4"
-#: Statements other than rules whose every atom is read.
-_READ_ONLY = (ast.ASTType.Minimize, ast.ASTType.ShowTerm, ast.ASTType.Heuristic, ast.ASTType.Edge,
-              ast.ASTType.ProjectAtom)
 
 Fixed = tuple[tuple[int, str], ...]
 
@@ -60,18 +58,6 @@ def unpooled(statements: Iterable[ast.AST]) -> list[ast.AST]:
         except (AttributeError, RuntimeError):
             out.append(stm)
     return out
-
-
-def _atoms(node: object) -> Iterator[ast.AST]:
-    """The predicate terms of every atom under ``node``."""
-    for n in nodes(node):
-        if n.ast_type != ast.ASTType.SymbolicAtom:
-            continue
-        term = n.symbol
-        if term.ast_type == ast.ASTType.Function and not term.external and term.name:
-            yield term
-        elif term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type.name == "Function":
-            yield term
 
 
 def _name_args(term: ast.AST) -> tuple[str, list[ast.AST]]:
@@ -110,25 +96,13 @@ def _shape(term: ast.AST) -> tuple[str, int] | None:
 
 
 def _heads(stm: ast.AST) -> list[ast.AST]:
-    """The atoms a statement defines."""
-    if stm.ast_type == ast.ASTType.External:
-        return list(_atoms(stm.atom))
-    if stm.ast_type != ast.ASTType.Rule:
-        return []
-    if stm.head.ast_type == ast.ASTType.Literal:
-        return list(_atoms(stm.head))
-    return [t for n in nodes(stm.head) if n.ast_type == ast.ASTType.ConditionalLiteral for t in _atoms(n.literal)]
+    """The atoms a statement defines (engine/predicates.py tells heads from conditions)."""
+    return [u.term for u in uses_of(stm) if u.head and u.term is not None]
 
 
-def _conditions(stm: ast.AST) -> list[object]:
-    """The parts of a statement whose atoms it reads."""
-    if stm.ast_type == ast.ASTType.Rule:
-        return [stm.body, *(n.condition for n in nodes(stm.head) if n.ast_type == ast.ASTType.ConditionalLiteral)]
-    if stm.ast_type == ast.ASTType.External:
-        return [stm.body]
-    if stm.ast_type in _READ_ONLY:
-        return [stm]
-    return []
+def _read(stm: ast.AST) -> list[ast.AST]:
+    """The atoms a statement reads: a rule body, a head literal's condition, the body of a directive."""
+    return [u.term for u in uses_of(stm) if not u.head and u.term is not None]
 
 
 class _Program:
@@ -173,7 +147,7 @@ class _Program:
 
     def reads(self, stm: ast.AST) -> Iterator[tuple[str, Fixed]]:
         """The case predicates a statement reads, each with the arguments it fixes."""
-        body = [t for part in _conditions(stm) for t in _atoms(part)]
+        body = _read(stm)
         for term in body:
             sig = _signature(term)
             if sig not in self.signatures:
@@ -244,12 +218,12 @@ def case_reads(program: Policy | Iterable[ast.AST], signatures: Iterable[str] | 
             visited.add(id(stm))
             for sig, fixed in p.reads(stm):
                 found.setdefault(Read(cid, sig, fixed))
-            for term in (t for part in _conditions(stm) for t in _atoms(part)):
+            for term in _read(stm):
                 sig = _signature(term)
                 if sig in p.signatures or sig in seen or sig not in p.defined:
                     continue
                 seen.add(sig)
-                pending.extend(r for r in p.defined[sig] if _conditions(r) and getattr(r, "body", None))
+                pending.extend(r for r in p.defined[sig] if _read(r))
     return tuple(sorted(found, key=lambda r: (r.criterion or "", r.predicate, r.fixed)))
 
 
