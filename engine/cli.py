@@ -73,8 +73,10 @@ def main() -> None:
 @click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
 @policy_option
 @policies_dir_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "fhir"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html", "fhir"]), default="text",
+              show_default=True,
               help="text: a tree for a terminal; json: the documented contract; markdown: a determination letter; "
+                   "html: one self-contained page to review in a browser (docs/html.md); "
                    "fhir: a Da Vinci PAS response Bundle (docs/fhir.md).")
 @click.option("--level", default=None, metavar="LEVEL", help="Show only this level (and items at it), e.g. L4-L5.")
 @click.option("--verbose", "-v", is_flag=True,
@@ -100,6 +102,7 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
       necessity explain examples/source-003.yaml
       necessity explain examples/source-002.yaml --format json
       necessity explain examples/source-000.yaml --level L4-L5 --format markdown
+      necessity explain examples/source-003.yaml --format html > source-003.html
       necessity explain examples/source-003.yaml --verbose
       necessity explain tests/data/pas-request-multilevel-fusion.json --format fhir
     """

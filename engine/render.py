@@ -1,4 +1,4 @@
-"""Decisions as JSON (the contract in docs/json.md), a terminal tree, or a letter.
+"""Decisions as JSON (the contract in docs/json.md), a terminal tree, a letter, or a page.
 
 Rendering reads a ``Decision`` and nothing else: every status, every piece of
 evidence and every what-if set comes from the solver.
@@ -14,6 +14,7 @@ import click
 
 from engine.decision import CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
 from engine.letter import to_markdown
+from engine.page import to_html
 from engine.terminal import MARK, plain, styled, to_text
 
 # ---------------------------------------------------------------------------
@@ -98,6 +99,7 @@ RENDERERS: dict[str, Callable[[Decision, str | None], str]] = {
     "text": to_text,
     "json": lambda d, level=None: dumps(to_json(d, level)),
     "markdown": to_markdown,
+    "html": to_html,
 }
 
 

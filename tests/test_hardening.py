@@ -268,7 +268,7 @@ def _necessity(*args: str, seed: str) -> bytes:
     return run.stdout
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown"])
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
 def test_every_format_is_byte_identical_across_hash_seeds(fmt):
     example = "examples/source-004.yaml"
     outputs = {_necessity("explain", example, "--format", fmt, seed=seed) for seed in ("0", "7", "31337")}
