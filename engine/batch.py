@@ -51,6 +51,7 @@ class Result:
     outcome: str | None = None
     levels: tuple[str, ...] = ()
     items: tuple[str, ...] = ()
+    brief: object = None  # what a --report keeps of the record (engine.report)
 
 
 @dataclass
@@ -63,9 +64,12 @@ class Summary:
     seconds: float = 0.0
     timed_out: bool = False
     stopped: int | None = None  # the signal that stopped the run
+    briefs: list | None = None  # every record's brief, in input order, when a report is wanted
 
     def add(self, result: Result) -> None:
         self.cases += 1
+        if self.briefs is not None:
+            self.briefs.append(result.brief)
         if result.outcome is None:
             self.errors += 1
             return
@@ -183,15 +187,20 @@ def record_line(obj: dict) -> str:
 
 
 def _error(source: str, message: str) -> Result:
-    return Result(record_line({"source": source, "error": message}))
+    from engine.report import CaseError
+
+    return Result(record_line({"source": source, "error": message}), brief=CaseError(source, message))
 
 
 def _fhir_error(source: str, message: str) -> Result:
     """An input that cannot be decided, as the OperationOutcome PAS returns for it (spec-35)."""
     issues = [{"severity": "error", "code": "invalid", "diagnostics": line} for line in message.splitlines() if line.strip()]
+    from engine.report import CaseError
+
     return Result(record_line({"resourceType": "OperationOutcome", "id": "error",
                                "issue": issues or [{"severity": "error", "code": "invalid"}],
-                               "extension": [{"url": "urn:necessity:source", "valueString": source}]}))
+                               "extension": [{"url": "urn:necessity:source", "valueString": source}]}),
+                  brief=CaseError(source, message))
 
 
 class Decider:
@@ -200,15 +209,18 @@ class Decider:
     ``fmt`` is the output: ``json`` (explain's records) or ``fhir`` (a PAS
     response Bundle per input, which needs what would change each decision).
     A JSON input that names a resourceType is read as a PAS request Bundle.
+    With ``briefs`` each result keeps what a --report shows of it.
     """
 
-    def __init__(self, policy_ref: str, policies_dir: str | None, would_change: bool, fmt: str = "json"):
+    def __init__(self, policy_ref: str, policies_dir: str | None, would_change: bool, fmt: str = "json",
+                 briefs: bool = False):
         from engine.policy import load
         from engine.solver import Engine
 
         self.engine = Engine(load(policy_ref, policies_dir))
         self.fmt = fmt
         self.would_change = would_change or fmt == "fhir"
+        self.briefs = briefs
 
     def _read(self, item: Item):
         """The case of one input, and the PAS request it came in (None for a case file)."""
@@ -225,6 +237,7 @@ class Decider:
     def __call__(self, chunk: list[Item]) -> list[Result]:
         from engine.errors import UserError
         from engine.render import to_json
+        from engine.report import brief
 
         error = _fhir_error if self.fmt == "fhir" else _error
         results: list[Result | None] = [None] * len(chunk)
@@ -263,6 +276,7 @@ class Decider:
                 decision.outcome,
                 tuple(lv.determination for lv in decision.levels),
                 tuple(it.determination for it in decision.items),
+                brief(decision, source) if self.briefs else None,
             )
         return [r for r in results if r is not None]
 
@@ -348,17 +362,19 @@ class _Signals:
 
 def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: str | None,
         would_change: bool = False, jobs: int = 1, timeout: float | None = None,
-        progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK, fmt: str = "json") -> Summary:
+        progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK, fmt: str = "json",
+        briefs: bool = False) -> Summary:
     """Decide every item, writing one line per item to ``out`` in input order.
 
     With ``timeout`` the run stops when the time is up, keeping every record
     already written; the rest are not written and ``Summary.timed_out`` is set.
+    With ``briefs`` the summary keeps each record's brief, for ``engine.report``.
     Worker processes are used when ``jobs`` > 1 or a timeout is set (a worker
     can be stopped mid-case; this process could not).  SIGINT or SIGTERM ends
     the run between two records: every worker is stopped, the records written
     stay, and ``Summary.stopped`` names the signal.
     """
-    summary = Summary()
+    summary = Summary(briefs=[] if briefs else None)
     start = time.perf_counter()
     deadline = None if timeout is None else start + timeout
     signals = _Signals()
@@ -375,12 +391,12 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
     try:
         with signals.installed():
             if jobs <= 1 and timeout is None:
-                decider = Decider(policy_ref, policies_dir, would_change, fmt)
+                decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs)
                 for chunk in chunks(items, chunk_size):
                     emit(decider(chunk))
             else:
                 _run_pool(items, emit, summary, deadline, policy_ref, policies_dir, would_change, max(jobs, 1),
-                          chunk_size, fmt)
+                          chunk_size, fmt, briefs)
     except Stopped as exc:
         summary.stopped = exc.signum
     summary.seconds = time.perf_counter() - start
@@ -389,11 +405,11 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
 
 def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summary: Summary,
               deadline: float | None, policy_ref: str, policies_dir: str | None, would_change: bool,
-              jobs: int, chunk_size: int, fmt: str = "json") -> None:
+              jobs: int, chunk_size: int, fmt: str = "json", briefs: bool = False) -> None:
     # The policy is loaded and keyed by case here, once: a policy error is the
     # user's, reported once (exit 2), and the forked workers inherit the work.
     global _decider
-    _decider = Decider(policy_ref, policies_dir, would_change, fmt)
+    _decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs)
     _decider.engine.prepare_batch()
     # Blocked while the workers fork (a signal then would reach a worker before it is set
     # up), and until the pool is in the block that stops it.

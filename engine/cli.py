@@ -168,9 +168,12 @@ def _is_fhir(text: str) -> bool:
               help="Stop after this long, keeping the records already written.")
 @click.option("--format", "fmt", type=click.Choice(["json", "fhir"]), default="json", show_default=True,
               help="json: explain's JSON records; fhir: NDJSON of PAS response Bundles (docs/fhir.md).")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write an HTML page of the run: outcomes, determinations by level, the criteria that "
+                   "most often block, every case (docs/html.md).")
 @user_errors
 def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: str, jobs: int,
-          would_change: bool, timeout: float | None, fmt: str) -> None:
+          would_change: bool, timeout: float | None, fmt: str, report_path: str | None) -> None:
     """Decide every case in INPUT: a folder of case files, or a JSON Lines file.
 
     Writes one JSON record per case, in input order: the same record as
@@ -181,8 +184,9 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     request Bundles (the FHIR bulk format) is read like JSON Lines of cases.
     With --format fhir each record is a PAS response Bundle (what would change
     each decision included), and an input that cannot be read an
-    OperationOutcome.  A summary goes to stderr, with a progress bar when
-    stderr is a terminal.  Exit 1 if any case failed or the --timeout ran
+    OperationOutcome.  With --report, an HTML page of the whole run as well,
+    written once the run ends.  A summary goes to stderr, with a progress bar
+    when stderr is a terminal.  Exit 1 if any case failed or the --timeout ran
     out, 2 for a bad INPUT or policy.
 
     \b
@@ -191,6 +195,7 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
       necessity batch cases.jsonl --policy aetna-cpb-0743 --jobs 0 --out -
       necessity batch library/ --would-change --timeout 600 --out review.jsonl
       necessity batch requests.ndjson --format fhir --out responses.ndjson
+      necessity batch examples/ --out decisions.jsonl --report report.html
     """
     import signal
 
@@ -204,6 +209,8 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     to_file = out_path != "-"
     if to_file:  # before anything is opened for writing
         refuse_inputs(out_path, "--out", [(input_path, "input"), (policy.folder, "policy")])
+    if report_path is not None:
+        _check_report(report_path, input_path, out_path, policy.folder)
     refuse_ungroundable(policy)
     bar = None
     if sys.stderr.isatty():  # only a progress bar needs to know the count beforehand
@@ -217,7 +224,8 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     try:
         with sink or nullcontext(sys.stdout) as out, bar or nullcontext():
             summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir, would_change=would_change,
-                          jobs=jobs, timeout=timeout, progress=bar.update if bar else None, fmt=fmt)
+                          jobs=jobs, timeout=timeout, progress=bar.update if bar else None, fmt=fmt,
+                          briefs=report_path is not None)
             if sink is not None and summary.stopped is None:
                 sink.commit()
             elif sink is not None:
@@ -234,6 +242,8 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     from engine.render import batch_summary
 
     click.echo(batch_summary(summary, jobs, out_path, timeout, total), err=True, nl=False)
+    if report_path is not None:
+        _write_report(report_path, summary, policy, input_path, out_path, would_change, timeout, total)
     if summary.errors or summary.timed_out:
         sys.exit(EXIT_FINDINGS)
 
@@ -324,6 +334,43 @@ def fhir_bundle(case_file: str, out_path: str) -> None:
         refuse_inputs(out_path, "--out", [(case_file, "case file")], written="the Bundle")
     case = load_case(case_file)
     _write(out_path, dumps(validate(to_bundle(case), case_file)))
+
+
+def _check_report(report_path: str, input_path: str, out_path: str, policy_folder: Path) -> None:
+    """Refuse a --report that would overwrite what the run reads or writes, before any case is decided."""
+    from engine.errors import UserError
+    from engine.output import refuse_inputs
+
+    refuse_inputs(report_path, "--report", [(input_path, "input"), (policy_folder, "policy")], "the report")
+    target = Path(os.path.realpath(report_path))
+    if out_path != "-" and target == Path(os.path.realpath(out_path)):
+        raise UserError(f"--report {report_path}: this is the --out file: write the report to another file")
+    if not target.parent.is_dir():
+        raise UserError(f"--report {report_path}: the folder {target.parent} does not exist: create it or "
+                        "give another path")
+
+
+def _write_report(report_path: str, summary, policy, input_path: str, out_path: str, would_change: bool,
+                  timeout: float | None, total: int | None) -> None:
+    from engine.errors import UserError
+    from engine.output import Replacement
+    from engine.report import policy_ref, to_html
+
+    stopped = ""
+    if summary.timed_out:
+        of = f" of {total}" if total is not None else ""
+        stopped = (f"the run stopped after --timeout {timeout:g}s with {summary.cases}{of} cases decided: "
+                   "this report covers those")
+    page = to_html(summary.briefs or [], policy_ref(policy), input_path, None if out_path == "-" else out_path,
+                   would_change, stopped)
+    replacement = Replacement(report_path, "--report")  # whole or not at all, as --out
+    try:
+        with replacement as handle:
+            handle.write(page)
+            replacement.commit()
+    except OSError as exc:
+        raise UserError(f"--report {report_path}: cannot write ({exc.strerror or exc}): check the path") from None
+    click.echo(f"  report          {report_path}", err=True)
 
 
 def _policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list:
