@@ -182,9 +182,15 @@ class Tab:
         for kind in ("mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
 
-    def screenshot(self, path: Path, full: bool = False) -> Path:
+    def screenshot(self, path: Path, full: bool = False, selector: str | None = None) -> Path:
+        """The window as a PNG; with ``full`` the whole page, with ``selector`` one element of it."""
         params: dict[str, Any] = {"format": "png"}
-        if full:
+        if selector is not None:
+            x, y, width, height = self.evaluate(
+                f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+                " return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()")
+            params.update(captureBeyondViewport=True, clip={"x": x, "y": y, "width": width, "height": height, "scale": 1})
+        elif full:
             width, height = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
             params.update(captureBeyondViewport=True, clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
         Path(path).write_bytes(base64.b64decode(self.call("Page.captureScreenshot", params)["data"]))

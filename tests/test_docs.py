@@ -429,3 +429,32 @@ def test_json_batch_error_record_is_real(tmp_path, monkeypatch):
     record = result.stdout.splitlines()[2]
     prefix = shown.split("...")[0]
     assert record.startswith(prefix), f"docs/json.md shows {shown}\nbatch writes {record}"
+
+
+# --------------------------------------------------------------------------
+# docs/html.md: its pictures exist and are made by the script it names
+# --------------------------------------------------------------------------
+
+
+def test_html_doc_pictures_are_the_ones_the_screenshot_script_makes():
+    text = _read(DOCS / "html.md")
+    pictures = re.findall(r"!\[[^\]]*\]\((images/[^)]+\.png)\)", text)
+    assert pictures, "docs/html.md shows no screenshot"
+    script = _read(DOCS / "screenshots.py")
+    for picture in pictures:
+        assert (DOCS / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{picture} is not a PNG"
+        assert f'"{Path(picture).name}"' in script, f"docs/screenshots.py does not make {picture}"
+    assert "screenshots:" in _read(ROOT / "Makefile") and "make screenshots" in text
+
+
+def test_html_doc_commands_write_the_pages(tmp_path, monkeypatch):
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    for line in blocks(_read(DOCS / "html.md"))[0][1].splitlines():
+        command, _, redirect = line.partition(">")
+        result = invoke(shlex.split(command)[1:])
+        assert result.exit_code == 0, f"{line}: {result.output}"
+        if redirect:
+            (tmp_path / redirect.strip()).write_text(result.stdout, encoding="utf-8")
+    for page in ("source-003.html", "report.html"):
+        assert (tmp_path / page).read_text(encoding="utf-8").startswith("<!DOCTYPE html>"), page

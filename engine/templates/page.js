@@ -9,23 +9,30 @@
   }
 
   // A link to a criterion inside a folded section opens the section first.
-  function reveal() {
-    var id = decodeURIComponent(location.hash.slice(1));
+  function reveal(id, scroll) {
     var target = id ? document.getElementById(id) : null;
     for (var el = target; el; el = el.parentElement) {
       if (el.tagName === "DETAILS") { el.open = true; }
     }
-    if (target) { target.scrollIntoView(); }
+    if (target && scroll) { target.scrollIntoView(); }
+  }
+
+  function fromHash() {
+    reveal(decodeURIComponent(location.hash.slice(1)), true);
   }
 
   document.querySelectorAll("button[data-fold]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () { setAll(button.getAttribute("data-fold") === "open"); });
   });
-  // Folded to the lines the summary above introduces; a section opens on a click or Enter.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+    if (link) { reveal(decodeURIComponent(link.getAttribute("href").slice(1)), false); }
+  });
+  // Folded to the lines the summary above introduces; a section opens on a click, Enter or Space.
   setAll(false);
-  if (location.hash) { reveal(); }
-  window.addEventListener("hashchange", reveal);
+  if (location.hash) { fromHash(); }
+  window.addEventListener("hashchange", fromHash);
   // Printing shows everything, then puts the folds back as they were.
   window.addEventListener("beforeprint", function () {
     printing = folds.map(function (d) { return d.open; });
