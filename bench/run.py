@@ -10,10 +10,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import batch  # noqa: E402
 import diff  # noqa: E402
 import explain  # noqa: E402
+import report  # noqa: E402
 
 if __name__ == "__main__":
     status = explain.main([])
     print()
     status = status or diff.main([])
     print()
-    raise SystemExit(status or batch.main([]))
+    status = status or batch.main([])
+    print()
+    raise SystemExit(status or report.main([]))

@@ -64,8 +64,14 @@ def _inert(value: Any) -> Any:
     from markupsafe import Markup
 
     if isinstance(value, str) and not isinstance(value, Markup):
-        return plain(value)
+        return _shown(value)
     return value
+
+
+@lru_cache(maxsize=1 << 14)
+def _shown(text: str) -> str:
+    # a library report prints the same ids, names and labels thousands of times
+    return plain(text)
 
 
 @lru_cache(maxsize=1)
@@ -333,7 +339,7 @@ def to_html(decision: Decision, level: str | None = None) -> str:
     items = [it for it in decision.items if level is None or it.level == level]
     subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
     anchors = Anchors()
-    parts = sections(subjects, anchors)  # first: the rows and the what-if link into them
+    parts = sections(subjects, anchors) if decision.explained else []  # first: the rows and the what-if link into them
     return render(
         "decision.html.j2",
         decision=decision,
@@ -343,7 +349,7 @@ def to_html(decision: Decision, level: str | None = None) -> str:
         wanted=wanted(subjects, anchors) if decision.would_change_computed else [],
         change_titles=CHANGE_TITLES,
         change_notes=CHANGE_NOTES,
-        sections=parts if decision.explained else [],
+        sections=parts,
         style=inline("page.css"),
         script=inline("page.js"),
     )

@@ -804,6 +804,10 @@ def check_hostile(data: dict, text: str) -> None:
     assert click.unstyle(text_hostile).splitlines() == [
         ln.replace("plain text", _shown(text)) for ln in click.unstyle(text_plain).splitlines()
     ]
+    # html: the text is in the plain case's places, shown as in the terminal and escaped; nothing else moves
+    from markupsafe import escape
+
+    assert RENDERERS["html"](hostile) == RENDERERS["html"](plain).replace("plain text", str(escape(_shown(text))))
 
 
 def test_hostile_text_changes_nothing_and_round_trips():
