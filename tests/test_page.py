@@ -283,8 +283,10 @@ def test_source_003_in_chromium_summary_in_view_every_criterion_no_network(chrom
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_every_page_holds_its_decision_in_chromium(chromium, pages, case: Path):
-    tab = chromium.open(pages / f"{case.stem}.html")
+    tab = chromium.open(pages / f"{case.stem}.html", 1280, 800)
     try:
+        bottom = tab.evaluate("document.querySelector('#summary table').getBoundingClientRect().bottom")
+        assert bottom <= 800, f"{case.name}: the summary ends at {bottom}px of an 800px window"
         facts = tab.evaluate(DOM_FACTS)
         want = expected(outputs(case, "reference")[1])
         assert (facts["levels"], facts["items"]) == (want["levels"], want["items"]), case.name
