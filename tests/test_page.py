@@ -214,6 +214,21 @@ def test_hostile_text_from_a_case_is_escaped_and_written_visibly():
     assert HOSTILE_ACTIVITY in carelon
 
 
+def test_hostile_text_from_a_policy_is_escaped(tmp_path):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    text = (ROOT / "policies" / "reference" / "policy.lp").read_text(encoding="utf-8")
+    text = text.replace("% title: Reference criteria", "% title: <script>window.__pwned = 4</script> criteria")
+    text = text.replace('"Signs or symptoms of neural compression"', '"<img src=x onerror=alert(1)> compression"')
+    (folder / "policy.lp").write_text(text, encoding="utf-8")
+    html = run("explain", str(ROOT / "examples" / "source-003.yaml"), "--policy", str(folder), "--format", "html")
+    page = parse(html)
+    assert len(page.all("script")) == 1 and not page.all("img")
+    assert "<script>window.__pwned = 4</script> criteria" in page.one("p", cls="policy").text()
+    d2 = page.one("li", where=lambda e: e.get("data-criterion") == "REF-D2")
+    assert d2.kids("div", cls="head")[0].one("span", cls="title").text() == "<img src=x onerror=alert(1)> compression"
+
+
 def test_the_page_is_the_same_bytes_every_time():
     case = ROOT / "examples" / "source-004.yaml"
     first = run("explain", str(case), "--format", "html")
