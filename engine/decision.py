@@ -42,6 +42,8 @@ class CriterionResult:
     parts: tuple[str, ...] = ()
     #: the criterion this one waives, for a waiver
     waives: str | None = None
+    #: it rests on other determinations only (``derived/1``), so no what-if line names it
+    derived: bool = False
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,11 @@ def _cite(c: CriterionResult) -> str:
     return f"{c.id} ({md(c.title)})"
 
 
-def _reason(s: LevelDecision | ItemDecision) -> str:
+def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
     """One paragraph: why the service is not (fully) approved."""
     if s.determination in ("fusion", "medically_necessary") or s.determination == "not_addressed":
         return ""
-    blockers = blocking(s)
+    blockers = blocking(decision, s)
     refuted = [c for c in blockers if c.status == "not_met"]
     silent = [c for c in blockers if c.status == "not_documented" and not c.unsettled]
     open_ = [c for c in blockers if c.status == "not_documented" and c.unsettled]
@@ -136,7 +136,7 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
     for s in subjects:
         lines.append(f"| {md(subject_name(s))} | {_asked(s)} | {_verdict(s)} |")
 
-    reasons = [(s, _reason(s)) for s in subjects]
+    reasons = [(s, _reason(decision, s)) for s in subjects]
     if any(text for _, text in reasons):
         lines += ["", "## Why", ""]
         for s, text in reasons:

@@ -31,7 +31,7 @@ from typing import Any
 
 from engine import labels
 from engine.decision import CHANGE_KINDS, CriterionResult, Decision, ItemDecision, LevelDecision
-from engine.terminal import MARK, WAIVED, blocking, plain, subject_key, subject_name
+from engine.terminal import MARK, WAIVED, blocked_elsewhere, blocking, elsewhere, plain, subject_key, subject_name
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -131,13 +131,6 @@ class Anchors:
         return self.by_key.get(parts)
 
 
-def elsewhere(scope: str, subject: str) -> str:
-    """The scope when a criterion is judged somewhere other than its subject (``L5-S1``), else ``""``."""
-    if scope in ("case", subject) or "@" in scope or scope == subject.split("@")[0]:
-        return ""
-    return scope
-
-
 @dataclass(frozen=True)
 class Blocker:
     """A criterion that stands between what was asked and what was justified."""
@@ -160,6 +153,8 @@ class Row:
     determination: str
     blockers: tuple[Blocker, ...]
     anchor: str | None = None
+    #: levels or items whose own criteria stand in the way too, with where the page explains them
+    also: tuple[tuple[str, str | None], ...] = ()
 
     def blocked(self, status: str) -> tuple[Blocker, ...]:
         return tuple(b for b in self.blockers if b.status == status)
@@ -175,17 +170,19 @@ def explained_at(anchors: Anchors | None, cid: str, scope: str, key: str) -> str
     return anchors.get(key, cid, scope) or anchors.get(scope, cid, scope)
 
 
-def row(subject: LevelDecision | ItemDecision, anchors: Anchors | None = None) -> Row:
+def row(decision: Decision, subject: LevelDecision | ItemDecision, anchors: Anchors | None = None) -> Row:
     key = subject_key(subject)
     blockers = tuple(
         Blocker(c.id, c.title, c.status, elsewhere(c.scope, key),
                 explained_at(anchors, c.id, c.scope, key))
-        for c in blocking(subject)
+        for c in blocking(decision, subject)
     )
     level = isinstance(subject, LevelDecision)
+    also = tuple((scope, anchors.get("section", scope) if anchors else None)
+                 for scope in blocked_elsewhere(decision, subject))
     return Row("level" if level else "item", key, subject_name(subject),
                labels.procedure(subject.requested) if level else "item", subject.determination, blockers,
-               anchors.get("section", key) if anchors else None)
+               anchors.get("section", key) if anchors else None, also)
 
 
 @dataclass(frozen=True)
@@ -344,7 +341,7 @@ def to_html(decision: Decision, level: str | None = None) -> str:
         "decision.html.j2",
         decision=decision,
         policy=decision.policy,
-        rows=[row(s, anchors) for s in subjects],
+        rows=[row(decision, s, anchors) for s in subjects],
         changes=changes(subjects, anchors) if decision.would_change_computed else [],
         wanted=wanted(subjects, anchors) if decision.would_change_computed else [],
         change_titles=CHANGE_TITLES,

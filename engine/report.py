@@ -51,7 +51,7 @@ class CaseError:
 
 def brief(decision: Decision, source: str) -> CaseBrief:
     return CaseBrief(source, decision.case, decision.outcome, tuple(n.text for n in decision.notices),
-                     tuple(row(s) for s in (*decision.levels, *decision.items)),
+                     tuple(row(decision, s) for s in (*decision.levels, *decision.items)),
                      tuple((it.item, it.determination) for it in decision.items))
 
 
@@ -210,7 +210,7 @@ class Library:
                              [(level, "", counts) for level, counts in sorted(self.levels.items(),
                                                                              key=lambda kv: _spine_order(kv[0]))]))
         if self.blocks:
-            out.append(chart("blocking", "The criteria that most often block",
+            out.append(chart("blocking", "The criteria by how many requests they fail",
                              [Series(s, labels.status(s), MARK[s][0]) for s in ("not_met", "not_documented")],
                              [(cid, self.titles.get(cid, ""), counts)
                               for cid, counts in self.blocking()[:CHART_CRITERIA]]))

@@ -351,6 +351,7 @@ class Engine:
         self._documentation: dict[str, str] = {}
         self._parts: dict[str, tuple[str, ...]] = {}
         self._waives: dict[str, str] = {}
+        self._derived: frozenset[str] = frozenset()
         self._program: list[ast.AST] | None = None
 
     # -- public ---------------------------------------------------------------
@@ -488,6 +489,8 @@ class Engine:
             parts[whole].append(part)
         self._parts = {whole: tuple(sorted(ps, key=lambda c: self._order.get(c, len(self._order)))) for whole, ps in parts.items()}
         self._waives = dict(_declared(atoms, "waives"))
+        self._derived = frozenset(sa.symbol.arguments[0].string for sa in atoms.by_signature("derived", 1)
+                                  if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String)
         return docs
 
     def _criteria(self, reading: _Reading, subject: str, describe) -> tuple[CriterionResult, ...]:
@@ -513,6 +516,7 @@ class Engine:
                 waived_by=reading.waived.get((cid, scope)),
                 parts=self._parts.get(cid, ()),
                 waives=self._waives.get(cid),
+                derived=cid in self._derived,
             ))
         rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))
         return tuple(rows)

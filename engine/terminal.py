@@ -61,26 +61,57 @@ def subject_name(subject: LevelDecision | ItemDecision) -> str:
     return labels.item(subject.item, subject.level)
 
 
+def elsewhere(scope: str, subject: str) -> str:
+    """The scope when a criterion is judged somewhere other than its subject
+    (``L5-S1`` for S1-pelvis), else ``""``: case-level criteria, the subject's
+    own and, for an item at a level, that level's are not elsewhere."""
+    if scope in ("case", subject) or "@" in scope or scope == subject.partition("@")[2]:
+        return ""
+    return scope
+
+
 def _at(scope: str, subject: str) -> str:
     """`` at L5-S1`` when a criterion is judged somewhere other than the subject itself."""
-    if scope in ("case", subject) or "@" in scope or scope == subject.split("@")[0]:
-        return ""
-    return f" at {scope}"
+    where = elsewhere(scope, subject)
+    return f" at {where}" if where else ""
 
 
-def blocking(subject: LevelDecision | ItemDecision) -> list[CriterionResult]:
-    """The criteria that stand between what was justified and what was asked.
+def _failing(c: CriterionResult) -> bool:
+    """Not met or not documented, and a criterion in its own right: not a
+    composite (its parts are listed), a waiver (an alternative) or waived."""
+    return c.status != "met" and not (c.waived_by or c.parts or c.waives)
 
-    Those the subject's explanation reports as failing, leaving out a
-    composite (its parts are listed), a waiver (an alternative, not a
-    requirement) and anything waived.
+
+def _named(subject: LevelDecision | ItemDecision) -> list[tuple[str, str]]:
+    """Every (criterion, scope) a what-if line of the subject names, in order."""
+    return list(dict.fromkeys((a.criterion, a.scope) for w in subject.would_change for a in (*w.requires, *w.one_of)))
+
+
+def blocking(decision: Decision, subject: LevelDecision | ItemDecision) -> list[CriterionResult]:
+    """The subject's own criteria that stand between what was justified and what was asked.
+
+    With the what-if computed: those its lines name, and those that fail
+    because other determinations do (``derived/1``, which no line can name).
+    A failing criterion in neither is in nobody's way: with ``REF-F1`` met at
+    L4-L5, ``REF-F2`` not documented there changes nothing.  Criteria judged
+    elsewhere are ``blocked_elsewhere``.  Without the what-if (``batch``
+    without ``--would-change``): every failing criterion, which can be more
+    than what blocks; ``decision.would_change_computed`` tells which.
     """
-    out = []
-    for c in subject.criteria:
-        if c.status == "met" or c.waived_by or c.parts or c.waives:
-            continue
-        out.append(c)
-    return out
+    failing = [c for c in subject.criteria if _failing(c)]
+    if not decision.would_change_computed:
+        return failing
+    named = set(_named(subject))
+    return [c for c in failing if (c.id, c.scope) in named or c.derived]
+
+
+def blocked_elsewhere(decision: Decision, subject: LevelDecision | ItemDecision) -> list[str]:
+    """The levels or items whose own criteria a what-if line of the subject
+    also needs (L5-S1 for S1-pelvis, the level for a device), in order."""
+    if not decision.would_change_computed:
+        return []
+    own = {(c.id, c.scope) for c in subject.criteria}
+    return list(dict.fromkeys(scope for cid, scope in _named(subject) if (cid, scope) not in own))
 
 
 def requirement(a, subject: str, marked: bool) -> str:
@@ -173,10 +204,12 @@ def _summary(decision: Decision, subjects: list[LevelDecision | ItemDecision]) -
         if s.determination == "not_addressed":
             row += "  (the policy has no criterion for it: refer for manual review)"
         else:
-            blockers = blocking(s)
-            if blockers:
-                row += "  blocked by " + ", ".join(f"{mark(c.status)} {c.id}{_at(c.scope, subject_key(s))}"
-                                                    for c in blockers)
+            named = [f"{mark(c.status)} {c.id}{_at(c.scope, subject_key(s))}" for c in blocking(decision, s)]
+            elsewhere = blocked_elsewhere(decision, s)
+            if elsewhere:
+                named.append(f"criteria at {', '.join(elsewhere)}")
+            if named:
+                row += "  blocked by " + ", ".join(named)
         lines.append(row)
     return lines
 

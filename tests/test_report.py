@@ -53,7 +53,7 @@ def report(jobs: str = "1") -> tuple[str, bytes]:
 @lru_cache(maxsize=1)
 def decisions():
     engine = Engine(load("reference"))
-    return [engine.decide(load_case(path)) for path in EXAMPLES]
+    return [engine.decide(load_case(path), would_change=False) for path in EXAMPLES]  # as batch without --would-change
 
 
 def figure(page, outcome: str) -> str:
@@ -110,7 +110,7 @@ def test_the_blocking_chart_splits_not_met_from_not_documented():
     counts: dict[str, Counter] = {}
     for d in decisions():
         for s in (*d.levels, *d.items):
-            for b in row(s).blockers:
+            for b in row(d, s).blockers:
                 counts.setdefault(b.id, Counter())[b.status] += 1
     order = sorted(counts, key=lambda cid: (-sum(counts[cid].values()), cid))
     shown = bars(page, "blocking")
