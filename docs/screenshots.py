@@ -5,7 +5,7 @@
 Needs Chromium (the Debian package ``chromium``).  Writes docs/images/*.png:
 the review page of examples/source-003.yaml as a reviewer first sees it at
 1280×800, the same page with L4-L5 opened, and the report of
-``necessity batch examples/``.
+``necessity batch examples/ --would-change`` (so that its chart counts what blocks).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def main() -> None:
         page.write_text(necessity("explain", "examples/source-003.yaml", "--format", "html"), encoding="utf-8")
         # run beside a link to examples/, so that the report names no folder of this machine
         (Path(work) / "examples").symlink_to(ROOT / "examples")
-        necessity("batch", "examples/", "--out", "decisions.jsonl", "--report", "report.html", cwd=Path(work))
+        necessity("batch", "examples/", "--would-change", "--out", "decisions.jsonl", "--report", "report.html",
+                  cwd=Path(work))
         report = Path(work) / "report.html"
         with Browser() as browser:
             tab = browser.open(page, 1280, 800)
