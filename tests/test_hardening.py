@@ -292,7 +292,9 @@ FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@FUZZ
+# The property itself is sampled widely in test_properties.py; here the CLI's
+# JSON Lines path around it, at 0.4 s a run, so fewer examples.
+@settings(FUZZ, max_examples=12)
 @given(st.lists(cases_st.cases(), min_size=1, max_size=5))
 def test_random_valid_cases_through_the_cli_give_one_determination_per_requested_level(records):
     with tempfile.TemporaryDirectory() as tmp:
@@ -305,7 +307,8 @@ def test_random_valid_cases_through_the_cli_give_one_determination_per_requested
     for record, out in zip(records, decided):
         requested = sorted(lv["level"] for lv in record["request"]["levels"])
         assert sorted(lv["level"] for lv in out["levels"]) == requested
-        assert all(lv["determination"] in ("fusion", "decompression_only", "none") for lv in out["levels"])
+        assert all(lv["determination"] in ("fusion", "decompression_only", "none", "not_addressed")
+                   for lv in out["levels"])
         assert out["outcome"] in ("approved", "partially_approved", "denied")
 
 
