@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine import labels
 from engine.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
-from engine.terminal import blocking, hidden, subject_key, subject_name
+from engine.terminal import blocking, elsewhere, hidden, subject_key, subject_name
 
 
 def md(text: str) -> str:
@@ -104,7 +104,8 @@ def _criteria_block(criteria: list[CriterionResult], subject: str = "case") -> l
 
 
 def _requirement(a, subject: str, with_status: bool) -> str:
-    at = "" if a.scope in ("case", subject) or "@" in a.scope or a.scope == subject.split("@")[0] else f" at {a.scope}"
+    where = elsewhere(a.scope, subject)
+    at = f" at {where}" if where else ""
     status = f" ({labels.status(a.status)})" if with_status else ""
     return f"{a.criterion}{at}{status}"
 
