@@ -69,7 +69,9 @@ def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
         sentences.append("The record leaves open " + "; ".join(
             f"{_cite(c)}: {'; '.join(md(e.text) for e in c.unsettled)}" for c in open_) + ".")
     if refuted:
-        sentences.append("A documented finding does not meet " + "; ".join(
+        # "not met", then why: a documented finding ("mild stenosis") or a determination
+        # the criterion rests on ("fusion not justified at L5-S1"), which is no finding
+        sentences.append("Not met: " + "; ".join(
             f"{_cite(c)}: {'; '.join(md(e.text) for e in c.evidence) or 'not met'}" for c in refuted) + ".")
     return " ".join(sentences)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache, wraps
 
 import clingo
@@ -389,6 +390,8 @@ class Engine:
                                         ("not_medically_necessary", "medically_necessary"))
             items.append(ItemDecision(item, where, det, criteria, changes))
 
+        if explain and would_change:
+            levels, items = self._document_what_lines_need(levels, items)
         h = self.policy.header
         return Decision(
             case=case.case,
@@ -404,6 +407,23 @@ class Engine:
             )),
             notices=effective_period_notices(self.policy, case),
         )
+
+    def _document_what_lines_need(self, levels: list[LevelDecision], items: list[ItemDecision]):
+        """What the record must say, also for a criterion that is not met now but that a
+        what-if line needs documented where the rest of the line holds: REF-X1 at S1-pelvis
+        fails while fusion at L5-S1 is not justified, and once it is, needs the imbalance
+        measured.  Without it, documentation to obtain would name a criterion and not say
+        what to obtain."""
+        wanted = {(a.criterion, a.scope) for s in (*levels, *items) for w in s.would_change
+                  for a in (*w.requires, *w.one_of) if a.status == "not_documented"}
+
+        def said(criteria: tuple[CriterionResult, ...]) -> tuple[CriterionResult, ...]:
+            return tuple(replace(c, documentation=self._documentation[c.id])
+                         if c.documentation is None and (c.id, c.scope) in wanted and c.id in self._documentation
+                         else c for c in criteria)
+
+        return ([replace(lv, criteria=said(lv.criteria)) for lv in levels],
+                [replace(it, criteria=said(it.criteria)) for it in items])
 
     def decide_many(self, cases: Sequence[Case], *, explain: bool = True,
                     would_change: bool = False) -> list[Decision | PolicyError]:

@@ -102,6 +102,7 @@ def test_no_what_if_lists_a_met_criterion_and_each_carries_its_status(pid, path)
     name = f"{pid}:{path.name}"
     status = {(cid, scope): st for cid, scope, st in decision.statuses}
     data = json.loads(dumps(to_json(decision)))
+    judged = {(c.id, c.scope): c for s in (*decision.levels, *decision.items) for c in s.criteria}
     for subject, got in zip([*decision.levels, *decision.items], [*data["levels"], *data["items"]]):
         for w, w_json in zip(subject.would_change, got["would_change"], strict=True):
             for a, a_json in zip((*w.requires, *w.one_of), (*w_json["requires_at"], *w_json.get("one_of", [])), strict=True):
@@ -109,5 +110,10 @@ def test_no_what_if_lists_a_met_criterion_and_each_carries_its_status(pid, path)
                 assert a_json["status"] == a.status and a.status in ("not_documented", "not_met"), f"{name}: {a_json}"
             if w.kind == "documentation":
                 assert all(a.status == "not_documented" for a in (*w.requires, *w.one_of)), f"{name}: {w}"
+                for a in (*w.requires, *w.one_of):  # each says what to obtain, where the policy words it
+                    c = judged.get((a.criterion, a.scope))
+                    if c is not None and a.criterion in engine._documentation:
+                        assert c.documentation == engine._documentation[a.criterion], \
+                            f"{name}: {a.criterion} at {a.scope} ({c.status}) is documentation to obtain, but not what"
             else:
                 assert any(a.status == "not_met" for a in (*w.requires, *w.one_of)), f"{name}: {w}"
