@@ -362,6 +362,7 @@ class Reader:
                 by_link[f.path] = f
         out: dict[str, Any] = {}
         gates: dict[str, bool] = {}
+        first: dict[str, str] = {}  # linkId -> where it was answered, for the items that do not repeat
         for i, item in enumerate(items or []):
             here = f"{where}.item[{i}]"
             f = by_link.get(item.linkId)
@@ -369,6 +370,14 @@ class Reader:
                 if not item.linkId.endswith("#criteria"):
                     self.unknown.append((here, item.linkId))
                 continue
+            # Only a list of records repeats its group (one per entry).  Anything else answered
+            # twice would let the later answer silently replace the earlier, so it is refused,
+            # as a case file with a repeated key is.
+            if not (f.is_list and f.is_record and item.linkId == f.entries):
+                if item.linkId in first:
+                    raise FormError(here, f"{item.linkId} appears twice in this group (first at "
+                                          f"{first[item.linkId]}): keep one, with every answer in it")
+                first[item.linkId] = here
             key = f"{at}.{f.name}" if at else f.name
             self.origin.setdefault(key, here)
             if f.gated and item.linkId == f.path:

@@ -295,6 +295,57 @@ def test_plan_the_claim_does_not_request_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "where the Claim requests no service" in result.output
 
 
+def _explain_bundle(tmp_path: Path, bundle: dict, *args: str) -> object:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(bundle))
+    return CliRunner().invoke(main, ["explain", str(path), *args])
+
+
+def _source(name: str) -> dict:
+    return to_bundle(load_case(ROOT / "examples" / f"{name}.yaml"))
+
+
+def _qr_index(bundle: dict) -> int:
+    return next(i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "QuestionnaireResponse")
+
+
+def test_a_group_answered_twice_is_refused(tmp_path: Path) -> None:
+    """A second `clinical` group saying less (no radiculopathy) flipped source-002 from partially approved to
+    denied: the last one silently won.  Both element paths are named, as a case file's repeated key is."""
+    bundle = _source("source-002")
+    k = _qr_index(bundle)
+    items = _answers(bundle)["item"]
+    n = next(i for i, it in enumerate(items) if it["linkId"] == "clinical")
+    items.append({"linkId": "clinical", "item": [{"linkId": "clinical.adl_limitation", "answer": [{"valueBoolean": True}]}]})
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[{k}].resource.item[{len(items) - 1}]: clinical appears twice in this group " \
+           f"(first at Bundle.entry[{k}].resource.item[{n}])" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_answer_given_twice_is_refused(tmp_path: Path) -> None:
+    """clinical.adl_limitation answered true, then false: the false flipped REF-D3 to not met."""
+    bundle = _source("source-003")
+    k = _qr_index(bundle)
+    clinical = _item(_answers(bundle)["item"], "clinical")
+    n = next(i for i, it in enumerate(clinical["item"]) if it["linkId"] == "clinical.adl_limitation")
+    clinical["item"].append({"linkId": "clinical.adl_limitation", "answer": [{"valueBoolean": False}]})
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    group = next(i for i, it in enumerate(_answers(bundle)["item"]) if it["linkId"] == "clinical")
+    at = f"Bundle.entry[{k}].resource.item[{group}]"
+    assert f"{at}.item[{len(clinical['item']) - 1}]: clinical.adl_limitation appears twice in this group " \
+           f"(first at {at}.item[{n}])" in result.output, result.output
+
+
+def test_entries_of_a_list_of_records_may_repeat() -> None:
+    """A repeating group (`imaging[]`, one per study) is how a list's entries are given: not a repetition."""
+    case = load_case(ROOT / "examples" / "source-004.yaml")
+    assert len(case.imaging) > 1
+    assert from_bundle(to_bundle(case), "source-004").case.imaging == case.imaging
+
+
 def test_fhir_files_are_written_whole_and_never_over_their_input(tmp_path: Path) -> None:
     case = tmp_path / "case.yaml"
     case.write_text((ROOT / "examples" / "source-002.yaml").read_text(encoding="utf-8"), encoding="utf-8")
