@@ -346,6 +346,83 @@ def test_entries_of_a_list_of_records_may_repeat() -> None:
     assert from_bundle(to_bundle(case), "source-004").case.imaging == case.imaging
 
 
+def _planned(approaches: list[str]) -> dict:
+    """A request Bundle for L4-L5 decompression and fusion by ``approaches``, the codes `fhir bundle` picks."""
+    return to_bundle(case_from(merge(baseline(), {"request": {"levels": [
+        {"level": "L4-L5", "decompression": "laminectomy", "fusion": {"approaches": approaches}}]}})))
+
+
+def _claim_item(bundle: dict, code: str) -> int:
+    return next(i for i, it in enumerate(bundle["entry"][0]["resource"]["item"])
+                if it["productOrService"]["coding"][0]["code"] == code)
+
+
+def _answer_approaches(bundle: dict, *approaches: str) -> None:
+    _item(_answers(bundle)["item"], "request.levels[].fusion.approaches")["answer"] = [
+        {"valueCoding": {"system": "urn:necessity:vocabulary:approach", "code": a}} for a in approaches]
+
+
+def test_answers_never_drop_an_approach_the_claim_codes(tmp_path: Path) -> None:
+    """22558 and 22612 at L4-L5, answered `alif` alone: the posterolateral fusion 22612 requests was dropped,
+    REF-S1 flipped and the stay was denied while item 22612 was certified."""
+    bundle = _planned(["alif", "posterolateral"])
+    _answer_approaches(bundle, "alif")
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    k = _qr_index(bundle)
+    assert f"Bundle.entry[{k}].resource.item[" in result.output
+    assert f"22612 at Bundle.entry[0].resource.item[{_claim_item(bundle, '22612')}] requests (posterolateral)" \
+        in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_combined_code_needs_both_its_approaches(tmp_path: Path) -> None:
+    """22633 is a posterior interbody fusion with a posterolateral one: `plif` alone drops the posterolateral."""
+    bundle = _planned(["plif", "posterolateral"])
+    items = bundle["entry"][0]["resource"]["item"]
+    items[_claim_item(bundle, "22630")]["productOrService"]["coding"][0].update(code="22633", display="combined")
+    del items[_claim_item(bundle, "22612")]
+    read = from_bundle(bundle, "22633").case.request.levels[0].fusion
+    assert [a.value for a in read.approaches] == ["plif", "posterolateral"]
+    _answer_approaches(bundle, "plif")
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert "approaches plif at L4-L5 leave out what the Claim's code 22633" in result.output
+    assert "(tlif with posterolateral or plif with posterolateral)" in result.output, result.output
+
+
+def test_a_level_planned_twice_is_refused(tmp_path: Path) -> None:
+    """Two `request.levels[]` entries for L4-L5: the second replaced the first's approaches."""
+    bundle = _planned(["tlif"])
+    request = _item(_answers(bundle)["item"], "request")
+    entry = next(i for i in request["item"] if i["linkId"] == "request.levels[]")
+    request["item"].append(copy.deepcopy(entry))
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert "documents the plan at L4-L5 a second time (first at Bundle.entry[" in result.output, result.output
+
+
+def test_two_decompression_techniques_at_one_level_are_refused(tmp_path: Path) -> None:
+    """63030 (laminotomy) and 63047 (laminectomy) at L4-L5: the case record holds one technique per level,
+    and neither code is silently kept over the other."""
+    bundle = _planned(["tlif"])
+    items = bundle["entry"][0]["resource"]["item"]
+    first = _claim_item(bundle, "63047")
+    items.append({**copy.deepcopy(items[first]), "sequence": 9})
+    items[-1]["productOrService"]["coding"][0].update(code="63030", display="laminotomy")
+    result = _explain_bundle(tmp_path, bundle)  # answered laminectomy, which 63030 does not cover
+    assert result.exit_code == 2, result.output
+    assert f"technique laminectomy at L4-L5 disagrees with the Claim's code 63030 at " \
+           f"Bundle.entry[0].resource.item[{len(items) - 1}]" in result.output, result.output
+    technique = _item(_answers(bundle)["item"], "request.levels[].decompression")
+    technique["item"] = [i for i in technique["item"] if i["linkId"] != "request.levels[].decompression.technique"]
+    result = _explain_bundle(tmp_path, bundle)  # not answered: the two codes' techniques differ
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[0].resource.item[{len(items) - 1}]: requests decompression at L4-L5 by laminotomy (63030), " \
+           f"while Bundle.entry[0].resource.item[{first}] requests laminectomy (63047)" in result.output, result.output
+    assert "with foraminotomy, which every code covers" in result.output
+
+
 def test_fhir_files_are_written_whole_and_never_over_their_input(tmp_path: Path) -> None:
     case = tmp_path / "case.yaml"
     case.write_text((ROOT / "examples" / "source-002.yaml").read_text(encoding="utf-8"), encoding="utf-8")
