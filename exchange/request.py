@@ -15,6 +15,7 @@ The engine sees none of this: the result is the same ``Case`` a case file gives.
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -430,6 +431,13 @@ def from_bundle(data: Any, source: str) -> Request:
                            "a second QuestionnaireResponse: give the documentation in one"))
     elif responses:
         k = responses[0]
+        answered = bundle.entry[k].resource
+        if answered.status not in ("completed", "amended"):
+            r.problems.append((f"Bundle.entry[{k}].resource.status",
+                               f"'{answered.status}': the answers are not final documentation (a form still in "
+                               "progress, stopped, or entered in error): send the completed QuestionnaireResponse "
+                               "(status completed or amended)"))
+        _of_the_patient(bundle, answered.subject, f"Bundle.entry[{k}].resource.subject", "a QuestionnaireResponse", r)
         try:
             answers = reader.record(bundle.entry[k].resource.item, form.tree(), f"Bundle.entry[{k}].resource", "")
         except form.FormError as exc:
@@ -597,9 +605,53 @@ def _lookup(record: dict[str, Any], path: str) -> Any:
     return node
 
 
+@dataclass(frozen=True)
+class _Result:
+    """One Observation's measurement as read: the row of its code, when, the value, where."""
+
+    row: Row
+    when: tuple[datetime.datetime, datetime.datetime] | None  # the instants it may have been taken between
+    value: float
+    where: str
+
+
+def _period(value: Any) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """An effectiveDateTime as the span it covers (a year, a month, a day or an instant), in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        t = value.astimezone(datetime.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        return t, t
+    if isinstance(value, datetime.date):
+        day = datetime.datetime.combine(value, datetime.time())
+        return day, day + datetime.timedelta(days=1)
+    parts = [int(p) for p in str(value).split("-")]
+    start = datetime.datetime(parts[0], parts[1] if len(parts) > 1 else 1, 1)
+    end = (datetime.datetime(parts[0] + 1, 1, 1) if len(parts) == 1 else
+           datetime.datetime(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1))
+    return start, end
+
+
+def _later(a: _Result, b: _Result) -> bool | None:
+    """Whether ``b`` was taken after ``a``; None when their dates do not say (not given, or overlapping)."""
+    if a.when is None or b.when is None:
+        return None
+    if b.when[0] >= a.when[1] and b.when != a.when:
+        return True
+    if a.when[0] >= b.when[1] and b.when != a.when:
+        return False
+    return None
+
+
 def _observations(bundle: Any, record: dict[str, Any], reader: form.Reader, r: _Reading) -> None:
-    """Measurements given as Observations, beside the answers (they must agree)."""
-    latest: dict[str, tuple[str, float, str]] = {}
+    """Measurements given as Observations, beside the answers (they must agree).
+
+    Of several results for one code the latest is read.  Two codes may give
+    the same case field (a lumbar and a hip DEXA T-score): the case record
+    holds one value, and choosing between two would be a clinical choice, so
+    results that differ are refused and the sender says which one counts.
+    """
+    latest: dict[tuple[str, str], _Result] = {}
     for k in _entry_index(bundle, "Observation"):
         obs = bundle.entry[k].resource
         where = f"Bundle.entry[{k}].resource"
@@ -610,22 +662,48 @@ def _observations(bundle: Any, record: dict[str, Any], reader: form.Reader, r: _
         if obs.status not in ("final", "amended", "corrected"):
             r.warn(f"{where}.status", f"an Observation with status {obs.status} is not read: only final results count")
             continue
+        _of_the_patient(bundle, obs.subject, f"{where}.subject", "an Observation", r)
         quantity = obs.valueQuantity
         if quantity is None or quantity.value is None:
             r.problems.append((f"{where}.valueQuantity", f"{row['display']} gives no valueQuantity: give the measured value"))
+            continue
+        if quantity.comparator is not None:
+            # The case record holds a measured value, never a bound: "> -3.0" read as -3.0 would meet
+            # a criterion the measurement may not.
+            r.problems.append((f"{where}.valueQuantity.comparator",
+                               f"{row['display']} given as '{quantity.comparator} {quantity.value}': {row['field']} "
+                               "holds a measured value, not a bound: send the value as measured, without a "
+                               "comparator, or leave the Observation out (then it is not documented)"))
             continue
         unit = quantity.code or quantity.unit or ""
         if row["unit"] and unit != row["unit"]:
             r.problems.append((f"{where}.valueQuantity", f"{row['display']} in '{unit}': give it in {row['unit']}"))
             continue
-        when = str(obs.effectiveDateTime or "")
-        value = float(str(quantity.value))
-        previous = latest.get(row["field"])
-        if previous is not None and previous[0] == when and previous[1] != value:
-            r.problems.append((where, f"two {row['display']} results of the same date disagree: keep one"))
-        if previous is None or when > previous[0]:
-            latest[row["field"]] = (when, value, where)
-    for path, (_, value, where) in latest.items():
+        result = _Result(row, _period(obs.effectiveDateTime), float(str(quantity.value)), where)
+        key = (row["system"], row["code"])
+        previous = latest.get(key)
+        if previous is None:
+            latest[key] = result
+            continue
+        later = _later(previous, result)
+        if later is None and result.value != previous.value:
+            why = ("is of the same date as" if previous.when is not None and previous.when == result.when else
+                   "is not dated so as to say which is later (an effectiveDateTime missing, or within the other's) than")
+            r.problems.append((where, f"{row['display']} {result.value} {why} {previous.where} ({previous.value}), "
+                                      "and they disagree: keep the one to decide on, or date each"))
+        elif later:
+            latest[key] = result
+    by_field: dict[str, list[_Result]] = {}
+    for result in latest.values():
+        by_field.setdefault(result.row["field"], []).append(result)
+    for path, results in by_field.items():
+        first, value, where = results[0], results[0].value, results[0].where
+        other = next((x for x in results[1:] if x.value != value), None)
+        if other is not None:
+            r.problems.append((other.where, f"{other.row['display']} {other.value} and {first.row['display']} "
+                                            f"{first.value} ({first.where}) both give {path}, which holds one value: "
+                                            "send only the Observation the decision is to read"))
+            continue
         answered = _lookup(record, path)
         if answered is not None and answered != value:
             r.problems.append((where, f"{value} disagrees with the QuestionnaireResponse's {path} {answered}: give one value"))
@@ -638,6 +716,29 @@ def _observations(bundle: Any, record: dict[str, Any], reader: form.Reader, r: _
             continue
         _set(record, path, value)
         reader.origin.setdefault(path, f"{where}.valueQuantity.value")
+
+
+def _target(bundle: Any, reference: Any) -> Any:
+    """What a reference points at: the Bundle entry it resolves to, else the reference as written."""
+    text = reference.reference
+    for i, entry in enumerate(bundle.entry or []):
+        resource = entry.resource
+        if text is not None and (entry.fullUrl == text or (resource is not None and resource.id and (
+                text == f"{resource.get_resource_type()}/{resource.id}"
+                or (entry.fullUrl or "").endswith("/" + text)))):
+            return i
+    return text if text is not None else json.dumps(as_json(reference), sort_keys=True)
+
+
+def _of_the_patient(bundle: Any, subject: Any, where: str, what: str, r: _Reading) -> None:
+    """Documentation about another patient than the Claim's is refused, never read into the case."""
+    patient = bundle.entry[0].resource.patient
+    if subject is None or _target(bundle, subject) == _target(bundle, patient):
+        return
+    said = subject.reference or subject.display or "a reference by identifier"
+    r.problems.append((where, f"{what} about {said}, not the Claim's patient {patient.reference or patient.display} "
+                              "(Bundle.entry[0].resource.patient): documentation about another patient is not "
+                              "read: send the patient's own, or correct the reference"))
 
 
 def _case(record: dict[str, Any], source: str, reader: form.Reader, origin: dict[str, str]) -> Case:

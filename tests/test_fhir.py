@@ -423,6 +423,111 @@ def test_two_decompression_techniques_at_one_level_are_refused(tmp_path: Path) -
     assert "with foraminotomy, which every code covers" in result.output
 
 
+# ---------------------------------------------------------------------------
+# Observations, and documentation that is not the patient's or not final
+# ---------------------------------------------------------------------------
+
+LUMBAR, HIP = "38267-8", "38263-7"  # DXA T-score codes, both read into history.bone_density.dexa_t_score
+
+
+def _with_dexa(t_score: float) -> dict:
+    """A Bundle for the baseline with cement-augmented screws (REF-A5 reads the T-score), the DEXA an Observation."""
+    return to_bundle(case_from(merge(baseline(), {
+        "request": {"items": [{"item": "cement_augmentation"}]},
+        "history": {"bone_density": {"dexa_t_score": t_score}}})))
+
+
+def _observation(bundle: dict, code: str) -> tuple[int, dict]:
+    return next((i, e["resource"]) for i, e in enumerate(bundle["entry"])
+                if e["resource"]["resourceType"] == "Observation"
+                and e["resource"]["code"]["coding"][0]["code"] == code)
+
+
+def _add_result(bundle: dict, code: str, value: float, when: str | None) -> int:
+    _, lumbar = _observation(bundle, LUMBAR)
+    result = copy.deepcopy(lumbar)
+    result["id"] = f"dexa-{len(bundle['entry'])}"
+    result["code"]["coding"][0].update(code=code, display=code)
+    result["valueQuantity"]["value"] = value
+    result.pop("effectiveDateTime", None)
+    if when:
+        result["effectiveDateTime"] = when
+    bundle["entry"].append({"fullUrl": f"urn:uuid:00000000-0000-4000-8000-{len(bundle['entry']):012d}",
+                            "resource": result})
+    return len(bundle["entry"]) - 1
+
+
+def test_a_value_with_a_comparator_is_refused(tmp_path: Path) -> None:
+    """'> -3.0' was read as exactly -3.0, which meets REF-A5 (T-score -2.5 or lower): the case holds no bounds."""
+    bundle = _with_dexa(-3.0)
+    k, lumbar = _observation(bundle, LUMBAR)
+    lumbar["valueQuantity"]["comparator"] = ">"
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[{k}].resource.valueQuantity.comparator: " in result.output
+    assert "given as '> -3.0'" in result.output and "without a comparator" in result.output, result.output
+
+
+def test_lumbar_and_hip_results_that_differ_are_refused(tmp_path: Path) -> None:
+    """The usual DEXA report gives a lumbar and a hip T-score; the case record holds one, and which one counts is
+    not Python's to choose.  It was refused as 'two DXA Hip results of the same date disagree', or, a day apart,
+    the hip result silently replaced the lumbar one."""
+    for when in ("2025-10-01", "2025-10-02"):
+        bundle = _with_dexa(-2.8)
+        k, lumbar = _observation(bundle, LUMBAR)
+        lumbar["effectiveDateTime"] = "2025-10-01"
+        hip = _add_result(bundle, HIP, -1.9, when)
+        result = _explain_bundle(tmp_path, bundle)
+        assert result.exit_code == 2, result.output
+        assert f"Bundle.entry[{hip}].resource: DXA Hip [T-score] Bone density -1.9 and DXA Lumbar spine [T-score] " \
+               f"Bone density -2.8 (Bundle.entry[{k}].resource) both give history.bone_density.dexa_t_score" \
+               in result.output, result.output
+        assert "send only the Observation" in result.output
+    bundle = _with_dexa(-2.8)
+    _add_result(bundle, HIP, -2.8, "2025-10-01")  # the same value twice says one thing
+    assert from_bundle(bundle, "agree").case.history.bone_density.dexa_t_score == -2.8
+
+
+def test_of_one_code_the_latest_result_is_read(tmp_path: Path) -> None:
+    bundle = _with_dexa(-2.0)
+    _, lumbar = _observation(bundle, LUMBAR)
+    lumbar["effectiveDateTime"] = "2025-03-01"
+    _add_result(bundle, LUMBAR, -2.7, "2025-09-01")
+    assert from_bundle(bundle, "latest").case.history.bone_density.dexa_t_score == -2.7
+    later = _add_result(bundle, LUMBAR, -1.0, None)  # undated: which is later is not said
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[{later}].resource: DXA Lumbar spine [T-score] Bone density -1.0 is not dated so as to say " \
+           "which is later" in result.output, result.output
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "in-progress", "stopped"])
+def test_answers_not_final_are_refused(tmp_path: Path, status: str) -> None:
+    bundle = _source("source-002")
+    _answers(bundle)["status"] = status
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[{_qr_index(bundle)}].resource.status: '{status}': the answers are not final" in result.output
+
+
+def test_documentation_about_another_patient_is_refused(tmp_path: Path) -> None:
+    bundle = _source("source-002")
+    _answers(bundle)["subject"] = {"reference": "Patient/someone-else"}
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[{_qr_index(bundle)}].resource.subject: a QuestionnaireResponse about Patient/someone-else, " \
+           "not the Claim's patient" in result.output, result.output
+    bundle = _with_dexa(-2.8)
+    k, lumbar = _observation(bundle, LUMBAR)
+    lumbar["subject"] = {"reference": "Patient/someone-else"}
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2 and f"Bundle.entry[{k}].resource.subject: an Observation about" in result.output
+    patient = bundle["entry"][0]["resource"]["patient"]["reference"]
+    entry = next(e for e in bundle["entry"] if e["fullUrl"] == patient)
+    lumbar["subject"] = {"reference": f"Patient/{entry['resource']['id']}"}  # the same patient, written relative
+    assert from_bundle(bundle, "relative").case.history.bone_density.dexa_t_score == -2.8
+
+
 def test_fhir_files_are_written_whole_and_never_over_their_input(tmp_path: Path) -> None:
     case = tmp_path / "case.yaml"
     case.write_text((ROOT / "examples" / "source-002.yaml").read_text(encoding="utf-8"), encoding="utf-8")
