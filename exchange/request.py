@@ -625,7 +625,10 @@ def _period(value: Any) -> tuple[datetime.datetime, datetime.datetime] | None:
     if isinstance(value, datetime.date):
         day = datetime.datetime.combine(value, datetime.time())
         return day, day + datetime.timedelta(days=1)
-    parts = [int(p) for p in str(value).split("-")]
+    try:
+        parts = [int(p) for p in str(value).split("-")][:2]
+    except ValueError:  # the models admit only dates; anything else is taken as undated
+        return None
     start = datetime.datetime(parts[0], parts[1] if len(parts) > 1 else 1, 1)
     end = (datetime.datetime(parts[0] + 1, 1, 1) if len(parts) == 1 else
            datetime.datetime(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1))
