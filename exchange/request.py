@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import labels
 from exchange import form
 from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
 from exchange.tables import Row, lookup, table
@@ -314,9 +315,24 @@ class _Reading:
         self.source = source
         self.problems: list[tuple[str, str]] = []
         self.warnings: list[str] = []
+        self.unread: list[tuple[str, str]] = []  # (element path, why) of the Claim items that cannot be read
 
     def warn(self, where: str, message: str) -> None:
         self.warnings.append(f"{where}: {message}")
+
+    def not_read(self, where: str, why: str, fix: str) -> None:
+        """A Claim item no mapping row reads: reported, and pended for manual review."""
+        self.unread.append((where, why))
+        self.warn(where, f"{why}: {fix}not decided; the item goes to manual review")
+
+    def refusal(self, what: str, fix: str) -> str:
+        """A refusal about what the Claim requests: when some Claim items could not be read, they are
+        the likely cause, so they are named (their warnings would be lost with the refusal)."""
+        if not self.unread:
+            return f"{what}: {fix}"
+        unread = "; ".join(f"{w}: {why}" for w, why in self.unread)
+        return (f"{what}, as far as its items can be read; not read: {unread}: give each item a code and body site "
+                f"the tables in exchange/data/ map, or {fix}")
 
 
 def _entry_index(bundle: Any, resource_type: str) -> list[int]:
@@ -348,6 +364,7 @@ def from_bundle(data: Any, source: str) -> Request:
     origin: dict[str, str] = {"request.date": f"{at}.created"}
     settings: dict[str, str] = {}
     claim_items: list[ClaimItem] = []
+    requested_items: dict[str, str] = {}  # an item (at its level), in words -> the Claim item requesting it
     for i, item in enumerate(claim.item or []):
         here = f"{at}.item[{i}]"
         row, coding = _mapped("procedures", item.productOrService)
@@ -362,7 +379,7 @@ def from_bundle(data: Any, source: str) -> Request:
                 settings.setdefault(pos["setting"], f"{here}.locationCodeableConcept")
         if row is None:
             why = f"{_said(coding)} has no row in exchange/data/procedures.csv"
-            r.warn(f"{here}.productOrService", f"{why}: not decided; the item goes to manual review")
+            r.not_read(f"{here}.productOrService", why, "")
             claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
             continue
         level = None
@@ -370,7 +387,7 @@ def from_bundle(data: Any, source: str) -> Request:
             site, site_coding = _mapped("body-sites", item.bodySite)
             if site is None:
                 why = f"body site {_said(site_coding)} has no row in exchange/data/body-sites.csv"
-                r.warn(f"{here}.bodySite", f"{why}: the item's level is unknown; it goes to manual review")
+                r.not_read(f"{here}.bodySite", why, "the item's level is unknown; ")
                 claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
                 continue
             level = site["level"]
@@ -378,7 +395,7 @@ def from_bundle(data: Any, source: str) -> Request:
         if service in ("decompression", "fusion", "instrumentation"):
             if level is None:
                 why = f"{_said(coding)} is done at a spinal level, and the item names none"
-                r.warn(f"{here}.bodySite", f"{why}: give bodySite; the item goes to manual review")
+                r.not_read(f"{here}.bodySite", why, "give bodySite; ")
                 claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
                 continue
             entry = levels.setdefault(level, {"level": level})
@@ -409,12 +426,29 @@ def from_bundle(data: Any, source: str) -> Request:
                         r.warn(f"{here}.modifier", f"modifier {_said(side_coding)} has no row in exchange/data/modifiers.csv: not read")
             if detail:
                 entry["source"] = detail
+            named = labels.item(name, level)
+            if named in requested_items:
+                # The case record holds one entry per item and level (a second would be refused there).
+                r.problems.append((f"{here}.productOrService", f"requests {named} again (first at "
+                                   f"{requested_items[named]}): request each item once per level"))
+                continue
+            requested_items[named] = here
             origin[f"request.items[{len(case_items)}]"] = here
             case_items.append(entry)
             claim_items.append(ClaimItem(item.sequence, raw, ("item", name, level), location))
         elif service == "admission":
             settings.setdefault(row["values"], f"{here}.productOrService")
             claim_items.append(ClaimItem(item.sequence, raw, ("item", INPATIENT_ITEM, None), location))
+    for entry in case_items:
+        if entry.get("level") is not None and entry["level"] not in levels:
+            where = requested_items[labels.item(entry["item"], entry["level"])]
+            r.problems.append((f"{where}.bodySite", r.refusal(
+                f"requests {labels.item(entry['item'], entry['level'])}, where the Claim requests no decompression "
+                "or fusion", "add the level's service, or correct the body site")))
+    if not levels and not r.problems:
+        r.problems.append((f"{at}.item", r.refusal(
+            "requests no decompression or fusion at a spinal level",
+            "add the decompression or fusion items of the levels to decide (a request is decided level by level)")))
     if len(settings) > 1:
         (a, wa), (b, wb) = list(settings.items())[:2]
         r.problems.append((wb, f"asks for an {b} setting, while {wa} asks for {a}: one request has one setting"))
@@ -499,16 +533,16 @@ def _merge_request(documented: dict[str, Any], levels: dict[str, dict[str, Any]]
                                       f"{reader.where(f'request.levels[{answered[level]}]')}): give one entry per level"))
             continue
         if level not in levels:
-            r.problems.append((where, f"documents the plan at {level}, where the Claim requests no service: "
-                                      "add the level's items to the Claim or drop the entry"))
+            r.problems.append((where, r.refusal(f"documents the plan at {level}, where the Claim requests no service",
+                                                "add the level's items to the Claim or drop the entry")))
             continue
         answered[level] = n
         target = levels[level]
         for part in ("decompression", "fusion"):
             if part in entry and part not in target:
-                r.problems.append((reader.where(f"{key}.{part}") or where,
-                                   f"documents {part} at {level}, which the Claim does not request: "
-                                   f"add a {part} item for {level} or drop the answers"))
+                r.problems.append((reader.where(f"{key}.{part}") or where, r.refusal(
+                    f"documents {part} at {level}, which the Claim does not request",
+                    f"add a {part} item for {level} or drop the answers")))
         for name, value in entry.items():
             if name not in ("level", "decompression", "fusion"):
                 target[name] = value
@@ -768,7 +802,8 @@ def _claim_origin(path: str, record: dict[str, Any], origin: dict[str, str]) -> 
             return origin.get(f"request.levels.{levels[index].get('level')}")
     if path.startswith("request.items["):
         return origin.get(path.split("]", 1)[0] + "]")
-    return origin.get("request.date") if path.startswith("request") else None
+    # what the Claim's items say as a whole (the levels, the items) is said by its items, not by its date
+    return "Bundle.entry[0].resource.item" if path.startswith("request") else None
 
 
 def is_bundle(data: Any) -> bool:

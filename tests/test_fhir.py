@@ -528,6 +528,66 @@ def test_documentation_about_another_patient_is_refused(tmp_path: Path) -> None:
     assert from_bundle(bundle, "relative").case.history.bone_density.dexa_t_score == -2.8
 
 
+def test_an_item_requested_twice_is_named_by_its_claim_item(tmp_path: Path) -> None:
+    """Two 22853 items at L5-S1 were reported at Bundle.entry[0].resource.created."""
+    bundle = _source("source-002")
+    items = bundle["entry"][0]["resource"]["item"]
+    first = _claim_item(bundle, "22853")
+    items.append({**copy.deepcopy(items[first]), "sequence": 99})
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[0].resource.item[{len(items) - 1}].productOrService: requests interbody device at L5-S1 " \
+           f"again (first at Bundle.entry[0].resource.item[{first}])" in result.output, result.output
+    assert "created" not in result.output
+
+
+def test_an_item_at_a_level_the_claim_does_not_request_is_named_by_its_claim_item(tmp_path: Path) -> None:
+    bundle = _source("source-002")
+    device = _claim_item(bundle, "22853")
+    bundle["entry"][0]["resource"]["item"][device]["bodySite"]["coding"][0]["code"] = "L3-L4"
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert f"Bundle.entry[0].resource.item[{device}].bodySite: requests interbody device at L3-L4, where the Claim " \
+           "requests no decompression or fusion" in result.output, result.output
+
+
+def _unmapped_site(item: dict) -> None:
+    item["bodySite"] = {"coding": [{"system": "http://snomed.info/sct", "code": "123", "display": "L5-S1"}]}
+
+
+def test_a_claim_with_no_readable_level_names_its_items_and_why(tmp_path: Path) -> None:
+    """Every level item with a SNOMED body site (no row): this was 'request.levels: Tuple should have at least
+    1 item' at Bundle.entry[0].resource.created."""
+    bundle = _source("source-002")
+    items = bundle["entry"][0]["resource"]["item"]
+    with_site = [i for i, it in enumerate(items) if "bodySite" in it]
+    for i in with_site:
+        _unmapped_site(items[i])
+    _item(_answers(bundle)["item"], "request")["item"] = [
+        i for i in _item(_answers(bundle)["item"], "request")["item"] if i["linkId"] != "request.levels[]"]
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert "Bundle.entry[0].resource.item: requests no decompression or fusion at a spinal level, as far as its " \
+           "items can be read" in result.output, result.output
+    for i in with_site:
+        assert f"Bundle.entry[0].resource.item[{i}].bodySite: body site http://snomed.info/sct|123 (L5-S1) has no " \
+               "row in exchange/data/body-sites.csv" in result.output
+    assert "created" not in result.output and "Tuple" not in result.output
+
+
+def test_a_refusal_names_the_claim_item_that_could_not_be_read(tmp_path: Path) -> None:
+    """The decompression item's body site has no row, and the answers document decompression at L5-S1: the
+    refusal said only that the Claim does not request it, and the cause was lost with the warnings."""
+    bundle = _source("source-002")
+    decompression = _claim_item(bundle, "63047")
+    _unmapped_site(bundle["entry"][0]["resource"]["item"][decompression])
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert "documents decompression at L5-S1, which the Claim does not request, as far as its items can be read; " \
+           f"not read: Bundle.entry[0].resource.item[{decompression}].bodySite: body site http://snomed.info/sct|123" \
+           in result.output, result.output
+
+
 def test_fhir_files_are_written_whole_and_never_over_their_input(tmp_path: Path) -> None:
     case = tmp_path / "case.yaml"
     case.write_text((ROOT / "examples" / "source-002.yaml").read_text(encoding="utf-8"), encoding="utf-8")
