@@ -264,6 +264,10 @@ class Decider:
             if isinstance(decision, PolicyError):
                 results[i] = error(source, f"{source}: {decision}")
                 continue
+            if request is not None:
+                from exchange.request import noticed
+
+                decision = noticed(decision, request)  # what the Bundle held beyond the case record
             if self.fmt == "fhir":
                 from exchange import response_text
                 from exchange.request import for_case

@@ -95,7 +95,8 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
     then the case-level criteria once and each level's and item's own.
     CASE is a case file (YAML or JSON) or a Da Vinci PAS request Bundle (JSON
     with "resourceType": "Bundle"); what a Bundle holds that no mapping row
-    reads is reported on stderr as a warning.
+    reads is reported on stderr as a warning and, in every format, as a
+    notice of the decision (a Claim item not decided: manual review).
 
     \b
     Examples:
@@ -136,6 +137,10 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
         level = canon
     policy = load(policy_ref, policies_dir)
     decision = decide(policy, case)
+    if request is not None:
+        from exchange.request import noticed
+
+        decision = noticed(decision, request)  # what the Bundle held beyond the case record is part of the answer
     if fmt == "fhir":
         from exchange import response_text
         from exchange.request import for_case

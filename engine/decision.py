@@ -124,6 +124,13 @@ class Notice:
     text: str
 
 
+#: A notice of a requested service the case record could not hold (a Claim item no mapping row
+#: reads): no determination covers it, so the outcome holds only for what was decided.
+ITEM_NOT_DECIDED = "item_not_decided"
+#: A notice of something in the request that was not read (a linkId, a place of service, a result).
+NOT_READ = "not_read"
+
+
 @dataclass(frozen=True)
 class Decision:
     case: str
@@ -136,6 +143,11 @@ class Decision:
     #: every criterion the policy evaluated, as (id, scope, status), reported or not
     statuses: tuple[tuple[str, str, str], ...] = ()
     notices: tuple[Notice, ...] = ()
+
+    @property
+    def undecided(self) -> tuple[Notice, ...]:
+        """The notices of requested services no determination covers (the outcome is for the rest)."""
+        return tuple(n for n in self.notices if n.code == ITEM_NOT_DECIDED)
 
     def status_of(self, criterion: str, scope: str = "case") -> str | None:
         for cid, sc, st in self.statuses:

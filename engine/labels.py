@@ -66,6 +66,13 @@ def outcome(name: str) -> str:
     return OUTCOMES.get(name, words(name))
 
 
+def in_part(undecided: int) -> str:
+    """What follows the outcome when some requested services were not decided (it holds only for the rest)."""
+    if not undecided:
+        return ""
+    return f" for the items decided; {undecided} Claim item{'s' if undecided > 1 else ''} not decided (manual review)"
+
+
 def status(name: str) -> str:
     return STATUSES.get(name, words(name))
 

@@ -130,7 +130,7 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
         f"# Medical necessity determination: {md(decision.case)}",
         "",
         f"**Policy:** {md(p.title or p.id)} ({md(p.id)} version {md(p.version)}, effective {md(p.effective)})  ",
-        f"**Decision:** {labels.outcome(decision.outcome)}",
+        f"**Decision:** {labels.outcome(decision.outcome)}{labels.in_part(len(decision.undecided))}",
         "",
     ]
     for n in decision.notices:

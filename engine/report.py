@@ -39,6 +39,7 @@ class CaseBrief:
     notices: tuple[str, ...]
     rows: tuple[Row, ...]
     items: tuple[tuple[str, str], ...]  # (item, determination) for each requested item
+    undecided: int = 0  # requested services no determination covers (a Claim item no row reads)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class CaseError:
 def brief(decision: Decision, source: str) -> CaseBrief:
     return CaseBrief(source, decision.case, decision.outcome, tuple(n.text for n in decision.notices),
                      tuple(row(decision, s) for s in (*decision.levels, *decision.items)),
-                     tuple((it.item, it.determination) for it in decision.items))
+                     tuple((it.item, it.determination) for it in decision.items), len(decision.undecided))
 
 
 def policy_ref(policy) -> PolicyRef:

@@ -236,7 +236,7 @@ def to_text(decision: Decision, level: str | None = None, verbose: bool = False)
     items = [it for it in decision.items if level is None or it.level == level]
     subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
     out = [f"{click.style(plain(decision.case), bold=True)} under {p.id} {p.version} (effective {p.effective}): "
-           f"{styled(decision.outcome)}"]
+           f"{styled(decision.outcome)}{labels.in_part(len(decision.undecided))}"]
     out += [click.style(f"! {n.text}", fg="yellow") for n in decision.notices]
     out.append("")
     out += _summary(decision, subjects)

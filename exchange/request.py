@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine import labels
+from engine.decision import ITEM_NOT_DECIDED, NOT_READ, Decision, Notice
 from exchange import form
 from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
 from exchange.tables import Row, lookup, table
@@ -67,6 +68,8 @@ class Request:
     items: tuple[ClaimItem, ...]
     echo: tuple[tuple[str, dict[str, Any]], ...] = ()  # (fullUrl, resource) the response references
     warnings: tuple[str, ...] = field(default=())
+    #: the warnings as notices of the decision, so that every rendering reports them (docs/fhir.md)
+    notices: tuple[Notice, ...] = field(default=())
 
 
 # ---------------------------------------------------------------------------
@@ -316,14 +319,19 @@ class _Reading:
         self.problems: list[tuple[str, str]] = []
         self.warnings: list[str] = []
         self.unread: list[tuple[str, str]] = []  # (element path, why) of the Claim items that cannot be read
+        self.notices: list[Notice] = []
 
     def warn(self, where: str, message: str) -> None:
         self.warnings.append(f"{where}: {message}")
+        self.notices.append(Notice(NOT_READ, f"not read from the request: {where}: {message}"))
 
-    def not_read(self, where: str, why: str, fix: str) -> None:
+    def not_read(self, where: str, why: str, fix: str, sequence: int, coding: Any) -> None:
         """A Claim item no mapping row reads: reported, and pended for manual review."""
         self.unread.append((where, why))
-        self.warn(where, f"{why}: {fix}not decided; the item goes to manual review")
+        self.warnings.append(f"{where}: {why}: {fix}not decided; the item goes to manual review")
+        code = coding.code if coding is not None and coding.code else "no code"
+        self.notices.append(Notice(ITEM_NOT_DECIDED, f"Claim item {sequence} ({code}) is not decided: {why} "
+                                                     f"({where}); pended for manual review"))
 
     def refusal(self, what: str, fix: str) -> str:
         """A refusal about what the Claim requests: when some Claim items could not be read, they are
@@ -379,7 +387,7 @@ def from_bundle(data: Any, source: str) -> Request:
                 settings.setdefault(pos["setting"], f"{here}.locationCodeableConcept")
         if row is None:
             why = f"{_said(coding)} has no row in exchange/data/procedures.csv"
-            r.not_read(f"{here}.productOrService", why, "")
+            r.not_read(f"{here}.productOrService", why, "", item.sequence, coding)
             claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
             continue
         level = None
@@ -387,7 +395,7 @@ def from_bundle(data: Any, source: str) -> Request:
             site, site_coding = _mapped("body-sites", item.bodySite)
             if site is None:
                 why = f"body site {_said(site_coding)} has no row in exchange/data/body-sites.csv"
-                r.not_read(f"{here}.bodySite", why, "the item's level is unknown; ")
+                r.not_read(f"{here}.bodySite", why, "the item's level is unknown; ", item.sequence, coding)
                 claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
                 continue
             level = site["level"]
@@ -395,7 +403,7 @@ def from_bundle(data: Any, source: str) -> Request:
         if service in ("decompression", "fusion", "instrumentation"):
             if level is None:
                 why = f"{_said(coding)} is done at a spinal level, and the item names none"
-                r.not_read(f"{here}.bodySite", why, "give bodySite; ")
+                r.not_read(f"{here}.bodySite", why, "give bodySite; ", item.sequence, coding)
                 claim_items.append(ClaimItem(item.sequence, raw, None, location, why))
                 continue
             entry = levels.setdefault(level, {"level": level})
@@ -510,6 +518,7 @@ def from_bundle(data: Any, source: str) -> Request:
         items=tuple(claim_items),
         echo=tuple(echo),
         warnings=tuple(r.warnings),
+        notices=tuple(dict.fromkeys(r.notices)),
     )
 
 
@@ -824,3 +833,13 @@ def read_text(text: str, source: str) -> Request:
 def for_case(case: Case) -> Request:
     """The request a case record stands for, read back from the Bundle ``to_bundle`` writes."""
     return from_bundle(to_bundle(case), case.case)
+
+
+def noticed(decision: Decision, request: Request) -> Decision:
+    """The decision with what reading its request reported as notices, so every rendering says it.
+
+    The engine decided the case record; what the Claim held beyond it (an item
+    no row reads, a linkId that is no field) is part of the answer all the same.
+    """
+    extra = tuple(n for n in request.notices if n not in decision.notices)
+    return replace(decision, notices=(*decision.notices, *extra)) if extra else decision

@@ -42,7 +42,7 @@ from engine.decision import (
 )
 from engine.policy import Policy
 from exchange.bundle import full_url, plain, resource_id
-from exchange.request import CASE_SYSTEM, DATA_ABSENT, ClaimItem, Request
+from exchange.request import CASE_SYSTEM, DATA_ABSENT, ClaimItem, Request, noticed
 from exchange.tables import Row, table
 from facts.terms import SPINAL_LEVELS
 
@@ -314,14 +314,19 @@ def to_response(decision: Decision, request: Request, policy: Policy) -> dict[st
     """The PAS response Bundle for a decision on a request, under ``policy`` (the one that decided it)."""
     from exchange.documents import attachment_codes, general_attachment
 
+    decision = noticed(decision, request)
     notes = _Notes()
     p = decision.policy
-    notes.number(f"Decided under {p.id} version {p.version} (effective {p.effective}): "
-                 f"{labels.outcome(decision.outcome)}")
+    outcome, pending = labels.outcome(decision.outcome), ""
+    undecided = [ci.sequence for ci in request.items if _subject(decision, ci) is None]
+    if undecided:
+        # The outcome is the engine's for what the case record holds; an item it could not hold is
+        # not part of it, so the request is never called plainly approved (or denied) around it.
+        outcome += " for the items decided"
+        pending = f"; item{'s' if len(undecided) > 1 else ''} {', '.join(map(str, undecided))} pended for manual review"
+    notes.number(f"Decided under {p.id} version {p.version} (effective {p.effective}): {outcome}{pending}")
     for notice in decision.notices:
         notes.number(f"Notice: {notice.text}")
-    for warning in request.warnings:
-        notes.number(f"Not read from the request: {warning}")
     items, add_items = [], []
     wanted: dict[tuple[tuple[str, str], ...], _Wanted] = {}
 
@@ -376,7 +381,7 @@ def to_response(decision: Decision, request: Request, policy: Policy) -> dict[st
         "insurer": request.insurer,
         "request": {"reference": request.claim_url, **({"identifier": request.claim_identifier} if request.claim_identifier else {})},
         "outcome": "complete",
-        "disposition": f"{labels.outcome(decision.outcome)} under {p.id} {p.version}",
+        "disposition": f"{outcome} under {p.id} {p.version}{pending}",
         "item": items,
     }
     if request.requestor is not None:

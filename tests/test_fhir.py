@@ -248,6 +248,73 @@ def test_a_code_with_no_row_is_reported_and_pended(tmp_path: Path) -> None:
     assert "22586" in json.dumps(bundle["entry"][0]["resource"]["processNote"])
 
 
+def _with_unlisted_item() -> tuple[dict, int]:
+    """An approved decompression at L4-L5, and a Claim item coded 22899 (unlisted procedure, spine): no row."""
+    bundle = to_bundle(case_from(merge(baseline(), {"request": {"levels": [
+        {"level": "L4-L5", "decompression": "laminectomy"}]}})))
+    items = bundle["entry"][0]["resource"]["item"]
+    unlisted = copy.deepcopy(items[0])
+    unlisted["sequence"] = 6
+    unlisted["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "22899",
+                                                "display": "Unlisted procedure, spine"}]}
+    items.append(unlisted)
+    return bundle, len(items) - 1
+
+
+NOT_DECIDED = "Claim item 6 (22899) is not decided: http://www.ama-assn.org/go/cpt|22899 (Unlisted procedure, spine) " \
+              "has no row in exchange/data/procedures.csv (Bundle.entry[0].resource.item[{}].productOrService); " \
+              "pended for manual review"
+
+
+def test_an_item_not_decided_is_reported_in_every_format(tmp_path: Path) -> None:
+    """The item was pended in the ClaimResponse while the decision said plainly 'approved' and json, text,
+    markdown and html said nothing of it (the warning went to stderr only)."""
+    bundle, index = _with_unlisted_item()
+    said = NOT_DECIDED.format(index)
+    text = _explain_bundle(tmp_path, bundle)
+    assert text.exit_code == 0, text.output
+    assert "approved for the items decided; 1 Claim item not decided (manual review)" in text.stdout.splitlines()[0]
+    assert said in text.stdout
+    record = json.loads(_explain_bundle(tmp_path, bundle, "--format", "json").stdout)
+    assert record["outcome"] == "approved"  # the engine's, for what the case record holds
+    assert {"code": "item_not_decided", "text": said} in record["notices"]
+    letter = _explain_bundle(tmp_path, bundle, "--format", "markdown").stdout
+    assert "**Decision:** approved for the items decided" in letter and "Claim item 6 (22899) is not decided" in letter
+    page = _explain_bundle(tmp_path, bundle, "--format", "html").stdout
+    assert 'data-notice="item_not_decided"' in page and "for the items decided" in page
+    response = json.loads(_explain_bundle(tmp_path, bundle, "--format", "fhir").stdout)
+    claim = response["entry"][0]["resource"]
+    assert claim["disposition"] == "approved for the items decided under reference 1.1; item 6 pended for manual review"
+    assert claim["processNote"][0]["text"].endswith(": approved for the items decided; item 6 pended for manual review")
+    assert actions(response)[6] == "A4"
+
+
+def test_batch_reports_an_item_not_decided(tmp_path: Path) -> None:
+    """batch dropped the request's warnings: the record and the report said plainly 'approved'."""
+    bundle, index = _with_unlisted_item()
+    requests = tmp_path / "requests.ndjson"
+    requests.write_text(json.dumps(bundle) + "\n")
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["batch", str(requests), "--out", "-", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.splitlines()[0])
+    assert {"code": "item_not_decided", "text": NOT_DECIDED.format(index)} in record["notices"]
+    page = report.read_text(encoding="utf-8")
+    assert "for the items decided; 1 Claim item not decided (manual review)" in page
+    assert "Claim item 6 (22899) is not decided" in page
+
+
+def test_what_is_not_read_is_a_notice(tmp_path: Path) -> None:
+    """A linkId that is no field of the case record: a warning on stderr and a notice in the decision."""
+    bundle = _source("source-002")
+    _answers(bundle)["item"].append({"linkId": "clinical.mood", "answer": [{"valueString": "fine"}]})
+    result = _explain_bundle(tmp_path, bundle, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "'clinical.mood'" in result.stderr
+    notices = json.loads(result.stdout)["notices"]
+    assert [n["code"] for n in notices] == ["not_read"] and "'clinical.mood'" in notices[0]["text"]
+
+
 # ---------------------------------------------------------------------------
 # bad bundles
 # ---------------------------------------------------------------------------
