@@ -13,10 +13,13 @@ item it requests and from what would change it:
   authorised instead is in ``addItem`` (PAS spec-36, spec-37);
 * pended (A4): the explanation's "documentation to obtain" holds a line
   that would give the item what it needs (a CommunicationRequest names each
-  criterion of it); or the policy does not address the level or item, or
-  no mapping row reads the Claim item: it waits for manual review;
+  criterion of it), or, failing that, a line that would give the level more
+  than it has (none to decompression only, for a fusion item); or the policy
+  does not address the level or item, or no mapping row reads the Claim
+  item: it waits for manual review;
 * not certified (A3): short of what the item needs, and no documentation
-  would change that (only findings the record contradicts, or nothing).
+  would change its level or item at all (only findings the record
+  contradicts, or nothing).
 
 Every item's reasons are in ``processNote`` (criterion id, title, citation,
 the evidence in words), referenced by the item's ``noteNumber``.
@@ -76,15 +79,18 @@ def _size(w: WouldChange) -> int:
     return len(w.requires) + (1 if w.one_of else 0)
 
 
-def to_obtain(subject: LevelDecision | ItemDecision, reaching: str | None = None) -> tuple[WouldChange, ...]:
-    """The documentation to obtain that gives the subject ``reaching`` (or more): its smallest lines.
+def to_obtain(subject: LevelDecision | ItemDecision, reaching: str | None = None, *,
+              above: str | None = None) -> tuple[WouldChange, ...]:
+    """The documentation to obtain that gives the subject ``reaching`` (or more), or with ``above``
+    anything better than that: its smallest lines.
 
     A line found for fusion is not asked of a decompression a smaller line
     reaches: the lines of the lowest target that suffices, as the engine
     found them (docs/json.md, "Targets").
     """
     lines = [w for w in subject.would_change if w.kind == DOCUMENTATION
-             and (reaching is None or _tier(w.determination) >= _tier(reaching))]
+             and (reaching is None or _tier(w.determination) >= _tier(reaching))
+             and (above is None or _tier(w.determination) > _tier(above))]
     if not lines:
         return ()
     least = min(map(_size, lines))
@@ -105,6 +111,15 @@ def level_action(level: LevelDecision, service: str) -> Action:
     if obtain:
         return Action("pended", f"{name}: {labels.determination(have)} justified as documented; pended for the "
                                 f"documentation to obtain that would give {labels.determination(need)}", obtain)
+    # Documentation that gives less than the item needs still changes the answer (none to
+    # decompression only, so a fusion would be modified): it is asked for, and saying that no
+    # documentation would change the item would be untrue.
+    better = to_obtain(level, above=have)
+    if better:
+        gives = " or ".join(dict.fromkeys(labels.determination(w.determination) for w in better))
+        return Action("pended", f"{name}: {labels.determination(have)} justified as documented; pended for the "
+                                f"documentation to obtain that would give {gives}; {labels.determination(need)} would still "
+                                "not be justified: no documentation the record lacks would give it", better)
     return Action("not_certified", f"{name}: {labels.determination(have)} justified; no documentation the record "
                                    "lacks would change it; not certified")
 

@@ -125,6 +125,46 @@ def test_a_finding_the_record_contradicts_is_not_certified_and_not_pended() -> N
                for t in item_notes(bundle, device))
 
 
+#: Fusion requested at L4-L5; every fusion criterion refuted by a documented finding, supervised physical
+#: therapy (REF-D4a) not documented: documentation would give decompression only, and nothing would give fusion.
+ONLY_DECOMPRESSION_WITHIN_REACH = {
+    "request": {"levels": [{"level": "L4-L5", "fusion": True, "decompression": {
+        "technique": "laminectomy", "facet_resection_pct": {"left": 10, "right": 10}, "pars_resection": False}}]},
+    "imaging": [
+        {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
+                                                          "stenosis": [{"zone": "central", "grade": "severe"}]}]},
+        {"study": "flexion_extension_xray", "date": "2025-10-01",
+         "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}], "alignment": {"cobb": [], "sva_mm": 10}},
+    ],
+    "conservative_care": {"episodes": [{"modality": "nsaids", "outcome": "failed"}], "total_weeks": 12},
+}
+
+
+@pytest.mark.parametrize("source,policy", [
+    (case_from(merge(baseline(), ONLY_DECOMPRESSION_WITHIN_REACH)), "reference"),
+    (ROOT / "examples" / "source-002.yaml", "carelon-spine"),
+], ids=["reference", "source-002-carelon"])
+def test_documentation_that_gives_less_than_fusion_still_pends_a_fusion_item(source, policy: str) -> None:
+    """The level is `none`; documentation would give decompression only, never fusion.  The fusion item was
+    A3 'no documentation the record lacks would change it', which was untrue: documenting it turns the fusion
+    into a modified one (A6).  It is pended for that documentation, and its note says fusion would still not be
+    justified."""
+    bundle, request = respond(source, policy)
+    level = request.case.request.levels[0].level
+    decompression = sequences(request, ("level", level, "decompression"))
+    fused = sequences(request, ("level", level, "fusion")) + sequences(request, ("level", level, "instrumentation"))
+    codes = actions(bundle)
+    assert fused and [codes[s] for s in fused] == ["A4"] * len(fused), codes
+    for s in fused:
+        reason = item_notes(bundle, s)[0]
+        assert "pended for the documentation to obtain that would give decompression only; fusion would still " \
+               "not be justified: no documentation the record lacks would give it" in reason, reason
+    asked = {tuple(_asked(r)): _lines(r) for r in communications(bundle)}
+    wanted = {c for r in communications(bundle) for c in _asked(r)}
+    assert wanted, "the documentation that would give decompression only is asked for"
+    assert all(set(fused) | set(decompression) >= set(lines) for lines in asked.values())
+
+
 def test_not_addressed_is_pended_for_manual_review() -> None:
     case = case_from(merge(baseline(), {"request": {"levels": [
         {"level": "L5-S1", "decompression": True, "fusion": True}, {"level": "S1-pelvis", "fusion": True}]}}))
