@@ -32,6 +32,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 #: A file that replaces the shipped reason codes (the same columns).
 REASON_CODES_ENV = "NECESSITY_REASON_CODES"
+#: The cells a row of a table must fill (besides ``source``): a code goes into a FHIR coding as written.
+REQUIRED: dict[str, tuple[str, ...]] = {"reason-codes": ("action", "system", "code")}
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,17 @@ def _read(name: str, text: str, origin: str) -> tuple[Row, ...]:
             raise UserError(f"{origin}:{number}: {len(cells)} cells, not {len(wanted)}: quote a cell that holds a comma")
         if not cells[wanted.index("source")].strip():
             raise UserError(f"{origin}:{number}: the row names no source: say where the code comes from")
-        rows.append(Row(name, number, tuple(zip(wanted, (c.strip() for c in cells)))))
+        for column in REQUIRED.get(name, ()):
+            if not cells[wanted.index(column)].strip():
+                raise UserError(f"{origin}:{number}: the {column} cell is empty: fill it in")
+        row = Row(name, number, tuple(zip(wanted, (c.strip() for c in cells))))
+        if name == "reason-codes":
+            # A reason for an action no response takes would never be sent: a typo, not a choice.
+            actions = [r["action"] for r in _shipped("review-actions")]
+            if row["action"] not in actions:
+                raise UserError(f"{origin}:{number}: action '{row['action']}' is not a review action: "
+                                f"use one of {', '.join(actions)}")
+        rows.append(row)
     return tuple(rows)
 
 
@@ -80,6 +92,10 @@ def table(name: str) -> tuple[Row, ...]:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UserError(f"{path} (${REASON_CODES_ENV}): cannot be read ({exc.strerror or exc}): check the path") from None
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise UserError(f"{path}:{line} (${REASON_CODES_ENV}): not UTF-8 text (byte {exc.start}): "
+                            "save the file as UTF-8") from None
         return _read(name, text, str(path))
     return _shipped(name)
 

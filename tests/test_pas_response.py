@@ -230,6 +230,32 @@ def test_reason_codes_come_from_the_configured_table(tmp_path: Path, monkeypatch
     assert '"url": "reasonCode"' not in json.dumps(bundle)  # none ship: never invented
 
 
+HEADER = b"action,system,code,display,source\n"
+
+
+@pytest.mark.parametrize("content,said", [
+    (b"\xff\xfe" + HEADER, ":1 ($NECESSITY_REASON_CODES): not UTF-8 text (byte 0): save the file as UTF-8"),
+    (HEADER + b"not_certified,https://codesystem.x12.org/005010/886,,Payer's own reason,our contract\n",
+     ":2: the code cell is empty: fill it in"),
+    (HEADER + b"not_certfied,https://codesystem.x12.org/005010/886,0U,Payer's own reason,our contract\n",
+     ":2: action 'not_certfied' is not a review action: use one of certified, not_certified, pended, modified"),
+], ids=["not-utf-8", "empty-code", "unknown-action"])
+def test_a_bad_reason_code_table_is_named_by_its_line(tmp_path: Path, monkeypatch, content: bytes, said: str) -> None:
+    """A non-UTF-8 file was a traceback, an unknown action silently ignored, an empty code reported at the
+    response's element path."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    table = tmp_path / "reasons.csv"
+    table.write_bytes(content)
+    monkeypatch.setenv("NECESSITY_REASON_CODES", str(table))
+    result = CliRunner().invoke(main, ["explain", str(ROOT / "examples" / "source-002.yaml"), "--format", "fhir"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {table}{said}" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_same_decision_same_bytes() -> None:
     first, _ = respond(load_case(ROOT / "examples" / "source-003.yaml"))
     again, _ = respond(load_case(ROOT / "examples" / "source-003.yaml"))
