@@ -3,7 +3,7 @@
 What a team re-deciding a library asks first: how the outcomes fell, what
 each spinal level came to, which criteria stand in the way most often (not
 met on a documented finding apart from not documented), which items are
-most often denied or left to manual review; then every case, in input order,
+most often not medically necessary or not addressed; then every case, in input order,
 each with its answer per level and item.  The charts are inline SVG drawn by
 the template from the geometry computed here; each one has its figures in
 words beside it.  The counts are of the engine's answers, never new ones.
@@ -194,8 +194,12 @@ class Library:
         """Criteria by how many requested levels and items they block, most first."""
         return sorted(self.blocks.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
 
-    def denied_items(self) -> list[tuple[str, Counter]]:
-        """Items by how often they are denied or left to manual review, most first."""
+    def items_short(self) -> list[tuple[str, Counter]]:
+        """Items by how often they are not medically necessary or not addressed, most first.
+
+        The engine's determinations, not review actions: a PAS response pends a
+        not medically necessary item that documentation would change (docs/fhir.md).
+        """
         return sorted(self.items.items(),
                       key=lambda kv: (-(kv[1]["not_medically_necessary"] + kv[1]["not_addressed"]),
                                       -sum(kv[1].values()), kv[0]))
@@ -216,10 +220,10 @@ class Library:
                              [(cid, self.titles.get(cid, ""), counts)
                               for cid, counts in self.blocking()[:CHART_CRITERIA]]))
         if self.items:
-            out.append(chart("items", "Items most often denied or pended",
+            out.append(chart("items", "Items most often not medically necessary or not addressed",
                              [Series(d, labels.determination(d)) for d in ("not_medically_necessary", "not_addressed",
                                                                            "medically_necessary")],
-                             [(labels.item(item), "", counts) for item, counts in self.denied_items()],
+                             [(labels.item(item), "", counts) for item, counts in self.items_short()],
                              label_width=190))
         return out
 

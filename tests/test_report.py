@@ -2,7 +2,8 @@
 
 Its counts are checked against decisions made here, one case at a time, not
 through the batch: outcomes, determinations per level, the criteria that
-block (not met apart from not documented) and the items denied or pended.
+block (not met apart from not documented) and the items most often not medically necessary or not
+addressed.
 The records written to --out are the same bytes with or without a report,
 the report is the same bytes for any --jobs, it is written whole or not at
 all, and a file name that is markup stays text.
@@ -126,7 +127,7 @@ def test_the_blocking_chart_splits_not_met_from_not_documented():
     assert page.by_id("chart-blocking").all("rect"), "the chart draws no bar"
 
 
-def test_items_most_often_denied_or_pended_come_first():
+def test_items_most_often_not_medically_necessary_or_not_addressed_come_first():
     from engine import labels
 
     counts: dict[str, Counter] = {}
@@ -140,6 +141,15 @@ def test_items_most_often_denied_or_pended_come_first():
     for item in order:
         for determination, n in counts[item].items():
             assert f"{n} {labels.determination(determination)}" in shown[labels.item(item)], (item, shown)
+
+
+def test_the_item_chart_says_the_engine_determinations_not_review_actions():
+    """The chart called every not medically necessary item "denied", while the PAS response pends (A4) those
+    that documentation would change: the report counts the engine's determinations, and says so."""
+    section = parse(report()[0]).by_id("items").text()
+    assert "Items most often not medically necessary or not addressed" in section, section
+    for action in ("denied", "Denied", "pended for", "Pended:"):
+        assert action not in section, (action, section)
 
 
 def test_the_records_are_the_same_bytes_with_a_report_and_the_report_the_same_for_any_jobs(tmp_path):
