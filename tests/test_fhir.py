@@ -368,6 +368,14 @@ def _explain_bundle(tmp_path: Path, bundle: dict, *args: str) -> object:
     return CliRunner().invoke(main, ["explain", str(path), *args])
 
 
+def _refused(tmp_path: Path, bundle: dict) -> object:
+    """Explaining the Bundle, which must be refused as bad input: exit 2 and a message, no traceback."""
+    result = _explain_bundle(tmp_path, bundle)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result
+
+
 def _source(name: str) -> dict:
     return to_bundle(load_case(ROOT / "examples" / f"{name}.yaml"))
 
@@ -384,11 +392,9 @@ def test_a_group_answered_twice_is_refused(tmp_path: Path) -> None:
     items = _answers(bundle)["item"]
     n = next(i for i, it in enumerate(items) if it["linkId"] == "clinical")
     items.append({"linkId": "clinical", "item": [{"linkId": "clinical.adl_limitation", "answer": [{"valueBoolean": True}]}]})
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[{k}].resource.item[{len(items) - 1}]: clinical appears twice in this group " \
            f"(first at Bundle.entry[{k}].resource.item[{n}])" in result.output, result.output
-    assert "Traceback" not in result.output
 
 
 def test_an_answer_given_twice_is_refused(tmp_path: Path) -> None:
@@ -398,8 +404,7 @@ def test_an_answer_given_twice_is_refused(tmp_path: Path) -> None:
     clinical = _item(_answers(bundle)["item"], "clinical")
     n = next(i for i, it in enumerate(clinical["item"]) if it["linkId"] == "clinical.adl_limitation")
     clinical["item"].append({"linkId": "clinical.adl_limitation", "answer": [{"valueBoolean": False}]})
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     group = next(i for i, it in enumerate(_answers(bundle)["item"]) if it["linkId"] == "clinical")
     at = f"Bundle.entry[{k}].resource.item[{group}]"
     assert f"{at}.item[{len(clinical['item']) - 1}]: clinical.adl_limitation appears twice in this group " \
@@ -434,13 +439,11 @@ def test_answers_never_drop_an_approach_the_claim_codes(tmp_path: Path) -> None:
     REF-S1 flipped and the stay was denied while item 22612 was certified."""
     bundle = _planned(["alif", "posterolateral"])
     _answer_approaches(bundle, "alif")
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     k = _qr_index(bundle)
     assert f"Bundle.entry[{k}].resource.item[" in result.output
     assert f"22612 at Bundle.entry[0].resource.item[{_claim_item(bundle, '22612')}] requests (posterolateral)" \
         in result.output, result.output
-    assert "Traceback" not in result.output
 
 
 def test_a_combined_code_needs_both_its_approaches(tmp_path: Path) -> None:
@@ -452,8 +455,7 @@ def test_a_combined_code_needs_both_its_approaches(tmp_path: Path) -> None:
     read = from_bundle(bundle, "22633").case.request.levels[0].fusion
     assert [a.value for a in read.approaches] == ["plif", "posterolateral"]
     _answer_approaches(bundle, "plif")
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert "approaches plif at L4-L5 leave out what the Claim's code 22633" in result.output
     assert "(tlif with posterolateral or plif with posterolateral)" in result.output, result.output
 
@@ -464,8 +466,7 @@ def test_a_level_planned_twice_is_refused(tmp_path: Path) -> None:
     request = _item(_answers(bundle)["item"], "request")
     entry = next(i for i in request["item"] if i["linkId"] == "request.levels[]")
     request["item"].append(copy.deepcopy(entry))
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert "documents the plan at L4-L5 a second time (first at Bundle.entry[" in result.output, result.output
 
 
@@ -477,14 +478,12 @@ def test_two_decompression_techniques_at_one_level_are_refused(tmp_path: Path) -
     first = _claim_item(bundle, "63047")
     items.append({**copy.deepcopy(items[first]), "sequence": 9})
     items[-1]["productOrService"]["coding"][0].update(code="63030", display="laminotomy")
-    result = _explain_bundle(tmp_path, bundle)  # answered laminectomy, which 63030 does not cover
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)  # answered laminectomy, which 63030 does not cover
     assert f"technique laminectomy at L4-L5 disagrees with the Claim's code 63030 at " \
            f"Bundle.entry[0].resource.item[{len(items) - 1}]" in result.output, result.output
     technique = _item(_answers(bundle)["item"], "request.levels[].decompression")
     technique["item"] = [i for i in technique["item"] if i["linkId"] != "request.levels[].decompression.technique"]
-    result = _explain_bundle(tmp_path, bundle)  # not answered: the two codes' techniques differ
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)  # not answered: the two codes' techniques differ
     assert f"Bundle.entry[0].resource.item[{len(items) - 1}]: requests decompression at L4-L5 by laminotomy (63030), " \
            f"while Bundle.entry[0].resource.item[{first}] requests laminectomy (63047)" in result.output, result.output
     assert "with foraminotomy, which every code covers" in result.output
@@ -529,8 +528,7 @@ def test_a_value_with_a_comparator_is_refused(tmp_path: Path) -> None:
     bundle = _with_dexa(-3.0)
     k, lumbar = _observation(bundle, LUMBAR)
     lumbar["valueQuantity"]["comparator"] = ">"
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[{k}].resource.valueQuantity.comparator: " in result.output
     assert "given as '> -3.0'" in result.output and "without a comparator" in result.output, result.output
 
@@ -544,8 +542,7 @@ def test_lumbar_and_hip_results_that_differ_are_refused(tmp_path: Path) -> None:
         k, lumbar = _observation(bundle, LUMBAR)
         lumbar["effectiveDateTime"] = "2025-10-01"
         hip = _add_result(bundle, HIP, -1.9, when)
-        result = _explain_bundle(tmp_path, bundle)
-        assert result.exit_code == 2, result.output
+        result = _refused(tmp_path, bundle)
         assert f"Bundle.entry[{hip}].resource: DXA Hip [T-score] Bone density -1.9 and DXA Lumbar spine [T-score] " \
                f"Bone density -2.8 (Bundle.entry[{k}].resource) both give history.bone_density.dexa_t_score" \
                in result.output, result.output
@@ -562,8 +559,7 @@ def test_of_one_code_the_latest_result_is_read(tmp_path: Path) -> None:
     _add_result(bundle, LUMBAR, -2.7, "2025-09-01")
     assert from_bundle(bundle, "latest").case.history.bone_density.dexa_t_score == -2.7
     later = _add_result(bundle, LUMBAR, -1.0, None)  # undated: which is later is not said
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[{later}].resource: DXA Lumbar spine [T-score] Bone density -1.0 is not dated so as to say " \
            "which is later" in result.output, result.output
 
@@ -572,23 +568,20 @@ def test_of_one_code_the_latest_result_is_read(tmp_path: Path) -> None:
 def test_answers_not_final_are_refused(tmp_path: Path, status: str) -> None:
     bundle = _source("source-002")
     _answers(bundle)["status"] = status
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[{_qr_index(bundle)}].resource.status: '{status}': the answers are not final" in result.output
 
 
 def test_documentation_about_another_patient_is_refused(tmp_path: Path) -> None:
     bundle = _source("source-002")
     _answers(bundle)["subject"] = {"reference": "Patient/someone-else"}
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[{_qr_index(bundle)}].resource.subject: a QuestionnaireResponse about Patient/someone-else, " \
            "not the Claim's patient" in result.output, result.output
     bundle = _with_dexa(-2.8)
     k, lumbar = _observation(bundle, LUMBAR)
     lumbar["subject"] = {"reference": "Patient/someone-else"}
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2 and f"Bundle.entry[{k}].resource.subject: an Observation about" in result.output
+    assert f"Bundle.entry[{k}].resource.subject: an Observation about" in _refused(tmp_path, bundle).output
     patient = bundle["entry"][0]["resource"]["patient"]["reference"]
     entry = next(e for e in bundle["entry"] if e["fullUrl"] == patient)
     lumbar["subject"] = {"reference": f"Patient/{entry['resource']['id']}"}  # the same patient, written relative
@@ -601,8 +594,7 @@ def test_an_item_requested_twice_is_named_by_its_claim_item(tmp_path: Path) -> N
     items = bundle["entry"][0]["resource"]["item"]
     first = _claim_item(bundle, "22853")
     items.append({**copy.deepcopy(items[first]), "sequence": 99})
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[0].resource.item[{len(items) - 1}].productOrService: requests interbody device at L5-S1 " \
            f"again (first at Bundle.entry[0].resource.item[{first}])" in result.output, result.output
     assert "created" not in result.output
@@ -612,8 +604,7 @@ def test_an_item_at_a_level_the_claim_does_not_request_is_named_by_its_claim_ite
     bundle = _source("source-002")
     device = _claim_item(bundle, "22853")
     bundle["entry"][0]["resource"]["item"][device]["bodySite"]["coding"][0]["code"] = "L3-L4"
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert f"Bundle.entry[0].resource.item[{device}].bodySite: requests interbody device at L3-L4, where the Claim " \
            "requests no decompression or fusion" in result.output, result.output
 
@@ -632,8 +623,7 @@ def test_a_claim_with_no_readable_level_names_its_items_and_why(tmp_path: Path) 
         _unmapped_site(items[i])
     _item(_answers(bundle)["item"], "request")["item"] = [
         i for i in _item(_answers(bundle)["item"], "request")["item"] if i["linkId"] != "request.levels[]"]
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert "Bundle.entry[0].resource.item: requests no decompression or fusion at a spinal level, as far as its " \
            "items can be read" in result.output, result.output
     for i in with_site:
@@ -648,8 +638,7 @@ def test_a_refusal_names_the_claim_item_that_could_not_be_read(tmp_path: Path) -
     bundle = _source("source-002")
     decompression = _claim_item(bundle, "63047")
     _unmapped_site(bundle["entry"][0]["resource"]["item"][decompression])
-    result = _explain_bundle(tmp_path, bundle)
-    assert result.exit_code == 2, result.output
+    result = _refused(tmp_path, bundle)
     assert "documents decompression at L5-S1, which the Claim does not request, as far as its items can be read; " \
            f"not read: Bundle.entry[0].resource.item[{decompression}].bodySite: body site http://snomed.info/sct|123" \
            in result.output, result.output
