@@ -8,8 +8,10 @@ cause it, straight from the ``Decision``:
 
 * the engine put the subject **lower** than the assessment (``none`` against
   ``fusion``, ``not_medically_necessary`` against ``medically_necessary``):
-  the criteria reported on it as ``not_met`` or ``not_documented``, and the
-  engine's ``would_change`` sets that reach at least the assessment's verdict;
+  the criteria that stand in its way (``engine.terminal.blocking``: those a
+  what-if line needs, or that rest on a determination not given; a failing
+  criterion beside a met alternative is in nobody's way), and the engine's
+  ``would_change`` sets that reach at least the assessment's verdict;
 * the engine put it **higher**: the criteria reported on it as ``met``;
 * the policy left an item ``not_addressed``: no criterion speaks to it;
 * the **outcome** differs: it follows from the levels and items, so the
@@ -29,6 +31,7 @@ import click
 
 from engine.decision import DETERMINATIONS, OUTCOMES, CriterionResult, Decision, WouldChange
 from engine.errors import UserError
+from engine.terminal import blocking
 
 if TYPE_CHECKING:
     from engine.policy import Policy
@@ -130,15 +133,14 @@ def _reaching(changes: tuple[WouldChange, ...], kind: str, verdict: str) -> tupl
 
 
 def _compare(kind: str, subject: str, verdict: str, engine: str, criteria: tuple[CriterionResult, ...],
-             changes: tuple[WouldChange, ...]) -> Comparison:
+             changes: tuple[WouldChange, ...], blockers: tuple[CriterionResult, ...] = ()) -> Comparison:
     if verdict == engine:
         return Comparison(subject, kind, verdict, engine)
     rank = RANKS[kind]
     if engine not in rank:  # an item the policy has no criterion for
         return Comparison(subject, kind, verdict, engine, NOT_ADDRESSED, criteria)
     if rank.index(engine) < rank.index(verdict):
-        failing = tuple(c for c in criteria if c.status in ("not_met", "not_documented"))
-        return Comparison(subject, kind, verdict, engine, LOWER, failing, _reaching(changes, kind, verdict))
+        return Comparison(subject, kind, verdict, engine, LOWER, blockers, _reaching(changes, kind, verdict))
     return Comparison(subject, kind, verdict, engine, HIGHER, tuple(c for c in criteria if c.status == "met"))
 
 
@@ -150,7 +152,8 @@ def compare(case: Case, decision: Decision, path: Path) -> ExampleAudit:
     verdicts = assessment.levels or {}
     for lv in decision.levels:
         if lv.level in verdicts:
-            comparisons.append(_compare("level", lv.level, verdicts[lv.level], lv.determination, lv.criteria, lv.would_change))
+            comparisons.append(_compare("level", lv.level, verdicts[lv.level], lv.determination, lv.criteria,
+                                        lv.would_change, tuple(blocking(decision, lv))))
         else:
             not_recorded.append(lv.level)
     verdicts = assessment.items or {}
@@ -159,7 +162,8 @@ def compare(case: Case, decision: Decision, path: Path) -> ExampleAudit:
         key = it.item if it.level is None else f"{it.item}@{it.level}"
         decided.add(key)
         if key in verdicts:
-            comparisons.append(_compare("item", key, verdicts[key], it.determination, it.criteria, it.would_change))
+            comparisons.append(_compare("item", key, verdicts[key], it.determination, it.criteria,
+                                        it.would_change, tuple(blocking(decision, it))))
         else:
             not_recorded.append(key)
     for key in verdicts:  # requested (the case model checks), but not decided by this policy
@@ -318,4 +322,4 @@ def _direction_text(c: Comparison) -> str:
     text = "the engine grants less" if less else "the engine grants more"
     if c.kind == "outcome":
         return text
-    return text + (", because of the criteria not met or not documented" if less else ", because of the criteria met")
+    return text + (", because of the criteria in its way" if less else ", because of the criteria met")

@@ -352,3 +352,13 @@ def test_assessment_is_never_emitted():
     with_verdict = load_case(EXAMPLES / "source-000.yaml")
     without = with_verdict.model_copy(update={"assessment": None})
     assert case_atoms(with_verdict) == case_atoms(without)
+
+
+def test_a_lower_verdict_names_only_the_criteria_in_its_way(tmp_path):
+    """source-003 judged fusion at L4-L5: REF-F1 and REF-F4 are met there, so only REF-D4a stands
+    in the way; the audit listed every failing criterion, REF-F2, F3 and F5 too, as the cause."""
+    path = example_with(tmp_path, "source-003", {"source": "a reviewer", "levels": {"L4-L5": "fusion"}})
+    data = audit_json(str(path))
+    l45 = next(c for c in data["examples"][0]["compared"] if c["subject"] == "L4-L5")
+    assert l45["direction"] == "lower"
+    assert [c["id"] for c in l45["criteria"]] == ["REF-D4a"], l45["criteria"]
