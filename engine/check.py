@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from clingo import Function, String, Symbol
 from clingo import ast
 
+from engine.core import statements as core_statements
 from engine.policy import Policy
-from engine.solver import Search, _core_statements
+from engine.solver import Search
 from engine.space import Bounds, bounds, space_facts, space_statements, to_case
 from engine.testrun import _coverable_sides
 from engine.transform import rename_apart
@@ -72,7 +73,7 @@ def _program(policy: Policy) -> list[ast.AST]:
     """The case space, the policy twice (a: as written, b: for the relevance
     question), and the check rules."""
     statements = list(space_statements())
-    copy = list(_core_statements()) + list(policy.statements)
+    copy = list(core_statements()) + list(policy.statements)
     statements += rename_apart(copy, "a__")
     statements += rename_apart(copy, "b__")
     ast.parse_string(CHECK_RULES, statements.append)

@@ -25,8 +25,9 @@ from clingo import ast
 from engine.decision import Decision
 from engine.golden import _subjects
 from engine.errors import UserError
+from engine.core import statements as core_statements
 from engine.policy import Policy
-from engine.solver import Engine, Search, _core_statements
+from engine.solver import Engine, Search
 from engine.space import Bounds, bounds, round_trip_mismatch, space_facts, space_statements, to_case
 from engine.transform import rename_apart
 from facts import anatomy, case_atoms, parse_case
@@ -131,8 +132,8 @@ def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L
     items_a, items_b = addressed_items(policy_a), addressed_items(policy_b)
     result.unaddressed = sorted([(i, policy_a.id) for i in items_a - items_b] + [(i, policy_b.id) for i in items_b - items_a])
     statements = list(_diff_statements())
-    statements += rename_apart(list(_core_statements()) + list(policy_a.statements), "a__")
-    statements += rename_apart(list(_core_statements()) + list(policy_b.statements), "b__")
+    statements += rename_apart(list(core_statements()) + list(policy_a.statements), "a__")
+    statements += rename_apart(list(core_statements()) + list(policy_b.statements), "b__")
     shown = [p.signature for p in PREDICATES] + ["differs/3", "cause_met/2", "cause_refuted/2", "documentation_fact/1"]
     search = Search(statements, list(anatomy()) + space_facts(b_space), shown)
     engines = (Engine(policy_a), Engine(policy_b))

@@ -26,7 +26,6 @@ from engine.policy import REQUIRED_HEADER, Policy, _display, parse_files, read_h
 from engine.predicates import atoms as _atoms
 from engine.predicates import relocated as _relocated
 from engine.predicates import uses as _uses
-from engine.predicates import uses_of as _uses_of  # noqa: F401  (engine.transform reads it from here)
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 # Predicates in a policy's rules whose first argument names a criterion.

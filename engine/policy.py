@@ -22,6 +22,7 @@ from clingo import ast
 
 from engine.core import intrusions
 from engine.errors import PolicyError
+from engine.syntax import nodes
 
 HEADER_KEYS = ("payer", "policy", "title", "version", "effective", "source", "verification")
 REQUIRED_HEADER = ("payer", "policy", "version", "effective", "source")
@@ -269,17 +270,6 @@ def parse_files(files: list[tuple[Path, str]]) -> tuple[list[ast.AST], list[str]
                               "a host-language function; compute the value in ASP")
         statements.extend(_relocate(s, name) for s in batch)
     return statements, errors
-
-
-def nodes(node: object) -> Iterator[ast.AST]:
-    """Every AST node under ``node``, itself included, depth first."""
-    if isinstance(node, ast.AST):
-        yield node
-        for key in node.child_keys:
-            yield from nodes(getattr(node, key))
-    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
-        for child in node:
-            yield from nodes(child)
 
 
 def _external_calls(stm: ast.AST) -> Iterator[ast.AST]:

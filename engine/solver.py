@@ -22,7 +22,7 @@ from clingo import ast
 
 from engine.core import CORE  # noqa: F401  (tests read core.lp's path from here)
 from engine.core import shown as core_shown
-from engine.core import statements as _core_statements
+from engine.core import statements as core_statements
 from engine.decision import (
     CHANGE_KINDS,
     CONTRADICTED,
@@ -91,7 +91,7 @@ class _Grounded:
 
     @classmethod
     def case(cls, policy: Policy, atoms: Sequence[Symbol]) -> "_Grounded":
-        return cls((*_core_statements(), *policy.statements), atoms)
+        return cls((*core_statements(), *policy.statements), atoms)
 
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message)
@@ -467,7 +467,7 @@ class Engine:
         if self._program is None:
             static = {f"{a.name}/{len(a.arguments)}" for a in _anatomy()}
             try:
-                program = per_case((*_core_statements(), *self.policy.statements), CASE_SIGNATURES - static)
+                program = per_case((*core_statements(), *self.policy.statements), CASE_SIGNATURES - static)
                 # The plain solve has every external false: left undeclared, gringo
                 # drops the what-if rules instead of grounding them.
                 self._program = [s for s in program if s.ast_type != ast.ASTType.External]

@@ -16,16 +16,8 @@ from collections.abc import Iterable
 import clingo
 from clingo import ast
 
-from engine.policy import nodes
+from engine.syntax import nodes, signature, uses_of
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
-
-
-def _signature(term: ast.AST) -> str | None:
-    if term.ast_type == ast.ASTType.Function and not term.external:
-        return f"{term.name}/{len(term.arguments)}"
-    if term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Function:
-        return f"{term.symbol.name}/{len(term.symbol.arguments)}"
-    return None
 
 
 class _Renamer(ast.Transformer):
@@ -34,7 +26,7 @@ class _Renamer(ast.Transformer):
         self.keep = keep
 
     def _rename(self, term: ast.AST) -> ast.AST:
-        sig = _signature(term)
+        sig = signature(term)
         if sig is None or sig in self.keep:
             return term
         if term.ast_type == ast.ASTType.Function:
@@ -117,7 +109,7 @@ def _constant(term: ast.AST) -> int | None:
 def _body_signatures(node: object) -> Iterable[str]:
     for n in nodes(node):
         if n.ast_type == ast.ASTType.SymbolicAtom:
-            sig = _signature(n.symbol)
+            sig = signature(n.symbol)
             if sig:
                 yield sig
 
@@ -205,10 +197,8 @@ class UnsupportedForBatch(Exception):
 
 
 def _defines_and_reads(stm: ast.AST) -> tuple[set[str], set[str]]:
-    from engine.lint import _uses_of  # the one walker that tells heads from conditions
-
     defines, reads = set(), set()
-    for use in _uses_of(stm):
+    for use in uses_of(stm):
         (defines if use.head else reads).add(use.signature)
     return defines, reads
 
@@ -245,7 +235,7 @@ class _Keyed(ast.Transformer):
         self.touched = False
 
     def _keyed(self, term: ast.AST) -> ast.AST:
-        sig = _signature(term)
+        sig = signature(term)
         if sig is None or sig not in self.dependent:
             return term
         self.touched = True
