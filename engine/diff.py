@@ -1,118 +1,226 @@
 """Where two policies disagree, found by the solver.
 
-One program holds the bounded case space (engine/space.lp), policy A with its
-own copy of the engine's core renamed ``a__``, and policy B renamed ``b__``:
-the two meet only on the generated case.  The solver is asked for a case on
-which some requested level or item gets different determinations, with the
-fewest documented facts.  Each witness is then written as a case file,
-emitted by the real emitter (the atoms must match the solver's exactly) and
+One program holds the bounded case space, policy A's copy (``a__``) and
+policy B's (``b__``), both built by engine/analysis.py: they meet only on the
+generated case, and a case on which either has no answer is a model, flagged.
+
+The search asks questions, each one solve under an assumption, and each
+answered in well under a second:
+
+* per request kind (a level requested for decompression, fusion or both; an
+  item at its place), does some case get more from A than from B, more from
+  B than from A, or a determination of another kind (``not_addressed``)?
+* does some case get an answer from one policy and none from the other?
+
+The answers make the summary: per kind, B is equivalent to A, narrower,
+broader or incomparable.  Each "yes" comes with a witness, made small (the
+fewest documented facts among those the first model had), written as a case
+file, emitted again by the real emitter (the atoms must match exactly) and
 decided by both policies through the ordinary engine; only a difference that
-survives that check is reported.  The next witness must differ by its cause:
-the criteria that failed, under the policy that decided lower, on the
-subject that differs.
+survives is reported.  Further witnesses for the same question must differ
+by their cause: what the policy that decided higher found met, and what the
+other refuted, at the tier that decided it.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from clingo import Function, String, Symbol
-from clingo import ast
 
+from engine.analysis import Analysis, Gaps, answers_differ_rules
 from engine.decision import Decision
+from engine.errors import PolicyError, UserError
 from engine.golden import _subjects
-from engine.errors import UserError
-from engine.core import statements as core_statements
 from engine.policy import Policy
 from engine.solver import Engine, Search
-from engine.space import Bounds, bounds, round_trip_mismatch, space_facts, space_statements, to_case
-from engine.transform import rename_apart
+from engine.space import Bounds, round_trip_mismatch, to_case
+from engine.transform import VIOLATED
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
 
-DIFF_RULES = """
-differs(level(L), D1, D2) :- a__determination(L, D1), b__determination(L, D2), D1 != D2.
-% An item only one policy addresses differs on every case: reported from the
-% policies' declarations, not searched for.
-differs(item(I, W), D1, D2) :- a__item_determination(I, W, D1), b__item_determination(I, W, D2), D1 != D2,
-    D1 != not_addressed, D2 != not_addressed.
-difference :- differs(_, _, _).
-:- not difference.
+#: What a level request asks for, as the summary names it.
+LEVEL_KINDS = ("decompression", "fusion", "both")
+DIRECTIONS = ("a", "b", "kind")  # A grants more, B grants more, a determination of another kind
+
+DIFF_RULES = f"""
+no_answer(a) :- a__{VIOLATED}.
+no_answer(b) :- b__{VIOLATED}.
+answered :- not no_answer(a), not no_answer(b).
+level_kind(L, decompression) :- requested(L, decompression), not requested(L, fusion).
+level_kind(L, fusion) :- requested(L, fusion), not requested(L, decompression).
+level_kind(L, both) :- requested(L, decompression), requested(L, fusion).
+kind(decompression; fusion; both).
+item_place(case).
+item_place(L) :- space_level(L).
+item_name(I) :- value(item, I).
+item_name(inpatient_setting).
+
+% Which policy grants more.  A determination without a rank (not_addressed)
+% differs in kind.
+rank(none, 0). rank(decompression_only, 1). rank(fusion, 2).
+rank(not_medically_necessary, 0). rank(medically_necessary, 1).
+determined(level(L), D1, D2) :- a__determination(L, D1), b__determination(L, D2), D1 != D2.
+determined(item(I, W), D1, D2) :- a__item_determination(I, W, D1), b__item_determination(I, W, D2), D1 != D2,
+    not only_one_addresses(I).
+higher(X, a) :- determined(X, D1, D2), rank(D1, R1), rank(D2, R2), R1 > R2.
+higher(X, b) :- determined(X, D1, D2), rank(D1, R1), rank(D2, R2), R2 > R1.
+higher(X, kind) :- determined(X, D1, _), not rank(D1, _).
+higher(X, kind) :- determined(X, _, D2), not rank(D2, _).
+
+found(level(L, K), P) :- level_kind(L, K), higher(level(L), P), answered.
+found(item(I, W), P) :- higher(item(I, W), P), answered.
+found(answers, a) :- no_answer(b), not no_answer(a).
+found(answers, b) :- no_answer(a), not no_answer(b).
+
+#external ask(level(L, K), P) : space_level(L), kind(K), P = (a; b; kind).
+#external ask(item(I, W), P) : item_name(I), item_place(W), P = (a; b; kind).
+#external ask(answers, P) : P = (a; b).
+:- ask(X, P), not found(X, P).
+subject(level(L), level(L, K)) :- level_kind(L, K).
+subject(item(I, W), item(I, W)) :- item_name(I), item_place(W).
+
 % The cause of a difference: at the tier that decides it (fusion against
 % decompression is decided by fusion criteria), the criteria each policy found
 % met or refuted on documented findings.  What is merely undocumented is not a
 % cause: a smaller record would leave it out anyway.
-decisive_tier(X, T1) :- differs(X, D1, D2), a__tier(D1, T1), a__tier(D2, T2), T1 >= T2.
-decisive_tier(X, T2) :- differs(X, D1, D2), a__tier(D1, T1), a__tier(D2, T2), T2 > T1.
-a__cause(level(L), C, St) :- decisive_tier(level(L), T), a__report(level(L), C, S), a__status(C, S, St),
-    St != not_documented, a__bears(C, T).
-b__cause(level(L), C, St) :- decisive_tier(level(L), T), b__report(level(L), C, S), b__status(C, S, St),
-    St != not_documented, b__bears(C, T).
-a__cause(X, C, St) :- differs(X, _, _), X = item(_, _), a__report(X, C, S), a__status(C, S, St), St != not_documented.
-b__cause(X, C, St) :- differs(X, _, _), X = item(_, _), b__report(X, C, S), b__status(C, S, St), St != not_documented.
+decisive_tier(X, T1) :- determined(X, D1, D2), X = level(_), a__tier(D1, T1), a__tier(D2, T2), T1 >= T2.
+decisive_tier(X, T2) :- determined(X, D1, D2), X = level(_), a__tier(D1, T1), a__tier(D2, T2), T2 > T1.
+a__cause(X, C, St) :- decisive_tier(X, T), a__report(X, C, S), a__status(C, S, St), St != not_documented, a__bears(C, T).
+b__cause(X, C, St) :- decisive_tier(X, T), b__report(X, C, S), b__status(C, S, St), St != not_documented, b__bears(C, T).
+a__cause(X, C, St) :- determined(X, _, _), X = item(_, _), a__report(X, C, S), a__status(C, S, St), St != not_documented.
+b__cause(X, C, St) :- determined(X, _, _), X = item(_, _), b__report(X, C, S), b__status(C, S, St), St != not_documented.
 % What the policy that decided higher found met, and what the other refuted.
-rank(none, 0). rank(decompression_only, 1). rank(fusion, 2).
-rank(not_medically_necessary, 0). rank(medically_necessary, 1).
-higher(X, a) :- differs(X, D1, D2), rank(D1, R1), rank(D2, R2), R1 > R2.
-higher(X, b) :- differs(X, D1, D2), rank(D1, R1), rank(D2, R2), R2 > R1.
-cause_met(X, C) :- higher(X, a), a__cause(X, C, met).
-cause_met(X, C) :- higher(X, b), b__cause(X, C, met).
-cause_refuted(X, C) :- higher(X, a), b__cause(X, C, not_met).
-cause_refuted(X, C) :- higher(X, b), a__cause(X, C, not_met).
-% The most consequential difference first: fusion against decompression, then
-% something against nothing at a level, then items; then the fewest facts.
-difference_rank(2) :- differs(level(_), D1, D2), D1 != none, D2 != none.
-difference_rank(1) :- differs(level(_), _, _).
-difference_rank(0) :- differs(item(_, _), _, _).
-best_rank(R) :- R = #max { X : difference_rank(X) }, difference.
-#minimize { 2 - R@4 : best_rank(R) }.
-% Then a difference one policy refutes on a documented finding (grade I
-% documented, a current smoker) before one that only wants more documentation.
-refutation :- cause_refuted(_, _).
-#minimize { 1@3 : not refutation }.
-#minimize { 1@1, F : documentation_fact(F) ; 1@0, F : request_fact(F) }.
+cause_met(K, C) :- subject(X, K), higher(X, a), a__cause(X, C, met).
+cause_met(K, C) :- subject(X, K), higher(X, b), b__cause(X, C, met).
+cause_refuted(K, C) :- subject(X, K), higher(X, a), b__cause(X, C, not_met).
+cause_refuted(K, C) :- subject(X, K), higher(X, b), a__cause(X, C, not_met).
+% A difference that one policy refutes on a documented finding (grade I
+% documented, a current smoker) says more than one that only wants more
+% documentation: such witnesses are asked for first.
+#external refuted_first.
+refutation(K) :- cause_refuted(K, _).
+:- refuted_first, ask(X, _), X != answers, not refutation(X).
 """
-
-
-@lru_cache(maxsize=1)
-def _diff_statements() -> tuple[ast.AST, ...]:
-    out = list(space_statements())
-    ast.parse_string(DIFF_RULES, out.append)
-    return tuple(out)
 
 
 @dataclass(frozen=True)
 class Difference:
-    subject: str  # "L4-L5" or "rhbmp2" / "interbody_device@L4-L5"
+    subject: str  # "L4-L5" or "rhbmp2" / "interbody_device@L4-L5", or "answers"
     a: str
     b: str
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: str  # "level", "item" or "answers"
+    subject: str  # "L4-L5", "rhbmp2", "interbody_device@L4-L5"; "" for answers
+    request: str  # "decompression", "fusion", "both" for a level; "" otherwise
+    direction: str  # "a": A grants more (B narrower); "b": B grants more; "kind": another kind
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.subject, self.request)
+
+    def label(self) -> str:
+        if self.kind == "answers":
+            return "an answer at all"
+        if self.kind == "level":
+            what = {"both": "decompression and fusion"}.get(self.request, self.request)
+            return f"{self.subject} requesting {what}"
+        return self.subject
+
+    def symbol(self) -> Symbol:
+        if self.kind == "answers":
+            subject = Function("answers")
+        elif self.kind == "level":
+            subject = Function("level", [String(self.subject), Function(self.request)])
+        else:
+            item, _, where = self.subject.partition("@")
+            subject = Function("item", [Function(item), String(where) if where else Function("case")])
+        return Function("ask", [subject, Function(self.direction)])
 
 
 @dataclass
 class Witness:
     case: dict
+    question: Question
     differences: list[Difference]
-    decision_a: Decision
-    decision_b: Decision
+    decision_a: Decision | None
+    decision_b: Decision | None
     facts: int
-
-
+    cause_met: tuple[str, ...] = ()
+    cause_refuted: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()  # the measurements and dates behind the cause, in words
+    error_a: str = ""  # "the policy gives 0 answers" when A has no answer
+    error_b: str = ""
 
 
 @dataclass
 class DiffResult:
-    a: Policy
-    b: Policy
-    bounds: Bounds
+    a: str
+    b: str
+    a_version: str = ""
+    b_version: str = ""
+    bounds: Bounds | None = None
+    gaps: tuple[Gaps, ...] = ()
+    questions: list[tuple[Question, bool]] = field(default_factory=list)  # every question answered
     witnesses: list[Witness] = field(default_factory=list)
-    complete: bool = True  # the search ended by exhausting the space, not by --max or time
-    timed_out: bool = False
+    several: list[tuple[str, dict | None]] = field(default_factory=list)  # (policy id, witness) per unstratified policy
+    complete: bool = False  # every question answered and every cause enumerated
     problems: list[str] = field(default_factory=list)
     #: items that one policy has criteria for and the other does not (always differ)
     unaddressed: list[tuple[str, str]] = field(default_factory=list)  # (item, policy id that addresses it)
+    stopped: str = ""  # why the search ended early: --max, a time or memory limit
+
+    def add(self, event: tuple[Any, ...]) -> None:
+        kind = event[0]
+        if kind == "bounds":
+            self.bounds, self.unaddressed = event[1], event[2]
+        elif kind == "gaps":
+            self.gaps = event[1]
+        elif kind == "question":
+            self.questions.append((event[1], event[2]))
+        elif kind == "witness":
+            self.witnesses.append(event[1])
+        elif kind == "several":
+            self.several.append((event[1], event[2]))
+        elif kind == "problem":
+            self.problems.append(event[1])
+        elif kind == "end":
+            self.complete, self.stopped = event[1], event[2]
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.witnesses or self.unaddressed or any(w for _, w in self.several))
+
+    @property
+    def proved(self) -> bool:
+        """No difference, and nothing the search cannot vouch for."""
+        return not self.differs and self.complete and not any(g.answers_unproved for g in self.gaps) \
+            and all(w is None for _, w in self.several)
+
+    def relation(self, kind: str, subject: str, request: str) -> str:
+        """B against A for one request kind: equivalent, narrower, broader, incomparable, or unknown."""
+        answered = {q.direction: found for q, found in self.questions if q.key == (kind, subject, request)}
+        if len(answered) < (2 if kind == "answers" else 3):
+            return "unknown"
+        a, b, other = answered.get("a", False), answered.get("b", False), answered.get("kind", False)
+        if other or (a and b):
+            return "incomparable"
+        if a:
+            return "narrower"
+        if b:
+            return "broader"
+        return "equivalent"
+
+    def kinds(self) -> list[tuple[str, str, str]]:
+        return list(dict.fromkeys(q.key for q, _ in self.questions))
 
 
 def compare(decision_a: Decision, decision_b: Decision) -> list[Difference]:
@@ -125,57 +233,8 @@ def compare(decision_a: Decision, decision_b: Decision) -> list[Difference]:
     return out
 
 
-def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",), max_witnesses: int = 5,
-         timeout: float | None = None, progress=None) -> DiffResult:
-    b_space = bounds([policy_a, policy_b], levels)
-    result = DiffResult(policy_a, policy_b, b_space)
-    items_a, items_b = addressed_items(policy_a), addressed_items(policy_b)
-    result.unaddressed = sorted([(i, policy_a.id) for i in items_a - items_b] + [(i, policy_b.id) for i in items_b - items_a])
-    statements = list(_diff_statements())
-    statements += rename_apart(list(core_statements()) + list(policy_a.statements), "a__")
-    statements += rename_apart(list(core_statements()) + list(policy_b.statements), "b__")
-    shown = [p.signature for p in PREDICATES] + ["differs/3", "cause_met/2", "cause_refuted/2", "documentation_fact/1"]
-    search = Search(statements, list(anatomy()) + space_facts(b_space), shown)
-    engines = (Engine(policy_a), Engine(policy_b))
-    seen: set[tuple] = set()
-    import time
-
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while len(result.witnesses) < max_witnesses:
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        model, finished = search.best(remaining)
-        if not finished:
-            result.complete, result.timed_out = False, True
-        if model is None:
-            break
-        case_id = f"diff-{policy_a.id}-vs-{policy_b.id}-{len(result.witnesses) + 1}"
-        record = to_case(case_id, model)
-        case = parse_case(json.dumps(record), f"{case_id} (generated)", fmt="json")
-        mismatch = round_trip_mismatch(model, list(anatomy()) + list(case_atoms(case)))
-        if mismatch:
-            result.problems.append(f"{case_id}: the case file does not reproduce the searched facts: {sorted(mismatch)[:6]}")
-        da, db = (e.decide(case) for e in engines)
-        differences = compare(da, db)
-        if not differences:
-            result.problems.append(f"{case_id}: the solver's difference did not survive re-deciding the case file")
-        facts = sum(1 for s in model if s.name == "documentation_fact")
-        witness = Witness(record, differences, da, db, facts)
-        cause = model_cause(model)
-        if differences and cause not in seen:
-            seen.add(cause)
-            result.witnesses.append(witness)
-            if progress:
-                progress(len(result.witnesses))
-        if not _forbid_cause(search, model):
-            break
-    else:
-        result.complete = False
-    return result
-
-
 def addressed_items(policy: Policy) -> set[str]:
-    """Items a policy has a criterion for (``scope(C, item(I))``)."""
-
+    """Items a policy declares a criterion for, by a fact ``scope(C, item(I)).``"""
     out = set()
     for stm in policy.statements:
         text = str(stm)
@@ -184,49 +243,191 @@ def addressed_items(policy: Policy) -> set[str]:
     return out
 
 
-def _causes(model: tuple[Symbol, ...]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    met: dict[str, set[str]] = {}
-    refuted: dict[str, set[str]] = {}
-    for s in model:
-        if s.name in ("cause_met", "cause_refuted"):
-            (met if s.name == "cause_met" else refuted).setdefault(str(s.arguments[0]), set()).add(s.arguments[1].string)
-    return {x: (frozenset(met.get(x, ())), frozenset(refuted.get(x, ()))) for x in set(met) | set(refuted)}
+def _scoped_items(policy: Policy) -> set[str]:
+    """Items any rule head of the policy scopes a criterion to, with a body or without."""
+    out = set()
+    for stm in policy.statements:
+        text = str(stm)
+        if text.startswith("scope(") and ",item(" in text:
+            out.add(text.split(",item(", 1)[1].split(")", 1)[0])
+    return out
 
 
-def model_cause(model: tuple[Symbol, ...]) -> tuple:
-    """Per difference: the subject's kind, both determinations, what the higher
-    policy found met, and what the lower one refuted on documented findings."""
-    causes = _causes(model)
+def questions(bounds: Bounds, skip_items: set[str]) -> list[Question]:
+    out = [Question("answers", "", "", d) for d in ("a", "b")]
+    for level in bounds.levels:
+        kinds = ("fusion",) if level == "S1-pelvis" else LEVEL_KINDS
+        for k in kinds:
+            out += [Question("level", level, k, d) for d in DIRECTIONS]
+    items = [i for i in bounds.domains["item"].values] + ["inpatient_setting"]
+    for item in items:
+        if item in skip_items:
+            continue
+        places = [""] if item == "inpatient_setting" else ["", *bounds.levels]
+        for where in places:
+            subject = f"{item}@{where}" if where else item
+            out += [Question("item", subject, "", d) for d in DIRECTIONS]
+    return out
+
+
+def _figures(decision: Decision | None, subject: str, criteria: set[str]) -> list[str]:
+    if decision is None:
+        return []
+    subjects = _subjects(decision)
+    found = subjects.get(subject)
     out = []
-    for d in (s for s in model if s.name == "differs"):
-        x, da, db = d.arguments
-        met, refuted = causes.get(str(x), (frozenset(), frozenset()))
-        out.append((x.name if x.name == "level" else x.arguments[0].name, da.name, db.name,
-                    tuple(sorted(met)), tuple(sorted(refuted))))
-    return tuple(sorted(out))
+    for c in getattr(found, "criteria", ()):
+        if c.id in criteria:
+            out += [e.text for e in c.evidence if any(ch.isdigit() for ch in e.text)]
+    return out
 
 
-def _forbid_cause(search: Search, model: tuple[Symbol, ...]) -> bool:
-    """Ask for a witness with another cause: not these criteria met and these
-    refuted (or more of either), at any subject of the same kind."""
-    causes = _causes(model)
-    added = False
-    for d in (s for s in model if s.name == "differs"):
-        subject = d.arguments[0]
-        met, refuted = causes.get(str(subject), (frozenset(), frozenset()))
-        for candidate in search.atoms("differs", 3):
-            x = candidate.arguments[0]
-            if x.name != subject.name or candidate.arguments[1:] != d.arguments[1:]:
-                continue
-            if x.name == "item" and x.arguments[0] != subject.arguments[0]:
-                continue
-            positive = [candidate]
-            positive += [Function("cause_met", [x, String(c)]) for c in sorted(met)]
-            positive += [Function("cause_refuted", [x, String(c)]) for c in sorted(refuted)]
-            added |= search.forbid(positive, [])
-    return added
+class _Confirm:
+    """Re-decides a witness under both policies through the ordinary engine."""
+
+    def __init__(self, a: Policy, b: Policy):
+        self.engines = (Engine(a), Engine(b))
+
+    def decide(self, case: Any) -> tuple[list[Decision | None], list[str]]:
+        decisions: list[Decision | None] = []
+        errors: list[str] = []
+        for engine in self.engines:
+            try:
+                decisions.append(engine.decide(case, would_change=False))
+                errors.append("")
+            except PolicyError as exc:
+                decisions.append(None)
+                errors.append(str(exc).rpartition(": ")[2] or str(exc))
+        return decisions, errors
 
 
+def _cause(model: tuple[Symbol, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    met = sorted({s.arguments[1].string for s in model if s.name == "cause_met"})
+    refuted = sorted({s.arguments[1].string for s in model if s.name == "cause_refuted"})
+    return tuple(met), tuple(refuted)
+
+
+def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",), max_witnesses: int = 20,
+         progress=None) -> DiffResult:
+    """The whole search, in this process."""
+    result = DiffResult(policy_a.id, policy_b.id, policy_a.version, policy_b.version)
+    for event in diff_events(policy_a, policy_b, levels=levels, max_witnesses=max_witnesses):
+        result.add(event)
+        if progress is not None:
+            progress(event)
+    return result
+
+
+def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",),
+                max_witnesses: int = 20) -> Iterator[tuple[Any, ...]]:
+    analysis = Analysis([policy_a, policy_b], levels)
+    items_a, items_b = addressed_items(policy_a), addressed_items(policy_b)
+    unaddressed = sorted([(i, policy_a.id) for i in items_a - _scoped_items(policy_b)]
+                         + [(i, policy_b.id) for i in items_b - _scoped_items(policy_a)])
+    yield ("bounds", analysis.bounds, unaddressed)
+    only_one = "".join(f"only_one_addresses({i}).\n" for i, _ in unaddressed)
+    shown = [p.signature for p in PREDICATES] + ["documentation_fact/1", "request_fact/1", "cause_met/2",
+                                                  "cause_refuted/2"]
+    search = analysis.search([("a__", policy_a), ("b__", policy_b)], DIFF_RULES + only_one, shown)
+    confirm = _Confirm(policy_a, policy_b)
+    candidates = search.atoms("documentation_fact", 1) + search.atoms("request_fact", 1)
+    found = 0
+    refuted_first = Function("refuted_first")
+    # per question answered yes: whether its witnesses are still asked with a refutation first
+    open_questions: dict[Question, bool] = {}
+
+    def next_witness(q: Question) -> Iterator[tuple[Any, ...]]:
+        nonlocal found
+        model = None
+        while model is None and q in open_questions:
+            if open_questions[q]:
+                model = search.first([q.symbol(), refuted_first])
+                if model is None:
+                    open_questions[q] = False
+                    continue
+            else:
+                model = search.first([q.symbol()])
+                if model is None:
+                    del open_questions[q]
+        if model is None:
+            return
+        witness = _witness(search, confirm, q, model, candidates, policy_a, policy_b, found + 1,
+                           [refuted_first] if open_questions[q] else [])
+        if isinstance(witness, str):
+            yield ("problem", witness)
+            del open_questions[q]
+            return
+        found += 1
+        yield ("witness", witness)
+        if not _forbid(search, q, witness):
+            del open_questions[q]
+
+    for q in questions(analysis.bounds, {i for i, _ in unaddressed}):
+        model = search.first([q.symbol()])
+        yield ("question", q, model is not None)
+        if model is not None:
+            open_questions[q] = True
+            yield from next_witness(q)
+    # further causes, a round over every question at a time, until --max
+    while open_questions and found < max_witnesses:
+        for q in list(open_questions):
+            if found >= max_witnesses:
+                break
+            yield from next_witness(q)
+    # what the search cannot vouch for: asked last, the witnesses need none of it
+    gaps = (analysis.gaps(policy_a), analysis.gaps(policy_b))
+    yield ("gaps", gaps)
+    for policy, g in zip((policy_a, policy_b), gaps):
+        if g.unstratified:
+            yield ("several", policy.id, _several(analysis, policy))
+    yield ("end", not open_questions, "--max" if open_questions else "")
+
+
+def _witness(search: Search, confirm: _Confirm, q: Question, model: tuple[Symbol, ...], candidates: list[Symbol],
+             policy_a: Policy, policy_b: Policy, n: int, extra: list[Symbol]) -> Witness | str:
+    keep = [s for s in model if s.name in ("documentation_fact", "request_fact")]
+    model = search.smallest([q.symbol(), *extra], keep, candidates) or model
+    case_id = f"diff-{policy_a.id}-vs-{policy_b.id}-{n}"
+    record = to_case(case_id, model)
+    case = parse_case(json.dumps(record), f"{case_id} (generated)", fmt="json")
+    mismatch = round_trip_mismatch(model, list(anatomy()) + list(case_atoms(case)))
+    if mismatch:
+        return f"{case_id}: the case file does not reproduce the searched facts: {sorted(mismatch)[:6]}"
+    (da, db), (ea, eb) = confirm.decide(case)
+    if q.kind == "answers":
+        differences = [Difference("answers", "no answer" if ea else "an answer", "no answer" if eb else "an answer")]
+        survived = bool(ea) != bool(eb)
+    else:
+        differences = compare(da, db) if da is not None and db is not None else []
+        survived = any(d.subject == q.subject for d in differences)
+    if not survived:
+        return f"{case_id}: the solver's difference at {q.label()} did not survive re-deciding the case file"
+    met, refuted = _cause(model)
+    figures = _figures(da if q.direction == "a" else db, q.subject, set(met))
+    figures += _figures(db if q.direction == "a" else da, q.subject, set(refuted))
+    facts = sum(1 for s in model if s.name == "documentation_fact")
+    return Witness(record, q, differences, da, db, facts, met, refuted, tuple(dict.fromkeys(figures)), ea, eb)
+
+
+def _forbid(search: Search, q: Question, witness: Witness) -> bool:
+    """Ask for a witness with another cause: not these criteria met and these refuted (or more of either)."""
+    if q.kind == "answers":
+        return False  # one witness says it: a policy has no answer where the other has one
+    subject = q.symbol().arguments[0]
+    positive = [q.symbol()]
+    positive += [Function("cause_met", [subject, String(c)]) for c in witness.cause_met]
+    positive += [Function("cause_refuted", [subject, String(c)]) for c in witness.cause_refuted]
+    if not witness.cause_met and not witness.cause_refuted:
+        return False  # no cause to set aside: any other witness could be this one again
+    return search.forbid(positive, [])
+
+
+def _several(analysis: Analysis, policy: Policy) -> dict | None:
+    """A case the policy gives several answers, when its rules allow it (two copies that disagree)."""
+    rules = answers_differ_rules("a__", "c__", policy) + "\n:- not answers_differ.\n"
+    search = analysis.search([("a__", policy), ("c__", policy)], rules, [p.signature for p in PREDICATES])
+    model = search.first([])
+    return to_case(f"several-answers-{policy.id}", model) if model is not None else None
 def policy_at_revision(ref: str, workdir: Path) -> Path:
     """``reference@HEAD~1``: the policy folder as committed at a git revision, in ``workdir``."""
     import subprocess

@@ -697,18 +697,39 @@ def decide(policy: Policy, case: Case, **kwargs) -> Decision:
     return Engine(policy).decide(case, **kwargs)
 
 
-class Search:
-    """A ground program searched for optimal models, for ``diff`` and ``check``.
+class _RuleLog:
+    """Every ground rule, as (choice, heads, positive body, negative body): the dependency graph."""
 
-    Constraints over ground atoms can be added between solves (to ask for a
-    witness unlike the ones found), and a solve can be bounded in time.
+    def __init__(self) -> None:
+        self.rules: list[tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
+
+    def rule(self, choice: bool, head: Sequence[int], body: Sequence[int]) -> None:
+        self.rules.append((choice, tuple(head), tuple(b for b in body if b > 0), tuple(-b for b in body if b < 0)))
+
+    def weight_rule(self, choice: bool, head: Sequence[int], lower_bound: int, body: Sequence[tuple[int, int]]) -> None:
+        # positive weights only (the grounder negates a literal for a negative weight): monotone in the positives
+        self.rules.append((choice, tuple(head), tuple(b for b, _ in body if b > 0), tuple(-b for b, _ in body if b < 0)))
+
+
+class Search:
+    """A ground program searched for models, for ``diff`` and ``check``.
+
+    A question is a solve under assumptions (``first``); a witness is made
+    small by solving again, optimally, among the facts it already has
+    (``smallest``).  Constraints over ground atoms can be added between
+    solves (to ask for a witness unlike the ones found).  With ``observe``,
+    the ground rules are kept, so that ``unstratified`` can tell whether a
+    program can have several answer sets, or none, for one input.
     """
 
     def __init__(self, statements: Sequence[ast.AST], facts: Sequence[Symbol], shown: Sequence[str],
-                 *, minimise: bool = True):
+                 *, minimise: bool = True, observe: bool = False):
         self.messages: list[str] = []
         mode = "--opt-mode=opt" if minimise else "--opt-mode=ignore"
         self.ctl = clingo.Control([mode], logger=lambda _c, m: self.messages.append(m), message_limit=50)
+        self._log = _RuleLog() if observe else None
+        if self._log is not None:
+            self.ctl.register_observer(self._log)
         with ast.ProgramBuilder(self.ctl) as builder:
             for stm in statements:
                 builder.add(stm)
@@ -732,6 +753,35 @@ class Search:
             handle.get()
         return (found[-1] if found else None), bool(finished)
 
+    def first(self, question: Sequence[Symbol] = ()) -> tuple[Symbol, ...] | None:
+        """Some model with the ``question`` externals true (no optimisation), or None when there is none."""
+        self.ctl.configuration.solve.opt_mode = "ignore"
+        return self._solve(question, (), all_models=False)
+
+    def smallest(self, question: Sequence[Symbol], keep: Iterable[Symbol],
+                 candidates: Sequence[Symbol]) -> tuple[Symbol, ...] | None:
+        """An optimal model with the ``question`` externals true, among those whose ``candidates``
+        atoms are all in ``keep``."""
+        keep = set(keep)
+        self.ctl.configuration.solve.opt_mode = "opt"
+        return self._solve(question, [(s, False) for s in candidates if s not in keep], all_models=True)
+
+    def _solve(self, question: Sequence[Symbol], assumptions: Sequence[tuple[Symbol, bool]],
+               all_models: bool) -> tuple[Symbol, ...] | None:
+        for sym in question:
+            self.ctl.assign_external(sym, True)
+        found: list[tuple[Symbol, ...]] = []
+        try:
+            with self.ctl.solve(assumptions=list(assumptions), yield_=True) as handle:
+                for model in handle:
+                    found.append(tuple(model.symbols(shown=True)))
+                    if not all_models:
+                        break
+        finally:
+            for sym in question:
+                self.ctl.assign_external(sym, False)
+        return found[-1] if found else None
+
     def forbid(self, positive: Sequence[Symbol], negative: Sequence[Symbol]) -> bool:
         """Add ``:- positive, not negative.``; False when it can never fire."""
         atoms = self.ctl.symbolic_atoms
@@ -751,3 +801,76 @@ class Search:
 
     def atoms(self, name: str, arity: int) -> list[Symbol]:
         return [sa.symbol for sa in self.ctl.symbolic_atoms.by_signature(name, arity)]
+
+    def unstratified(self, prefix: str) -> set[str]:
+        """Predicates (``prefix`` removed) whose ground atoms can make an input have several answer
+        sets, or none: heads of a choice or a disjunction, or atoms on a cycle through negation.
+
+        Without them the program is stratified once grounded, and has exactly one answer set for
+        each input the other rules choose.  Needs ``observe``.
+        """
+        assert self._log is not None, "unstratified() needs Search(..., observe=True)"
+        names: dict[int, str] = {}
+        for sa in self.ctl.symbolic_atoms:
+            name = sa.symbol.name
+            if name.startswith(prefix) and sa.literal > 0:
+                names[sa.literal] = f"{name.removeprefix(prefix)}/{len(sa.symbol.arguments)}"
+        found: set[str] = set()
+        edges: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for choice, heads, pos, neg in self._log.rules:
+            if (choice or len(heads) > 1) and any(h in names for h in heads):
+                found |= {names[h] for h in heads if h in names}
+            for h in heads:
+                edges[h].extend((b, False) for b in pos)
+                edges[h].extend((b, True) for b in neg)
+        for component in _components(edges):
+            if not any(a in names for a in component):
+                continue
+            inside = set(component)
+            if any(neg and b in inside for a in component for b, neg in edges.get(a, ())):
+                found |= {names[a] for a in component if a in names}
+        return found
+
+
+def _components(edges: dict[int, list[tuple[int, bool]]]) -> list[list[int]]:
+    """The strongly connected components with a cycle (Tarjan's algorithm, without recursion)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    for root in list(edges):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            succ = edges.get(node, ())
+            if i < len(succ):
+                work.append((node, i + 1))
+                nxt = succ[i][0]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1 or any(b == node for b, _ in edges.get(node, ())):
+                    out.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return out

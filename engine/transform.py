@@ -3,14 +3,13 @@
 * ``rename_apart``: prefix every predicate that is not a case fact, so that two
   policies (and two copies of the engine's core) share one program and meet
   only on the case: the basis of ``necessity diff``.
-* ``thresholds``: the integer constants each case predicate's arguments are
-  compared against, so a search over case records can try one value on each
-  side of every figure the policies use.
+* ``relax``: integrity constraints become a flag, so that a search can find
+  the cases on which a policy has no answer at all.
+* ``per_case``: many cases keyed into one program, for ``necessity batch``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 import clingo
@@ -59,128 +58,34 @@ def rename_apart(statements: Iterable[ast.AST], prefix: str,
 
 
 # --------------------------------------------------------------------------
-# thresholds
+# relax: a constraint becomes a flag
 # --------------------------------------------------------------------------
 
+#: The flag a relaxed program derives where the original has a constraint violated.
+VIOLATED = "constraint_violated__"
 
-def _bound_variables(body: Iterable[ast.AST], places: Iterable[tuple[str, int]] | None = None) -> dict[str, set[tuple[str, int]]]:
-    """Variable name -> the (case predicate signature, argument index) it is read from.
 
-    With ``places``, the (predicate, argument) pairs to look for instead of case predicates.
+def is_constraint(stm: ast.AST) -> bool:
+    return (stm.ast_type == ast.ASTType.Rule and stm.head.ast_type == ast.ASTType.Literal
+            and stm.head.atom.ast_type == ast.ASTType.BooleanConstant and not stm.head.atom.value
+            and stm.head.sign == ast.Sign.NoSign)
+
+
+def relax(statements: Iterable[ast.AST]) -> list[ast.AST]:
+    """The statements with each integrity constraint ``:- B.`` turned into ``constraint_violated__ :- B.``
+
+    A case on which the original has no answer because a constraint fires
+    gets, in the relaxed program, an answer that says so: the search can then
+    ask for such a case instead of never seeing it.
     """
-    wanted = set(places) if places is not None else None
-    where: dict[str, set[tuple[str, int]]] = defaultdict(set)
-    for lit in body:
-        if lit.ast_type != ast.ASTType.Literal or lit.sign != ast.Sign.NoSign:
-            continue
-        atom = lit.atom
-        if atom.ast_type != ast.ASTType.SymbolicAtom or atom.symbol.ast_type != ast.ASTType.Function:
-            continue
-        fn = atom.symbol
-        sig = f"{fn.name}/{len(fn.arguments)}"
-        if wanted is None and sig not in CASE_SIGNATURES:
-            continue
-        for i, arg in enumerate(fn.arguments):
-            if arg.ast_type == ast.ASTType.Variable and (wanted is None or (sig, i) in wanted):
-                where[arg.name].add((sig, i))
-    return where
-
-
-def _constant(term: ast.AST) -> int | None:
-    if term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Number:
-        return term.symbol.number
-    if term.ast_type == ast.ASTType.UnaryOperation and term.operator_type == ast.UnaryOperator.Minus:
-        inner = _constant(term.argument)
-        return -inner if inner is not None else None
-    if term.ast_type == ast.ASTType.BinaryOperation:
-        left, right = _constant(term.left), _constant(term.right)
-        if left is None or right is None:
-            return None
-        op = term.operator_type
-        if op == ast.BinaryOperator.Multiplication:
-            return left * right
-        if op == ast.BinaryOperator.Plus:
-            return left + right
-        if op == ast.BinaryOperator.Minus:
-            return left - right
-    return None
-
-
-def _body_signatures(node: object) -> Iterable[str]:
-    for n in nodes(node):
-        if n.ast_type == ast.ASTType.SymbolicAtom:
-            sig = signature(n.symbol)
-            if sig:
-                yield sig
-
-
-def _comparisons(node: object) -> Iterable[ast.AST]:
-    return (n for n in nodes(node) if n.ast_type == ast.ASTType.Comparison)
-
-
-def thresholds(statements: Iterable[ast.AST]) -> tuple[dict[tuple[str, int], set[int]], dict[str, set[int]]]:
-    """(figures compared with a case predicate's argument directly,
-    figures compared in any rule that depends on a case predicate, by predicate).
-
-    The second catches figures compared with derived values: a sum of episode
-    days, a span between dates, a translation read through a helper predicate.
-    """
-    rules = [s for s in statements if s.ast_type == ast.ASTType.Rule]
-    depends: dict[str, set[str]] = defaultdict(set)  # predicate -> case predicates it rests on
-    heads_of = []
-    for stm in rules:
-        heads = set(_body_signatures(stm.head)) - CASE_SIGNATURES
-        body = set(_body_signatures(stm.body))
-        heads_of.append((heads, body))
-    changed = True
-    while changed:
-        changed = False
-        for heads, body in heads_of:
-            reach = {b for b in body if b in CASE_SIGNATURES}
-            for b in body:
-                reach |= depends.get(b, set())
-            for h in heads:
-                if not reach <= depends[h]:
-                    depends[h] |= reach
-                    changed = True
-    # figures a policy keeps in facts, e.g. unstable_translation(40)
-    fact_values: dict[tuple[str, int], set[int]] = defaultdict(set)
-    for stm in rules:
-        if stm.body or stm.head.ast_type != ast.ASTType.Literal:
-            continue
-        atom = stm.head.atom
-        if atom.ast_type != ast.ASTType.SymbolicAtom:
-            continue
-        term = atom.symbol
-        if term.ast_type != ast.ASTType.Function:
-            continue
-        for i, arg in enumerate(term.arguments):
-            value = _constant(arg)
-            if value is not None:
-                fact_values[(f"{term.name}/{len(term.arguments)}", i)].add(value)
-
-    per_arg: dict[tuple[str, int], set[int]] = defaultdict(set)
-    by_case: dict[str, set[int]] = defaultdict(set)
-    for stm, (_heads, body) in zip(rules, heads_of):
-        bound = _bound_variables(stm.body)
-        from_facts = _bound_variables(stm.body, fact_values.keys())
-        reach = {b for b in body if b in CASE_SIGNATURES}
-        for b in body:
-            reach |= depends.get(b, set())
-        for cmp in _comparisons(stm.body):
-            terms = [cmp.term] + [g.term for g in cmp.guards]
-            figures = {v for v in (_constant(t) for t in terms) if v is not None}
-            for t in terms:
-                if t.ast_type == ast.ASTType.Variable:
-                    for place in from_facts.get(t.name, ()):
-                        figures |= fact_values[place]
-            for sig in reach:
-                by_case[sig] |= figures
-            for t in terms:
-                if t.ast_type == ast.ASTType.Variable:
-                    for place in bound.get(t.name, ()):
-                        per_arg[place] |= figures
-    return per_arg, by_case
+    out = []
+    for stm in statements:
+        if is_constraint(stm):
+            loc = stm.location
+            flag = ast.Literal(loc, ast.Sign.NoSign, ast.SymbolicAtom(ast.Function(loc, VIOLATED, [], False)))
+            stm = stm.update(head=flag)
+        out.append(stm)
+    return out
 
 
 # --------------------------------------------------------------------------
