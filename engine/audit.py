@@ -23,6 +23,7 @@ assessment: `assessment`").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,8 +181,8 @@ def compare(case: Case, decision: Decision, path: Path) -> ExampleAudit:
     return ExampleAudit(path, case.case, assessment.source, decision, tuple(comparisons), tuple(not_recorded))
 
 
-def audit(paths: list[Path], policy: Policy) -> Audit:
-    """Decide every example that records an assessment and compare; the others are skipped.
+def audit_events(paths: list[Path], policy: Policy) -> Iterator[ExampleAudit]:
+    """Each example decided and compared, one at a time; the ones without an assessment skipped.
 
     Every file is read before anything is decided, so a bad file stops the
     audit with its problems (``CaseFileError``) and nothing else.
@@ -190,18 +191,21 @@ def audit(paths: list[Path], policy: Policy) -> Audit:
     from facts import load_case
 
     cases = [(path, load_case(path)) for path in paths]
-    engine = Engine(policy)
-    results = []
-    for path, case in cases:
-        if case.assessment is None:
-            results.append(ExampleAudit(path, case.case, skipped="the file records no assessment (no `assessment:`)"))
-            continue
-        results.append(compare(case, engine.decide(case), path))
-    if not any(r.skipped is None for r in results):
+    if not any(case.assessment is not None for _, case in cases):
         names = ", ".join(_shown(p) for p in paths)
         raise UserError(f"nothing to audit: {names} records no `assessment:`; "
                         "add the original assessment's verdict (see docs/case-format.md)")
-    return Audit(tuple(results))
+    engine = Engine(policy)
+    for path, case in cases:
+        if case.assessment is None:
+            yield ExampleAudit(path, case.case, skipped="the file records no assessment (no `assessment:`)")
+            continue
+        yield compare(case, engine.decide(case), path)
+
+
+def audit(paths: list[Path], policy: Policy) -> Audit:
+    """Decide every example that records an assessment and compare; the others are skipped."""
+    return Audit(tuple(audit_events(paths, policy)))
 
 
 def _shown(path: Path) -> str:

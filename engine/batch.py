@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from engine.errors import PolicyError, UserError
 from facts.load import MAX_BYTES, CaseFileError, case_format, decode, parse_case, read_text
@@ -285,11 +285,11 @@ class Decider:
         return [r for r in results if r is not None]
 
 
-_decider: Decider | None = None  # set before the workers fork, inherited by them
+_decider: Callable[[list[Item]], list[Any]] | None = None  # set before the workers fork, inherited by them
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
 
 
-def _work(chunk: list[Item]) -> list[Result]:
+def _work(chunk: list[Item]) -> list[Any]:
     assert _decider is not None
     return _decider(chunk)
 
@@ -394,27 +394,29 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
 
     try:
         with signals.installed():
+            decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs)
             if jobs <= 1 and timeout is None:
-                decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs)
                 for chunk in chunks(items, chunk_size):
                     emit(decider(chunk))
             else:
-                _run_pool(items, emit, summary, deadline, policy_ref, policies_dir, would_change, max(jobs, 1),
-                          chunk_size, fmt, briefs)
+                # The policy is loaded and keyed by case here, once: a policy error is the
+                # user's, reported once (exit 2), and the forked workers inherit the work.
+                decider.engine.prepare_batch()
+                summary.timed_out = not in_workers(items, decider, emit, deadline, max(jobs, 1), chunk_size)
     except Stopped as exc:
         summary.stopped = exc.signum
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summary: Summary,
-              deadline: float | None, policy_ref: str, policies_dir: str | None, would_change: bool,
-              jobs: int, chunk_size: int, fmt: str = "json", briefs: bool = False) -> None:
-    # The policy is loaded and keyed by case here, once: a policy error is the
-    # user's, reported once (exit 2), and the forked workers inherit the work.
+def in_workers(items: Iterator[Item], decider: Callable[[list[Item]], list[Any]],
+               emit: Callable[[list[Any]], None], deadline: float | None, jobs: int, chunk_size: int = CHUNK) -> bool:
+    """Chunks of ``items`` decided by ``decider`` in ``jobs`` forked workers, emitted in input order.
+
+    False when the deadline came first (the chunks emitted so far stand).
+    """
     global _decider
-    _decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs)
-    _decider.engine.prepare_batch()
+    _decider = decider
     # Blocked while the workers fork (a signal then would reach a worker before it is set
     # up), and until the pool is in the block that stops it.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
@@ -441,9 +443,9 @@ def _run_pool(items: Iterator[Item], emit: Callable[[list[Result]], None], summa
             wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
             head.wait(wait)
             if not head.ready():
-                summary.timed_out = True
-                return
+                return False
             emit(head.get())
+        return True
     finally:
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)  # a second signal must not cut this short
         try:

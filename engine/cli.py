@@ -58,6 +58,27 @@ policies_dir_option = click.option(
 )
 
 
+def timeout_option(help_text: str, default: float | None = None):
+    return click.option("--timeout", type=click.FloatRange(min=0.1), default=default, show_default=default is not None,
+                        metavar="SECONDS", help=help_text)
+
+
+progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Report progress on stderr (default: when stderr is a terminal).",
+)
+
+
+def _worker(job: Callable[[], Any], timeout: float | None) -> Any:
+    """The events of ``job``, run in a child process within --timeout and the memory limit (engine/limits.py)."""
+    from engine.limits import ChildError, limited
+
+    try:
+        yield from limited(job, timeout=timeout)
+    except ChildError as exc:
+        _fail(str(exc))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="necessity")
 def main() -> None:
@@ -81,9 +102,10 @@ def main() -> None:
 @click.option("--level", default=None, metavar="LEVEL", help="Show only this level (and items at it), e.g. L4-L5.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Text: also list every other criterion the policy evaluated, with its status.")
+@timeout_option("Stop after this long, grounding and solving alike (exit 2, nothing decided).")
 @user_errors
 def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str, level: str | None,
-            verbose: bool) -> None:
+            verbose: bool, timeout: float | None) -> None:
     """Decide CASE under a policy and explain every determination.
 
     For every requested level: fusion, decompression_only, none, or
@@ -106,6 +128,7 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
       necessity explain examples/source-003.yaml --format html > source-003.html
       necessity explain examples/source-003.yaml --verbose
       necessity explain tests/data/pas-request-multilevel-fusion.json --format fhir
+      necessity explain my-case.yaml --policy policies/draft --timeout 30
     """
     from engine.errors import UserError
     from engine.policy import load
@@ -135,8 +158,13 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
             requested = ", ".join(lv.level for lv in case.request.levels)
             raise UserError(f"--level {level}: {case_file} does not request {canon} (it requests {requested})")
         level = canon
+    from engine.limits import Stopped
+
     policy = load(policy_ref, policies_dir)
-    decision = decide(policy, case)
+    for event in _worker(lambda: [decide(policy, case)], timeout):
+        if isinstance(event, Stopped):
+            raise UserError(f"{case_file}: {event.detail}: not decided")
+        decision = event
     if request is not None:
         from exchange.request import noticed
 
@@ -426,8 +454,10 @@ def lint(policies: tuple[str, ...], policies_dir: str | None) -> None:
 @click.option("--coverage", is_flag=True, help="List, per criterion, whether the goldens made it met and not met.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
               help="Fail (exit 1) when criterion coverage is below PCT percent.")
+@timeout_option("Stop after this long in all, grounding and solving alike; goldens not run then are reported (exit 2).")
 @user_errors
-def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: bool, min_coverage: float | None) -> None:
+def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: bool, min_coverage: float | None,
+                 timeout: float | None) -> None:
     """Run each policy's golden cases (policies/<id>/tests/*.yaml).
 
     A failure shows the case, the level or item, expected and actual, and the
@@ -438,18 +468,35 @@ def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: 
       necessity test
       necessity test reference --coverage
       necessity test --min-coverage 100
+      necessity test policies/draft --timeout 60
     """
+    import time
+
+    from engine.limits import Stopped
     from engine.lint import refuse_ungroundable
     from engine.policy import load
     from engine.render import test_report
-    from engine.testrun import run_policy
+    from engine.golden import discover
+    from engine.testrun import finish, run_events
 
     bad = False
+    deadline = None if timeout is None else time.monotonic() + timeout
     for folder in _policy_folders(policies, policies_dir):
         policy = load(str(folder))
         refuse_ungroundable(policy)  # one message, not one per golden
-        run = run_policy(policy)
+        remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
+        results, stopped = [], None
+        for event in _worker(lambda: run_events(policy), remaining):
+            if isinstance(event, Stopped):
+                stopped = event
+            else:
+                results.append(event)
+        run = finish(policy, results)
         click.echo(test_report(run, coverage or min_coverage is not None), nl=False)
+        if stopped is not None:
+            left = len(discover(policy.folder)) - len(results)
+            click.echo(f"{policy.id}: {stopped.detail}: {left} golden case{'s' * (left != 1)} not run", err=True)
+            sys.exit(EXIT_USAGE)
         if run.failed or not run.results:
             bad = True
         if min_coverage is not None and run.coverage_pct + 1e-9 < min_coverage:
@@ -506,6 +553,38 @@ def vocab(fmt: str, fields: bool) -> None:
         click.echo(f"  {kind:<9} {meaning}")
 
 
+class _Progress:
+    """Progress on stderr: a line rewritten in place on a terminal, whole lines otherwise."""
+
+    def __init__(self, enabled: bool | None):
+        self.tty = sys.stderr.isatty()
+        self.enabled = self.tty if enabled is None else enabled
+        self.pending = False
+
+    def status(self, text: str) -> None:
+        if self.enabled and self.tty:
+            click.echo(f"\r\033[K  {text}", err=True, nl=False)
+            self.pending = True
+
+    def line(self, text: str) -> None:
+        if self.enabled:
+            self.end()
+            click.echo(f"  {text}", err=True)
+
+    def end(self) -> None:
+        if self.pending:
+            click.echo("\r\033[K", err=True, nl=False)
+            self.pending = False
+
+
+def _case_files(cases: list[tuple[dict, list[str]]]) -> dict[str, str]:
+    """Witness case files for ``_emit``, by case id: each case as YAML under its header comment lines."""
+    import yaml
+
+    return {case["case"]: "".join(f"# {line}\n" for line in header)
+            + yaml.safe_dump(case, sort_keys=False, allow_unicode=True) for case, header in cases}
+
+
 @main.command(name="diff")
 @click.argument("policy_a", metavar="POLICY_A")
 @click.argument("policy_b", metavar="POLICY_B")
@@ -516,72 +595,135 @@ def vocab(fmt: str, fields: bool) -> None:
               help="A level the searched cases may request (repeatable; default L4-L5).")
 @click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Write each witness as a case file that `necessity explain` runs as is.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-              help="Stop searching after this long; witnesses found so far are reported.")
+@click.option("--cases", "cases_path", type=click.Path(), default=None, metavar="LIBRARY",
+              help="Instead of searching, decide a case library (a folder of case files or JSON Lines) "
+                   "under both policies and report the cases whose decision changes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="With --cases: worker processes (0: one per core). The report is the same for every N.")
+@timeout_option("Stop after this long, grounding and solving alike; what was not answered is reported "
+                "as not proved (exit 2 when nothing differs).")
+@progress_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @user_errors
 def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_witnesses: int,
-                 levels: tuple[str, ...], emit_dir: str | None, timeout: float | None, fmt: str) -> None:
+                 levels: tuple[str, ...], emit_dir: str | None, cases_path: str | None, jobs: int,
+                 timeout: float | None, progress: bool | None, fmt: str) -> None:
     """Find case records on which two policies decide differently.
 
-    The solver searches a bounded space of case records (levels, grades, one
-    value on each side of every figure either policy compares, the three
-    documentation states) for cases where a requested level or item gets
-    different determinations, with the fewest documented facts.  Each witness
-    is re-decided by both policies through `explain` before it is shown, and
-    the next must differ by its cause.  POLICY may be an id, a folder, or
-    ID@REV for a policy as committed at a git revision.  Exit 1 when the
-    policies differ, 0 when no witness exists within the bounds.
+    The solver searches a bounded space of case records derived from what the
+    two policies read (every value they tell apart, one value on each side of
+    every figure they compare, the three documentation states).  It asks, per
+    request kind (a level requested for decompression, fusion or both; each
+    item), whether some case gets more from one policy than from the other,
+    or an answer from one and none from the other.  The summary on top says
+    whether POLICY_B is equivalent to POLICY_A, narrower, broader or
+    incomparable, and which criteria and figures cause it; each witness below
+    is re-decided by both policies through `explain`.  docs/diff.md states
+    what the bounds cover.  POLICY may be an id, a folder, or ID@REV for a
+    policy as committed at a git revision.
+
+    With --cases, no search: every case of a library is decided under both
+    policies and the report counts the cases that change, by outcome, level
+    determination and item, with their ids.
+
+    Exit 1 when the policies differ, 0 when no case within the bounds (or in
+    the library) is decided differently, 2 on bad input, or when the search
+    stopped (--timeout, memory) with nothing found and nothing proved.
 
     \b
     Examples:
       necessity diff reference aetna-cpb-0743
       necessity diff reference aetna-cpb-0743 --max 5 --emit witnesses/
       necessity diff reference@HEAD~1 reference --format json
+      necessity diff reference@HEAD~1 reference --cases library.jsonl
     """
     import tempfile
 
-    import yaml
-
-    from engine.diff import diff, policy_at_revision
+    from engine.diff import DiffResult, diff_events, policy_at_revision, questions
     from engine.errors import UserError
+    from engine.limits import Stopped
     from engine.output import prepare_folder
     from engine.policy import load
-    from engine.render import diff_json, diff_text, dumps
+    from engine.render import dumps
+    from engine.findings import diff_json, diff_text
     from facts.terms import SPINAL_LEVELS
 
     for level in levels:
         if level not in SPINAL_LEVELS:
             raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
     with tempfile.TemporaryDirectory(prefix="necessity-diff-") as work:
-        def resolve(ref: str):
+        def resolve(ref: str) -> str:
             if "@" in ref and not Path(ref).is_dir():  # a folder named with an '@' is that folder
-                return load(str(policy_at_revision(ref, Path(work))))
-            return load(ref, policies_dir)
+                return str(policy_at_revision(ref, Path(work)))
+            return ref
 
-        a, b = resolve(policy_a), resolve(policy_b)
+        ref_a, ref_b = resolve(policy_a), resolve(policy_b)
+        a, b = load(ref_a, policies_dir), load(ref_b, policies_dir)
+        if cases_path is not None:
+            _impact(cases_path, ref_a, ref_b, policies_dir, jobs, timeout, progress, fmt)
+            return
         target = prepare_folder(emit_dir, "--emit", [(a.folder, "policy"), (b.folder, "policy")]) if emit_dir else None
-        progress = None
-        if sys.stderr.isatty():
-            progress = lambda n: click.echo(f"\r  {n} witness{'es' if n != 1 else ''} found…", err=True, nl=False)  # noqa: E731
-        result = diff(a, b, levels=levels or ("L4-L5",), max_witnesses=max_witnesses, timeout=timeout, progress=progress)
-        if progress:
-            click.echo("", err=True)
+        shown = _Progress(progress)
+        result = DiffResult(a.id, b.id, a.version, b.version)
+        asked = total = 0
+        job = lambda: diff_events(a, b, levels=levels or ("L4-L5",), max_witnesses=max_witnesses)  # noqa: E731
+        for event in _worker(job, timeout):
+            if isinstance(event, Stopped):
+                result.stopped = event.detail
+                break
+            result.add(event)
+            if event[0] == "bounds":
+                total = len(questions(event[1], {i for i, _ in event[2]}))
+            elif event[0] == "question":
+                asked += 1
+            elif event[0] == "witness":
+                w = event[1]
+                changes = ", ".join(f"{d.subject}: {a.id} {d.a}, {b.id} {d.b}" for d in w.differences[:2])
+                shown.line(f"witness {len(result.witnesses)}: {w.question.label()} ({changes})")
+            shown.status(f"{asked}/{total} questions answered · {len(result.witnesses)} witnesses")
+        shown.end()
     click.echo(dumps(diff_json(result)) if fmt == "json" else diff_text(result), nl=False)
     if target is not None:
-        files = {}
-        for w in result.witnesses:
-            header = [f"# A case on which {a.id} {a.version} and {b.id} {b.version} decide differently,",
-                      "# found by `necessity diff` and re-decided by both policies:"]
-            header += [f"#   {d.subject}: {a.id} {d.a}, {b.id} {d.b}" for d in w.differences]
-            files[w.case["case"]] = "\n".join(header) + "\n" + yaml.safe_dump(w.case, sort_keys=False, allow_unicode=True)
-        _emit(target, files, printed=fmt == "json")
+        _emit(target, _case_files([
+            (w.case, [f"A case on which {a.id} {a.version} and {b.id} {b.version} decide differently,",
+                      "found by `necessity diff` and re-decided by both policies:"]
+             + [f"  {d.subject}: {a.id} {d.a}, {b.id} {d.b}" for d in w.differences])
+            for w in result.witnesses] + [
+            (w, [f"A case {pid} gives several answers, found by `necessity diff`"]) for pid, w in result.several if w]),
+            printed=fmt == "json")
     if result.problems:
         raise UserError("the engine could not confirm some witnesses (see 'engine problem' above): please report it")
-    if result.timed_out and not result.witnesses:
-        click.echo(f"stopped after --timeout {timeout:g}s with no witness: the bounds were not exhausted", err=True)
+    if result.differs:
+        sys.exit(EXIT_FINDINGS)
+    if not result.proved:
+        click.echo("nothing found, and not proved: see the reasons above", err=True)
         sys.exit(EXIT_USAGE)
-    if result.witnesses:
+
+
+def _impact(cases_path: str, ref_a: str, ref_b: str, policies_dir: str | None, jobs: int, timeout: float | None,
+            progress: bool | None, fmt: str) -> None:
+    from engine.batch import read_inputs
+    from engine.impact import impact
+    from engine.render import dumps
+    from engine.findings import impact_json, impact_text
+
+    shown = _Progress(progress)
+    items, total = read_inputs(cases_path, count=bool(shown.enabled and shown.tty))
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        shown.status(f"{done}{f'/{total}' if total else ''} cases decided under both policies")
+
+    result = impact(items, ref_a, ref_b, policies_dir=policies_dir, jobs=jobs or (os.cpu_count() or 1),
+                    timeout=timeout, progress=tick)
+    shown.end()
+    click.echo(dumps(impact_json(result)) if fmt == "json" else impact_text(result), nl=False)
+    if result.timed_out:
+        click.echo(f"stopped after --timeout {timeout:g}s: {result.cases} cases compared", err=True)
+        sys.exit(EXIT_USAGE)
+    if result.changed or result.errors:
         sys.exit(EXIT_FINDINGS)
 
 
@@ -591,8 +733,10 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
 @policies_dir_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: one block per example; json: the structure documented in docs/case-format.md.")
+@timeout_option("Stop after this long, grounding and solving alike; examples not audited then are named (exit 2).")
 @user_errors
-def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str | None, fmt: str) -> None:
+def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str | None, fmt: str,
+                   timeout: float | None) -> None:
     """Compare each example's recorded assessment with the policy's determination.
 
     For every EXAMPLE whose file records `assessment:` (the original
@@ -610,15 +754,28 @@ def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str
       necessity audit-examples
       necessity audit-examples examples/source-000.yaml --format json
       necessity audit-examples examples/ --policy policies/reference
+      necessity audit-examples --policy policies/draft --timeout 60
     """
-    from engine.audit import audit, example_files, to_json, to_text
+    from engine.audit import Audit, audit_events, example_files, to_json, to_text
+    from engine.limits import Stopped
     from engine.policy import load
     from engine.render import dumps
 
     files = example_files(examples)
     policy = load(policy_ref, policies_dir)
-    result = audit(files, policy)
-    click.echo(dumps(to_json(result)) if fmt == "json" else to_text(result), nl=False)
+    done, stopped = [], None
+    for event in _worker(lambda: audit_events(files, policy), timeout):
+        if isinstance(event, Stopped):
+            stopped = event
+        else:
+            done.append(event)
+    result = Audit(tuple(done))
+    if result.audited:
+        click.echo(dumps(to_json(result)) if fmt == "json" else to_text(result), nl=False)
+    if stopped is not None:
+        left = [str(f) for f in files[len(done):]]
+        click.echo(f"{stopped.detail}: not audited: {', '.join(left)}", err=True)
+        sys.exit(EXIT_USAGE)
     if result.differences:
         sys.exit(EXIT_FINDINGS)
 
@@ -628,33 +785,38 @@ def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str
 @policies_dir_option
 @click.option("--level", "levels", multiple=True, metavar="LEVEL",
               help="A level the searched cases may request (repeatable; default T12-L1, L4-L5, L5-S1, S1-pelvis).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="SECONDS",
-              help="Time allowed for each question asked of the solver.")
+@timeout_option("Time allowed for the whole check, grounding and solving alike; questions not answered by then "
+                "are reported as not proved.", default=300.0)
 @click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Write the witness cases (totality counterexample, relevance witnesses) here.")
+@progress_option
 @user_errors
 def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, ...], timeout: float,
-                  emit_dir: str | None) -> None:
-    """Prove properties of one policy over the bounded case space.
+                  emit_dir: str | None, progress: bool | None) -> None:
+    """Prove properties of one policy over a bounded case space.
 
-    Totality: every requested level gets exactly one determination and every
-    requested item exactly one.  Dead criteria: criteria no case can meet (an
-    exclusion with no met rule is reported as intended, not as a finding).
-    Irrelevant criteria: criteria whose holding never changes a
-    determination.  Each finding comes with a witness or a statement of what
-    was proved.  Exit 1 on findings.
+    The space is derived from what the policy reads (docs/diff.md).
+    Totality: on every case the policy has exactly one answer, with one
+    determination for every requested level and item (a case with no answer,
+    or several, is a counterexample).  Dead criteria: criteria no case can
+    meet (an exclusion with no met rule is reported as intended).  Irrelevant
+    criteria: criteria whose holding never changes a determination.  Each
+    finding comes with a witness or a proof; what the search cannot vouch for
+    is named and never printed as proved.  Exit 1 on findings; 2 when nothing
+    was found but something is not proved (a limit, or a gap named above).
 
     \b
     Examples:
       necessity check reference
       necessity check policies/cigna-cmm-609 --level L3-L4 --level L4-L5
+      necessity check policies/draft --timeout 60 --emit witnesses/
     """
-    import yaml
-
-    from engine.check import CHECK_LEVELS, check
+    from engine.check import CHECK_LEVELS, CheckResult, check_events
     from engine.errors import UserError
+    from engine.limits import Stopped
     from engine.output import prepare_folder
     from engine.policy import load
+    from engine.findings import check_text
     from facts.terms import SPINAL_LEVELS
 
     for level in levels:
@@ -662,41 +824,28 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
             raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
     policy = load(policy_ref, policies_dir)
     target = prepare_folder(emit_dir, "--emit", [(policy.folder, "policy")]) if emit_dir else None
-    result = check(policy, levels=levels or CHECK_LEVELS, timeout=timeout)
-    ok, bad, info = click.style("✓", fg="green"), click.style("✗", fg="red"), click.style("·", dim=True)
-    click.echo(f"{click.style('check', bold=True)} {policy.id} {policy.version}")
-    if not result.totality_proved:
-        click.echo(f"  {bad} totality not proved: no answer within --timeout {timeout:g}s")
-    elif result.totality_witness is None:
-        click.echo(f"  {ok} total: on every case within the bounds, each requested level has exactly one "
-                   "determination and each requested item exactly one (proved: no counterexample exists)")
-    else:
-        click.echo(f"  {bad} not total: a case gives a requested level or item no determination or two:")
-        click.echo("    " + yaml.safe_dump(result.totality_witness, sort_keys=False).replace("\n", "\n    ").rstrip())
-    for cid, why in result.dead:
-        click.echo(f"  {bad} {cid} is dead: {why} (proved)")
-    for cid in result.intended_dead:
-        click.echo(f"  {info} {cid} is never met: it has no met rule (an exclusion), as declared")
-    for cid in result.irrelevant:
-        click.echo(f"  {bad} {cid} is irrelevant: holding it never changes a determination within the bounds (proved)")
-    relevant = sorted(result.relevant_witness)
-    if relevant:
-        click.echo(f"  {ok} relevant, each with a witness: {', '.join(relevant)}")
-    for cid, why in result.unchecked:
-        click.echo(f"  {info} {cid}: relevance not asked ({why})")
-    for cid in dict.fromkeys(c for c in result.timed_out if c != "totality"):
-        click.echo(f"  {bad} {cid}: no answer within --timeout {timeout:g}s", err=True)
-    click.echo("bounds searched:")
-    for line in result.bounds.describe():
-        click.echo(f"  {line}")
+    result = CheckResult(policy.id, policy.version, tuple(c.id for c in policy.criteria))
+    shown = _Progress(progress)
+    total = 1 + len(result.criteria)
+    for event in _worker(lambda: check_events(policy, levels=levels or CHECK_LEVELS), timeout):
+        if isinstance(event, Stopped):
+            result.stopped = event.detail
+            break
+        result.add(event)
+        shown.status(f"{total - len(result.unanswered)}/{total} questions answered")
+    shown.end()
+    click.echo(check_text(result), nl=False)
     if target is not None:
-        cases = dict(result.relevant_witness)
+        cases = list(result.relevant_witness.values())
         if result.totality_witness is not None:
-            cases["totality"] = result.totality_witness
-        _emit(target, {case["case"]: yaml.safe_dump(case, sort_keys=False) for case in cases.values()})
+            cases.append(result.totality_witness)
+        _emit(target, _case_files([(case, []) for case in cases]))
+    if result.problems:
+        raise UserError("the engine could not confirm some witnesses (see 'engine problem' above): please report it")
     if result.findings:
         sys.exit(EXIT_FINDINGS)
-    if result.timed_out:
+    if not result.complete:
+        click.echo("not everything was proved: see the lines marked ? above", err=True)
         sys.exit(EXIT_USAGE)
 
 

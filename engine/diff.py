@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,14 +271,16 @@ def questions(bounds: Bounds, skip_items: set[str]) -> list[Question]:
 
 
 def _figures(decision: Decision | None, subject: str, criteria: set[str]) -> list[str]:
+    """The evidence of the causing criteria that states a measurement, a length or a date."""
     if decision is None:
         return []
-    subjects = _subjects(decision)
-    found = subjects.get(subject)
+    found = _subjects(decision).get(subject)
     out = []
     for c in getattr(found, "criteria", ()):
         if c.id in criteria:
-            out += [e.text for e in c.evidence if any(ch.isdigit() for ch in e.text)]
+            ids = set(criteria) | {c.id}
+            out += [e.text for e in c.evidence
+                    if any(ch.isdigit() for ch in " ".join(w for w in e.text.split() if w not in ids))]
     return out
 
 
@@ -308,10 +310,10 @@ def _cause(model: tuple[Symbol, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",), max_witnesses: int = 20,
-         progress=None) -> DiffResult:
-    """The whole search, in this process."""
+         progress=None, only: Callable[[Question], bool] | None = None) -> DiffResult:
+    """The whole search, in this process (``only``: ask just the questions it accepts)."""
     result = DiffResult(policy_a.id, policy_b.id, policy_a.version, policy_b.version)
-    for event in diff_events(policy_a, policy_b, levels=levels, max_witnesses=max_witnesses):
+    for event in diff_events(policy_a, policy_b, levels=levels, max_witnesses=max_witnesses, only=only):
         result.add(event)
         if progress is not None:
             progress(event)
@@ -319,7 +321,7 @@ def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L
 
 
 def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",),
-                max_witnesses: int = 20) -> Iterator[tuple[Any, ...]]:
+                max_witnesses: int = 20, only: Callable[[Question], bool] | None = None) -> Iterator[tuple[Any, ...]]:
     analysis = Analysis([policy_a, policy_b], levels)
     items_a, items_b = addressed_items(policy_a), addressed_items(policy_b)
     unaddressed = sorted([(i, policy_a.id) for i in items_a - _scoped_items(policy_b)]
@@ -363,11 +365,14 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
             del open_questions[q]
 
     for q in questions(analysis.bounds, {i for i, _ in unaddressed}):
+        if only is not None and not only(q):
+            continue
         model = search.first([q.symbol()])
         yield ("question", q, model is not None)
         if model is not None:
             open_questions[q] = True
-            yield from next_witness(q)
+            if found < max_witnesses:  # every question is answered; witnesses stop at --max
+                yield from next_witness(q)
     # further causes, a round over every question at a time, until --max
     while open_questions and found < max_witnesses:
         for q in list(open_questions):

@@ -85,6 +85,21 @@ def space_statements() -> tuple[ast.AST, ...]:
 
 
 @lru_cache(maxsize=1)
+def domain_users() -> dict[str, frozenset[str]]:
+    """Domain -> the case predicates space.lp draws from it (``value(Domain, V)`` in their rules)."""
+    users: dict[str, set[str]] = defaultdict(set)
+    for stm in space_statements():
+        found = list(uses_of(stm))
+        heads = {u.signature.rpartition("/")[0] for u in found if u.head and u.signature in CASE_SIGNATURES}
+        for u in found:
+            if not u.head and u.signature == "value/2" and u.first_arg is not None:
+                users[u.first_arg.name] |= heads
+    for name in ("study_type",):  # study slots are facts of engine/space.py, for imaging_study/2
+        users[name].add("imaging_study")
+    return {k: frozenset(v) for k, v in users.items()}
+
+
+@lru_cache(maxsize=1)
 def generated() -> frozenset[str]:
     """The case predicates space.lp can generate."""
     return frozenset(u.signature for stm in space_statements() for u in uses_of(stm)
@@ -255,7 +270,10 @@ class Bounds:
             shown = ", ".join(f"{Decimal(v) / scale:g}" for v in values)
             what = BY_NAME[name].args[i].name
             lines.append(f"{name} {what}: {shown}{' ' + _unit(kind, unit) if _unit(kind, unit) else ''}")
+        users = domain_users()
         for name, domain in sorted(self.domains.items()):
+            if not users.get(name, frozenset()) & self.wanted:
+                continue
             merged = [c for c in domain.classes if len(c) > 1]
             if merged:
                 lines.append(f"{name.replace('_', ' ')}: " + "; ".join(

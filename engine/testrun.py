@@ -10,6 +10,7 @@ necessary") is never met.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,10 +101,9 @@ def _is_composite(policy: Policy, cid: str) -> bool:
     return False
 
 
-def run_policy(policy: Policy, goldens: list[Path] | None = None) -> PolicyRun:
+def run_events(policy: Policy, goldens: list[Path] | None = None) -> Iterator[CaseResult]:
+    """Each golden case decided and checked, one result at a time."""
     engine = Engine(policy)
-    run = PolicyRun(policy)
-    counts: dict[str, Counter] = {c.id: Counter() for c in policy.criteria}
     inside = policy.folder.resolve()
     for path in goldens if goldens is not None else discover(policy.folder):
         try:
@@ -114,13 +114,26 @@ def run_policy(policy: Policy, goldens: list[Path] | None = None) -> PolicyRun:
             decision = engine.decide(golden_case(golden))
         except (UserError, CaseFileError) as exc:  # a broken golden is a failed test, reported, not a crash
             placeholder = Golden(path, "", (), None, None, {})
-            run.results.append(CaseResult(placeholder, (), None, str(exc)))
+            yield CaseResult(placeholder, (), None, str(exc))
             continue
-        for cid, _scope, status in decision.statuses:
+        yield CaseResult(golden, tuple(check(golden, decision)), decision)
+
+
+def finish(policy: Policy, results: Iterable[CaseResult]) -> PolicyRun:
+    """The run and its criterion coverage, from the results."""
+    run = PolicyRun(policy, list(results))
+    counts: dict[str, Counter] = {c.id: Counter() for c in policy.criteria}
+    for r in run.results:
+        if r.decision is None:
+            continue
+        for cid, _scope, status in r.decision.statuses:
             counts.setdefault(cid, Counter())[status] += 1
-        run.results.append(CaseResult(golden, tuple(check(golden, decision)), decision))
     sides = _coverable_sides(policy)
     run.coverage = [
         CriterionCoverage(c.id, counts[c.id], *sides.get(c.id, (True, True))) for c in policy.criteria
     ]
     return run
+
+
+def run_policy(policy: Policy, goldens: list[Path] | None = None) -> PolicyRun:
+    return finish(policy, run_events(policy, goldens))
