@@ -161,7 +161,8 @@ class CheckResult:
     @property
     def irrelevant(self) -> list[tuple[str, bool, str]]:
         """(criterion, proved, why not proved) for every leaf criterion whose holding changes nothing."""
-        unproved = self.gaps is None or bool(self.gaps.not_generated or self.gaps.not_modelled)
+        # where the rules may leave a case without an answer, forcing a criterion may do so unseen
+        unproved = self.gaps is None or bool(self.gaps.not_generated or self.gaps.not_modelled or self.gaps.unstratified)
         return [(cid, not unproved, self._unproved() if unproved else "")
                 for cid, witness in self.relevant.items() if witness is None]
 
@@ -196,9 +197,7 @@ def check(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> CheckRes
 
 def _witness(search: Search, model: tuple[Symbol, ...], question: list[Symbol]) -> tuple[Symbol, ...]:
     """The model made small: the fewest documented facts among those it has."""
-    candidates = search.atoms("documentation_fact", 1) + search.atoms("request_fact", 1)
-    keep = [s for s in model if s.name in ("documentation_fact", "request_fact")]
-    return search.smallest(question, keep, candidates) or model
+    return search.smallest(question) or model
 
 
 def _case(case_id: str, model: tuple[Symbol, ...], problems: list[str]) -> tuple[dict, Any]:

@@ -492,11 +492,14 @@ def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: 
             else:
                 results.append(event)
         run = finish(policy, results)
-        click.echo(test_report(run, coverage or min_coverage is not None), nl=False)
         if stopped is not None:
+            if results:
+                click.echo(test_report(run, False), nl=False)
             left = len(discover(policy.folder)) - len(results)
-            click.echo(f"{policy.id}: {stopped.detail}: {left} golden case{'s' * (left != 1)} not run", err=True)
+            why = f"stopped after --timeout {timeout:g}s" if stopped.reason == "time" else stopped.detail
+            click.echo(f"{policy.id}: {why}: {left} golden case{'s' * (left != 1)} not run", err=True)
             sys.exit(EXIT_USAGE)
+        click.echo(test_report(run, coverage or min_coverage is not None), nl=False)
         if run.failed or not run.results:
             bad = True
         if min_coverage is not None and run.coverage_pct + 1e-9 < min_coverage:

@@ -390,8 +390,7 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
 
 def _witness(search: Search, confirm: _Confirm, q: Question, model: tuple[Symbol, ...], candidates: list[Symbol],
              policy_a: Policy, policy_b: Policy, n: int, extra: list[Symbol]) -> Witness | str:
-    keep = [s for s in model if s.name in ("documentation_fact", "request_fact")]
-    model = search.smallest([q.symbol(), *extra], keep, candidates) or model
+    model = search.smallest([q.symbol(), *extra]) or model
     case_id = f"diff-{policy_a.id}-vs-{policy_b.id}-{n}"
     record = to_case(case_id, model)
     case = parse_case(json.dumps(record), f"{case_id} (generated)", fmt="json")

@@ -758,13 +758,16 @@ class Search:
         self.ctl.configuration.solve.opt_mode = "ignore"
         return self._solve(question, (), all_models=False)
 
-    def smallest(self, question: Sequence[Symbol], keep: Iterable[Symbol],
-                 candidates: Sequence[Symbol]) -> tuple[Symbol, ...] | None:
-        """An optimal model with the ``question`` externals true, among those whose ``candidates``
-        atoms are all in ``keep``."""
-        keep = set(keep)
+    def smallest(self, question: Sequence[Symbol]) -> tuple[Symbol, ...] | None:
+        """An optimal model with the ``question`` externals true.
+
+        Core-guided optimisation (``usc``): the optimum of a count of facts is
+        small, and unsatisfiable cores reach it in a fraction of the time that
+        lowering an upper bound takes.
+        """
         self.ctl.configuration.solve.opt_mode = "opt"
-        return self._solve(question, [(s, False) for s in candidates if s not in keep], all_models=True)
+        self.ctl.configuration.solver.opt_strategy = "usc"
+        return self._solve(question, (), all_models=True)
 
     def _solve(self, question: Sequence[Symbol], assumptions: Sequence[tuple[Symbol, bool]],
                all_models: bool) -> tuple[Symbol, ...] | None:

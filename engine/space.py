@@ -402,7 +402,7 @@ def space_facts(b: Bounds) -> list[Symbol]:
     r = day_number(REQUEST_DATE)
     out.append(Function("request_day", [Number(r)]))
     days = sorted({r - o for o in b.days_before_request})
-    out += [Function("day", [Number(d)]) for d in days if d != r]
+    out += [Function("day", [Number(d)]) for d in days]
     out += [calendar_fact(d) for d in days]
     return out
 

@@ -1,28 +1,57 @@
-"""necessity check: shipped policies are total with no dead or irrelevant criteria; planted faults are found."""
+"""necessity check: shipped policies are total with no dead or irrelevant criteria; planted faults are found,
+and nothing is called proved that the search cannot vouch for."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import engine.analysis
 from engine.check import check
 from engine.cli import main
 from engine.policy import load, shipped_policies
+from engine.testrun import run_policy
+
+DATA = Path(__file__).parent / "data"
 
 
-@pytest.mark.parametrize("pid", shipped_policies())
-def test_shipped_policies_check_clean(pid):
-    result = CliRunner().invoke(main, ["check", pid])
+def _guide_example(tmp_path):
+    from test_authoring_guide import _build
+
+    return _build(tmp_path)
+
+
+@pytest.mark.parametrize("ref", [*shipped_policies(), "authoring-guide", str(DATA / "xray-mini")])
+def test_every_policy_checks_clean_and_no_criterion_its_goldens_meet_is_dead(ref, tmp_path):
+    """Issue 12, reproduction 1: criteria the policy's own goldens meet were reported dead (proved)."""
+    policy = load(str(_guide_example(tmp_path)) if ref == "authoring-guide" else ref)
+    met_by_goldens = {cid for r in run_policy(policy).results for cid, _scope, status in r.decision.statuses
+                      if status == "met"}
+    result = check(policy)
+    dead = {cid for cid, _proved, _why in result.dead}
+    assert not dead & met_by_goldens, f"{policy.id}: met by a golden, yet reported dead: {sorted(dead & met_by_goldens)}"
+    assert result.totality == "proved" and result.complete, (result.totality, result.totality_not_proved_why)
+    assert not result.dead and not result.irrelevant and not result.problems
+
+
+def test_check_prints_the_proof_and_the_bounds():
+    result = CliRunner().invoke(main, ["check", "cigna-cmm-609"])
     assert result.exit_code == 0, result.output
     assert "✓ total" in result.output and "(proved: no counterexample exists)" in result.output
+    assert "bounds searched:" in result.output
 
 
-def _planted(tmp_path, extra: str):
+def _planted(tmp_path, extra: str, replace: tuple[str, str] | None = None):
     folder = tmp_path / "ref"
     shutil.copytree(load("reference").folder, folder)
-    (folder / "policy.lp").write_text((folder / "policy.lp").read_text() + extra)
+    text = (folder / "policy.lp").read_text()
+    if replace is not None:
+        assert replace[0] in text, replace[0]
+        text = text.replace(*replace)
+    (folder / "policy.lp").write_text(text + extra)
     return load(str(folder))
 
 
@@ -34,8 +63,8 @@ bears_on("REF-Z1", fusion).
 met("REF-Z1", L, dynamic_translation(L, T, St)) :- evaluated("REF-Z1", L), dynamic_translation(L, T, St), T > 4000.
 ''')
     result = check(policy, levels=("L4-L5",))
-    assert ("REF-Z1", "no case within the bounds meets it") in result.dead
-    assert "REF-Z1" in result.irrelevant  # and, never holding, it can change nothing by its own rules
+    assert ("REF-Z1", True, "no case within the bounds meets it") in result.dead
+    assert ("REF-Z1", True, "") in result.irrelevant  # never holding, it can change nothing by its own rules
 
 
 def test_an_irrelevant_criterion_is_proved_irrelevant(tmp_path):
@@ -46,7 +75,7 @@ bears_on("REF-Z2", fusion).
 met("REF-Z2", L, level_finding(L, facet_arthropathy, yes, St)) :- evaluated("REF-Z2", L), level_finding(L, facet_arthropathy, yes, St).
 ''')
     result = check(policy, levels=("L4-L5",))
-    assert "REF-Z2" in result.irrelevant
+    assert ("REF-Z2", True, "") in result.irrelevant
     assert "REF-F1" in result.relevant_witness
 
 
@@ -65,3 +94,62 @@ met("REF-Z2", L, x) :- evaluated("REF-Z2", L), level_finding(L, facet_arthropath
     assert "check-reference-REF-F1.yaml" in emitted
     explained = CliRunner().invoke(main, ["explain", str(out / "check-reference-REF-F1.yaml")])
     assert explained.exit_code == 0, explained.output
+
+
+# -- issue 12, reproduction 1: a new policy's criteria met by its own goldens are not dead -----------------
+
+
+def test_a_policy_written_from_the_authoring_guide_has_no_false_dead_criteria():
+    """xray-mini reads spondylolisthesis on a plain x-ray and compares the stated total of care with 90:
+    the old space had neither, and called both criteria dead (proved)."""
+    result = CliRunner().invoke(main, ["check", str(DATA / "xray-mini")])
+    assert result.exit_code == 0, result.output
+    assert "dead" not in result.output
+    assert "conservative_care_total_days days: 89, 90, 91 days" in result.output
+
+
+# -- issue 12, reproduction 2: a case with no answer, or several, is a totality counterexample ----------
+
+
+@pytest.mark.parametrize("extra, why", [
+    (":- finding(tumor, yes).", "the policy gives 0 answers"),
+    (":- requested_level(L).", "the policy gives 0 answers"),
+    ("{ extra_gate }.\njustified(L, fusion) :- requested(L, fusion), extra_gate.", "the policy gives 2 answers"),
+])
+def test_no_answer_or_several_is_a_totality_counterexample(tmp_path, extra, why):
+    policy = _planted(tmp_path, "\n" + extra + "\n")
+    result = CliRunner().invoke(main, ["check", str(policy.folder), "--level", "L4-L5", "--emit", str(tmp_path / "w")])
+    assert result.exit_code == 1, result.output
+    assert "✗ not total: " + why in result.output
+    witness = tmp_path / "w" / "check-reference-totality.yaml"
+    if witness.exists():  # the explain of a case with no answer fails, as the counterexample says
+        explained = CliRunner().invoke(main, ["explain", str(witness), "--policy", str(policy.folder)])
+        assert explained.exit_code == 2 and "answers for one case" in explained.output, explained.output
+
+
+def test_a_cycle_through_negation_is_not_proved_total(tmp_path):
+    """A case may have no answer through the rules themselves (an odd loop), not a constraint: the search
+    cannot show such a case, so totality is not proved, and says why by name."""
+    policy = _planted(tmp_path, "\njustified(L, fusion) :- determination(L, none), requested(L, fusion).\n")
+    result = CliRunner().invoke(main, ["check", str(policy.folder)])
+    assert "(proved: no counterexample exists)" not in result.output
+    assert "totality not proved" in result.output and "determination/2" in result.output, result.output
+    assert "(proved)" not in result.output.split("bounds searched:")[0]
+    assert result.exit_code != 0
+
+
+def test_what_the_space_does_not_generate_is_named_and_never_proved(tmp_path, monkeypatch):
+    """Pretend the space cannot generate care_days/2: the criteria resting on it are not proved dead."""
+    real = engine.analysis.generated
+    monkeypatch.setattr(engine.analysis, "generated", lambda: real() - {"care_days/2"})
+    policy = _planted(tmp_path, '''
+criterion("REF-Z3", "A very long episode", "test").
+scope("REF-Z3", case).
+bears_on("REF-Z3", decompression_only).
+met("REF-Z3", case, care_days(E, D)) :- evaluated("REF-Z3", case), care_days(E, D), D > 36000.
+''')
+    result = check(policy, levels=("L4-L5",))
+    assert result.totality == "not_proved" and "care_days/2" in result.totality_not_proved_why
+    [(cid, proved, why)] = [d for d in result.dead if d[0] == "REF-Z3"]
+    assert not proved and "care_days/2" in why
+    assert not result.complete

@@ -1,9 +1,10 @@
-"""necessity diff: the solver finds the known disagreements, and every witness holds up in explain."""
+"""necessity diff: the solver finds the known disagreements, says how a policy compares per request kind,
+and every witness holds up in explain."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -15,61 +16,74 @@ from facts import load_case
 
 
 @pytest.fixture(scope="module")
-def reference_vs_aetna():
-    return diff(load("reference"), load("aetna-cpb-0743"), max_witnesses=16)
-
-
-def _levels(witness):
-    return [d for d in witness.differences if d.subject == "L4-L5"]
+def fusion_causes():
+    """Every cause for which reference fuses L4-L5 and Aetna does not (decompression and fusion requested)."""
+    only = lambda q: q.kind == "level" and q.request == "both" and q.direction == "a"  # noqa: E731
+    return diff(load("reference"), load("aetna-cpb-0743"), max_witnesses=60, only=only)
 
 
 def _study(case, kind):
     return [s for s in case.get("imaging", []) if s["study"] == kind]
 
 
-def test_grade_one_spondylolisthesis_without_motion(reference_vs_aetna):
+def _fused_by_reference_only(witness):
+    return [d for d in witness.differences if d.subject == "L4-L5" and d.a == "fusion" and d.b != "fusion"]
+
+
+def test_grade_one_spondylolisthesis_without_motion(fusion_causes):
     found = []
-    for w in reference_vs_aetna.witnesses:
-        for d in _levels(w):
-            mri = _study(w.case, "mri")
-            listhesis = [lv.get("spondylolisthesis", {}) for s in mri for lv in s.get("levels", [])]
-            if d.a == "fusion" and d.b != "fusion" and any(x.get("meyerding_grade") == 1 for x in listhesis):
-                found.append(w)
+    for w in fusion_causes.witnesses:
+        grades = [lv.get("spondylolisthesis", {}).get("meyerding_grade")
+                  for s in w.case.get("imaging", []) for lv in s.get("levels", [])]
+        if _fused_by_reference_only(w) and 1 in grades and "AET-F1" in w.cause_refuted:
+            found.append(w)
     assert found, "no witness with grade I spondylolisthesis fused by reference and not by Aetna"
 
 
-def test_current_smoker_denied_fusion_by_aetna(reference_vs_aetna):
-    found = [w for w in reference_vs_aetna.witnesses for d in _levels(w)
-             if d.a == "fusion" and d.b != "fusion"
+def test_current_smoker_denied_fusion_by_aetna(fusion_causes):
+    found = [w for w in fusion_causes.witnesses if _fused_by_reference_only(w)
              and w.case.get("history", {}).get("smoking", {}).get("status") == "current"
              and w.decision_b.status_of("AET-N1") == "not_met"]
     assert found, "no witness where a current smoker is fused by reference and not by Aetna"
 
 
-def test_translation_between_three_and_four_mm(reference_vs_aetna):
+def test_translation_between_three_and_four_mm(fusion_causes):
     found = []
-    for w in reference_vs_aetna.witnesses:
+    for w in fusion_causes.witnesses:
         films = [lv.get("translation_mm") for s in _study(w.case, "flexion_extension_xray") for lv in s.get("levels", [])]
-        if any(t is not None and 3 < t < 4 for t in films) and any(d.a == "fusion" and d.b != "fusion" for d in _levels(w)):
+        if any(t is not None and 3 < t < 4 for t in films) and _fused_by_reference_only(w):
             found.append(w)
     assert found, "no witness with 3-4 mm translation fused by reference and not by Aetna"
 
 
-def test_witnesses_are_distinct_and_confirmed(reference_vs_aetna):
-    result = reference_vs_aetna
+def test_witnesses_are_distinct_confirmed_and_enumerated_to_the_end(fusion_causes):
+    result = fusion_causes
     assert not result.problems
-    assert len(result.witnesses) == 16
+    assert result.complete, "every cause of the question was enumerated"
     ids = [w.case["case"] for w in result.witnesses]
     assert len(set(ids)) == len(ids)
+    causes = [(w.cause_met, w.cause_refuted) for w in result.witnesses]
+    assert len(set(causes)) == len(causes), "two witnesses with one cause"
     assert all(w.differences for w in result.witnesses)
+
+
+def test_the_summary_says_how_each_request_kind_compares():
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "4"])
+    assert result.exit_code == 1, result.output
+    summary = result.output.split("witness 1:")[0]
+    assert "summary: aetna-cpb-0743 against reference, per request" in summary
+    assert "L4-L5 decompression and fusion  incomparable" in summary
+    assert "bone_marrow_aspirate            equivalent" in summary
+    assert "autograft" in summary and "addressed by reference only" in summary
+    assert "reference grants more (witness" in summary
 
 
 def test_emitted_witnesses_really_differ_under_explain(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "6", "--emit", str(tmp_path)])
+    result = runner.invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "3", "--emit", str(tmp_path)])
     assert result.exit_code == 1, result.output
     files = sorted(tmp_path.glob("*.yaml"))
-    assert len(files) == 6
+    assert len(files) == 3
     for path in files:
         a = json.loads(runner.invoke(main, ["explain", str(path), "--format", "json"]).output)
         b = json.loads(runner.invoke(main, ["explain", str(path), "--format", "json", "--policy", "aetna-cpb-0743"]).output)
@@ -80,11 +94,11 @@ def test_emitted_witnesses_really_differ_under_explain(tmp_path):
 
 
 @pytest.mark.parametrize("pid", shipped_policies())
-def test_a_policy_diffed_with_itself_finds_nothing(pid):
+def test_a_policy_diffed_with_itself_is_proved_equivalent(pid):
     result = CliRunner().invoke(main, ["diff", pid, pid])
     assert result.exit_code == 0, result.output
-    assert "no case within the bounds below makes them decide differently" in result.output
-    assert "bounds searched:" in result.output and "translation:" in result.output
+    assert "no case within the bounds below makes them decide differently (proved)" in result.output
+    assert "bounds searched:" in result.output and "L4-L5 fusion" in result.output
 
 
 def test_a_policy_against_its_committed_version():
@@ -92,25 +106,46 @@ def test_a_policy_against_its_committed_version():
     assert result.exit_code == 0, result.output
 
 
-def test_a_changed_version_is_caught(tmp_path):
+def _edited(tmp_path, old: str, new: str):
     folder = tmp_path / "reference-changed"
-    source = load("reference").folder
-    folder.mkdir()
-    text = (source / "policy.lp").read_text().replace("dynamic_translation(L, T, St), flexion_extension(St), T > 30.",
-                                                      "dynamic_translation(L, T, St), flexion_extension(St), T > 50.")
-    assert "T > 50." in text
-    (folder / "policy.lp").write_text(text)
-    result = diff(load("reference"), load(str(folder)), max_witnesses=3)
+    shutil.copytree(load("reference").folder, folder)
+    text = (folder / "policy.lp").read_text()
+    assert old in text, old
+    (folder / "policy.lp").write_text(text.replace(old, new))
+    return load(str(folder))
+
+
+def test_a_moved_threshold_makes_the_edit_narrower_with_the_figure_between(tmp_path):
+    edited = _edited(tmp_path, "dynamic_translation(L, T, St), flexion_extension(St), T > 30.",
+                     "dynamic_translation(L, T, St), flexion_extension(St), T > 50.")
+    result = diff(load("reference"), edited, max_witnesses=6)
+    assert result.relation("level", "L4-L5", "fusion") == "narrower"
+    assert result.relation("level", "L4-L5", "decompression") == "equivalent"
     films = [lv.get("translation_mm") for w in result.witnesses for s in _study(w.case, "flexion_extension_xray")
              for lv in s.get("levels", [])]
     assert any(t is not None and 3 < t <= 5 for t in films), films
 
 
+def test_a_constraint_that_leaves_cases_without_an_answer_is_a_difference(tmp_path):
+    """Issue 12, reproduction 2: reference plus ':- finding(tumor, yes).' was called equivalent."""
+    edited = _edited(tmp_path, "%%%% Items", ":- finding(tumor, yes).\n%%%% Items")
+    result = CliRunner().invoke(main, ["diff", "reference", str(edited.folder), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    answers = [w for w in data["witnesses"] if w["question"]["kind"] == "answers"]
+    assert answers and answers[0]["case"]["clinical"]["tumor"] is True
+    assert answers[0]["explain_b"] == {"error": answers[0]["explain_b"]["error"]}
+    assert "0 answers" in answers[0]["explain_b"]["error"]
+
+
 def test_json_output_shape():
     result = CliRunner().invoke(main, ["diff", "reference", "carelon-spine", "--max", "2", "--format", "json"])
     data = json.loads(result.output)
-    assert set(data) == {"a", "b", "complete", "unaddressed_items", "witnesses", "bounds", "problems"}
-    assert data["witnesses"] and {"case", "documented_facts", "differences", "explain_a", "explain_b"} <= set(data["witnesses"][0])
+    assert set(data) == {"a", "b", "proved", "complete", "stopped", "summary", "unaddressed_items", "several_answers",
+                         "not_proved", "witnesses", "bounds", "problems"}
+    assert len(data["witnesses"]) == 2
+    assert {"case", "question", "documented_facts", "differences", "cause", "explain_a", "explain_b"} <= set(data["witnesses"][0])
+    assert {s["relation"] for s in data["summary"]} <= {"equivalent", "narrower", "broader", "incomparable"}
 
 
 def test_bad_level_and_unknown_policy_are_usage_errors():

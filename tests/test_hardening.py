@@ -385,33 +385,3 @@ def test_arbitrary_bytes_at_the_command_line_exit_0_or_2_never_a_traceback(raw):
     assert "Traceback" not in result.stdout + result.stderr
     if result.exit_code == 2:
         assert result.stderr.startswith("error: ") and str(path) in result.stderr
-
-
-# ---------------------------------------------------------------------------
-# --timeout: a clear stop with what is complete, never a hang
-# ---------------------------------------------------------------------------
-
-
-def test_diff_stops_at_its_timeout_with_the_witnesses_it_has():
-    import time
-
-    start = time.monotonic()
-    result = _run("diff", "reference", "aetna-cpb-0743", "--max", "16", "--timeout", "0.1")
-    assert time.monotonic() - start < 60  # the 16 witnesses take minutes without the limit
-    # 1: witnesses found in time; 2: none found before the limit (the bounds were not exhausted)
-    assert result.exit_code in (1, 2), result.output
-    assert "Traceback" not in result.output
-    assert "time limit" in result.stdout or "stopped after --timeout" in result.stderr
-
-
-def test_check_names_every_question_it_could_not_answer_in_time():
-    from engine.check import check
-    from engine.policy import load
-
-    result = check(load("reference"), timeout=0.0001)
-    assert result.timed_out, "no question timed out at 0.1 ms"
-    # what timed out is neither proved dead nor irrelevant, and totality is not claimed
-    assert not set(result.timed_out) & {c for c, _why in result.dead}
-    assert not set(result.timed_out) & set(result.irrelevant)
-    if "totality" in result.timed_out:
-        assert not result.totality_proved and result.totality_witness is None

@@ -1,0 +1,125 @@
+"""Soundness held by tests: small edits to a policy, each of which `check` or `diff` must catch.
+
+Each mutation is an edit an analyst could make by mistake or on purpose (a constraint added, a
+threshold moved, a new study type read, a criterion removed, a window shortened...).  `diff` must
+find a confirmed witness of the right kind against the unedited policy, or `check` must find a
+counterexample; where neither can show a case (a cycle through negation), neither may claim a proof.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from engine.check import check
+from engine.diff import Question, diff
+from engine.policy import load
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    policy: str
+    old: str  # text of the policy replaced (must occur)
+    new: str
+    subject: str  # the request kind diff must find different: ("level", "L4-L5", "fusion") ...
+    relation: str  # what B is against A there
+    levels: tuple[str, ...] = ("L4-L5",)
+
+
+MUTATIONS = [
+    Mutation("added constraint", "reference", "%%%% Items", ":- finding(tumor, yes).\n%%%% Items",
+             "answers", "narrower"),
+    Mutation("threshold moved", "reference", "flexion_extension(St), T > 30.", "flexion_extension(St), T > 40.",
+             "level:L4-L5:fusion", "narrower"),
+    Mutation("new study type read", "reference", "cross_sectional(mri; ct; ct_myelogram).",
+             "cross_sectional(mri; ct; ct_myelogram; xray).", "level:L4-L5:decompression", "broader"),
+    Mutation("criterion removed", "reference", 'fusion_finding("REF-F1"; "REF-F2"; "REF-F3"; "REF-F4").',
+             'fusion_finding("REF-F1"; "REF-F2"; "REF-F4").', "level:L4-L5:both", "narrower"),
+    Mutation("span of care lengthened", "reference", "longest_care_span(M), M >= 84, care_span(M, Why).",
+             "longest_care_span(M), M >= 90, care_span(M, Why).", "level:L4-L5:decompression", "narrower"),
+    Mutation("calendar window shortened", "reference", "(Y1, M1, D1) >= (Y - 1, M, D).",
+             "(Y1 * 12 + M1, D1) >= (Y * 12 + M - 6, D).", "level:L4-L5:decompression", "narrower"),
+    Mutation("new finding read", "reference",
+             'met("REF-W1", case, finding(cauda_equina_syndrome, yes)) :- evaluated("REF-W1", case),\n'
+             '    finding(cauda_equina_syndrome, yes).',
+             'met("REF-W1", case, finding(F, yes)) :- evaluated("REF-W1", case),\n'
+             '    finding(F, yes), F = (cauda_equina_syndrome; myelopathy).',
+             "level:L4-L5:decompression", "broader"),
+    Mutation("grade dropped", "reference", "qualifying_grade(moderate; moderate_to_severe; severe).",
+             "qualifying_grade(moderate_to_severe; severe).", "level:L4-L5:decompression", "narrower"),
+    Mutation("figure kept in a fact changed", "aetna-cpb-0743", "unstable_translation(40).",
+             "unstable_translation(45).", "level:L4-L5:fusion", "narrower"),
+    Mutation("item threshold loosened", "reference", "si_diagnostic_block(B, R), R >= 750.",
+             "si_diagnostic_block(B, R), R >= 700.", "item:si_joint_fusion", "broader"),
+    Mutation("condition dropped", "reference", """met("REF-F4", L, Why) :- evaluated("REF-F4", L), requested(L, decompression),
+    prior_decompression(L, Why), recurrent_stenosis(L, _).""", """met("REF-F4", L, Why) :- evaluated("REF-F4", L),
+    prior_decompression(L, Why), recurrent_stenosis(L, _).""", "level:L4-L5:fusion", "broader"),
+    Mutation("pelvic figure moved", "reference", "coronal_imbalance(C, St), C > 500.",
+             "coronal_imbalance(C, St), C > 400.", "level:S1-pelvis:fusion", "broader", ("L5-S1", "S1-pelvis")),
+]
+
+
+def _mutated(tmp_path, m: Mutation):
+    folder = tmp_path / f"{m.policy}-mutated"
+    shutil.copytree(load(m.policy).folder, folder)
+    text = (folder / "policy.lp").read_text()
+    assert m.old in text, f"{m.name}: the text to replace is not in {m.policy}: {m.old}"
+    (folder / "policy.lp").write_text(text.replace(m.old, m.new))
+    return load(str(folder))
+
+
+def _key(subject: str) -> tuple[str, str, str]:
+    if subject == "answers":
+        return ("answers", "", "")
+    kind, name, *rest = subject.split(":")
+    return (kind, name, rest[0] if rest else "")
+
+
+@pytest.mark.parametrize("m", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_diff_catches_the_mutation(tmp_path, m):
+    key = _key(m.subject)
+    result = diff(load(m.policy), _mutated(tmp_path, m), levels=m.levels, max_witnesses=1,
+                  only=lambda q: q.key == key)
+    assert result.relation(*key) == m.relation, (m.name, result.relation(*key))
+    assert result.witnesses and not result.problems, (m.name, result.problems)
+    w = result.witnesses[0]
+    assert w.question.key == key and w.differences
+
+
+@pytest.mark.parametrize("extra, found", [
+    (":- finding(tumor, yes).", "counterexample"),
+    (":- requested_level(L).", "counterexample"),
+    ("{ extra_gate }.\njustified(L, fusion) :- requested(L, fusion), extra_gate.", "counterexample"),
+    ("justified(L, fusion) :- determination(L, none), requested(L, fusion).", "not_proved"),
+], ids=["constraint", "constraint on every request", "a choice", "a cycle through negation"])
+def test_check_catches_a_policy_without_exactly_one_answer(tmp_path, extra, found):
+    folder = tmp_path / "reference-mutated"
+    shutil.copytree(load("reference").folder, folder)
+    (folder / "policy.lp").write_text((folder / "policy.lp").read_text() + "\n" + extra + "\n")
+    result = check(load(str(folder)), levels=("L4-L5",))
+    assert result.totality == found, (extra, result.totality, result.totality_why)
+
+
+def test_a_cycle_through_negation_is_never_called_equivalent(tmp_path):
+    folder = tmp_path / "reference-mutated"
+    shutil.copytree(load("reference").folder, folder)
+    (folder / "policy.lp").write_text((folder / "policy.lp").read_text()
+                                      + "\njustified(L, fusion) :- determination(L, none), requested(L, fusion).\n")
+    result = diff(load("reference"), load(str(folder)), max_witnesses=1,
+                  only=lambda q: q.kind in ("answers", "level"))
+    assert not result.proved
+    assert any("determination/2" in r for g in result.gaps for r in g.reasons())
+
+
+def test_a_criterion_removed_is_irrelevant_to_check(tmp_path):
+    m = next(m for m in MUTATIONS if m.name == "criterion removed")
+    result = check(_mutated(tmp_path, m), levels=("L4-L5",))
+    assert ("REF-F3", True, "") in result.irrelevant
+
+
+def test_every_question_kind_is_one_the_diff_asks():
+    assert {_key(m.subject)[0] for m in MUTATIONS} <= {"answers", "level", "item"}
+    assert Question("level", "L4-L5", "fusion", "a").key == _key("level:L4-L5:fusion")
