@@ -1,52 +1,121 @@
-"""How long `necessity diff` takes for every pair of shipped policies, and `check` for each.
+"""How long `necessity diff` takes, against the search it replaced, and `check` and `diff --cases`.
 
-Prints, per pair, the median wall time (over --repeat runs, interleaved) of a
-diff asked for --max witnesses, the witnesses found and whether the search
-exhausted the bounds; then each policy's `check`.  The baseline in the same
-run is the self-diff of the reference policy, which proves that no witness
-exists: a pair's ratio against it says how much harder the pair is.
-Usage: python bench/diff.py [--repeat N] [--max N]
+1. `diff reference aetna-cpb-0743 --max N` in this tree, and the same diff in the
+   baseline: the search as it was at commit BASELINE (one optimising search over
+   all differences), checked out in a temporary git worktree and run with this
+   tree's Python.  The runs are interleaved, so noise on this shared machine falls
+   on both alike; the ratio is taken between the medians of the same run.  The
+   first witness's time is reported too (this tree streams witnesses).
+2. Every other pair of shipped policies, and each policy diffed with itself (a
+   proof that no witness exists), in this tree only.
+3. `check` on each shipped policy.
+4. `diff --cases` on a seeded library from bench/generate.py (--cases N records),
+   with one worker and with every core.
+
+Usage: python bench/diff.py [--repeat N] [--max N] [--baseline REV] [--no-baseline] [--cases N]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from engine.batch import read_inputs  # noqa: E402
 from engine.check import check  # noqa: E402
-from engine.diff import diff  # noqa: E402
+from engine.diff import diff_events  # noqa: E402
+from engine.impact import impact  # noqa: E402
 from engine.policy import load, shipped_policies  # noqa: E402
+
+#: main before issue 12: the diff that optimised one search over every difference
+BASELINE = "f22f2cd"
+
+BASELINE_RUN = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from engine.diff import diff
+from engine.policy import load
+a, b = load("reference"), load("aetna-cpb-0743")
+start = time.perf_counter()
+result = diff(a, b, max_witnesses=int(sys.argv[2]))
+print(time.perf_counter() - start, len(result.witnesses))
+"""
+
+
+def run_baseline(tree: Path, max_witnesses: int) -> tuple[float, int]:
+    # the baseline's own engine and policies, with this tree's Python and packages
+    out = subprocess.run([sys.executable, "-c", BASELINE_RUN, str(tree), str(max_witnesses)], capture_output=True,
+                         text=True, check=True, cwd=tree).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def run_here(a, b, max_witnesses: int) -> tuple[float, float, int]:
+    start = time.perf_counter()
+    first = None
+    witnesses = 0
+    for event in diff_events(a, b, max_witnesses=max_witnesses):
+        if event[0] == "witness":
+            witnesses += 1
+            if first is None:
+                first = time.perf_counter() - start
+    return time.perf_counter() - start, first or 0.0, witnesses
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--max", type=int, default=10)
+    parser.add_argument("--max", type=int, default=20)
+    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline (it takes minutes a run)")
+    parser.add_argument("--cases", type=int, default=10_000)
     args = parser.parse_args(argv)
     policies = {pid: load(pid) for pid in shipped_policies()}
-    pairs = [("reference", "reference")] + list(itertools.combinations(sorted(policies), 2))
-    times: dict[tuple[str, str], list[float]] = {p: [] for p in pairs}
-    found: dict[tuple[str, str], tuple[int, bool]] = {}
-    for _ in range(args.repeat):
-        for a, b in pairs:
-            start = time.perf_counter()
-            result = diff(policies[a], policies[b], max_witnesses=args.max)
-            times[(a, b)].append(time.perf_counter() - start)
-            found[(a, b)] = (len(result.witnesses), result.complete)
-    base = statistics.median(times[("reference", "reference")])
-    print(f"necessity diff, median of {args.repeat} runs, --max {args.max} (seconds)")
-    print(f"{'pair':<42}{'median s':>9}{'witnesses':>11}{'vs self-diff':>14}")
-    for pair in pairs:
-        med = statistics.median(times[pair])
-        n, complete = found[pair]
-        label = f"{pair[0]} / {pair[1]}" + (" (baseline)" if pair == ("reference", "reference") else "")
-        print(f"{label:<42}{med:>9.2f}{n:>8}{'' if complete or n else ' (cut)':<3}{med / base:>13.1f}x")
+
+    # 1. this tree against the baseline, interleaved
+    here: list[tuple[float, float, int]] = []
+    base: list[tuple[float, int]] = []
+    with tempfile.TemporaryDirectory(prefix="necessity-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        if not args.no_baseline:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
+                           capture_output=True, check=True)
+        try:
+            for _ in range(args.repeat):
+                here.append(run_here(policies["reference"], policies["aetna-cpb-0743"], args.max))
+                if not args.no_baseline:
+                    base.append(run_baseline(tree, args.max))
+        finally:
+            if not args.no_baseline:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                               capture_output=True, check=False)
+    total = statistics.median(t for t, _, _ in here)
+    first = statistics.median(f for _, f, _ in here)
+    print(f"necessity diff reference aetna-cpb-0743 --max {args.max}, median of {args.repeat} interleaved runs")
+    print(f"  {'this tree':<44}{total:>8.1f} s  {here[-1][2]:>3} witnesses, the first after {first:.1f} s")
+    if base:
+        b_total = statistics.median(t for t, _ in base)
+        print(f"  {'baseline ' + args.baseline + ' (one optimising search)':<44}{b_total:>8.1f} s  {base[-1][1]:>3} witnesses")
+        print(f"  {'ratio baseline / this tree':<44}{b_total / total:>8.1f}x")
+
+    # 2. every pair, and each policy with itself
+    print(f"\nnecessity diff, this tree, median of {args.repeat} runs, --max {args.max} (seconds)")
+    pairs = [(p, p) for p in sorted(policies)] + list(itertools.combinations(sorted(policies), 2))
+    for a, b in pairs:
+        runs = [run_here(policies[a], policies[b], args.max) for _ in range(args.repeat)]
+        med = statistics.median(t for t, _, _ in runs)
+        print(f"  {a + ' / ' + b:<44}{med:>8.1f} s  {runs[-1][2]:>3} witnesses")
+
+    # 3. check
     print(f"\nnecessity check, median of {args.repeat} runs (seconds)")
     for pid, policy in sorted(policies.items()):
         runs = []
@@ -54,7 +123,23 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             check(policy)
             runs.append(time.perf_counter() - start)
-        print(f"{pid:<42}{statistics.median(runs):>9.2f}")
+        print(f"  {pid:<44}{statistics.median(runs):>8.1f} s")
+
+    # 4. diff --cases on a seeded library
+    with tempfile.TemporaryDirectory(prefix="necessity-cases-") as tmp:
+        library = Path(tmp) / "cases.jsonl"
+        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), str(args.cases), "--jsonl", str(library)],
+                       check=True)
+        print(f"\nnecessity diff reference aetna-cpb-0743 --cases ({args.cases} generated cases, seed 2026)")
+        for jobs in (1, os.cpu_count() or 1):
+            items, _ = read_inputs(library)
+            start = time.perf_counter()
+            result = impact(items, "reference", "aetna-cpb-0743", jobs=jobs)
+            seconds = time.perf_counter() - start
+            print(f"  --jobs {jobs:<37}{seconds:>8.1f} s  {args.cases / seconds:>6.0f} cases/s, "
+                  f"{result.changed} changed")
+    print(json.dumps({"diff_s": total, "first_witness_s": first,
+                      "baseline_s": statistics.median(t for t, _ in base) if base else None}))
     return 0
 
 

@@ -123,7 +123,6 @@ class Analysis:
         program = Program(list(space_statements()) + everything, list(anatomy()))
         self.bounds: Bounds = bounds(program, self.figures, self.read, tuple(levels), approaches=approaches)
         self.facts: list[Symbol] = list(anatomy()) + space_facts(self.bounds)
-        self._gaps: dict[int, Gaps] = {}
         self._copies: dict[tuple[int, str], list[ast.AST]] = {}
 
     @cached_property
@@ -140,50 +139,139 @@ class Analysis:
             self._copies[key] = [*_core_copy(prefix), *rename_apart(relax(modelled), prefix)]
         return self._copies[key]
 
-    def program(self, copies: Sequence[tuple[str, Policy]], rules: str = "") -> list[ast.AST]:
+    def program(self, copies: Sequence[tuple[str, Policy]], rules: str = "", *, share: bool = False) -> list[ast.AST]:
+        """The space, the copies and ``rules``; with ``share``, two copies hold once what they define alike."""
         statements = list(self.space)
-        for prefix, policy in copies:
-            statements += self.copy(policy, prefix)
+        if share and len(copies) == 2:
+            statements += _shared_copies(*copies, rules)
+        else:
+            for prefix, policy in copies:
+                statements += self.copy(policy, prefix)
         if rules:
             ast.parse_string(rules, statements.append)
         return statements
 
     def search(self, copies: Sequence[tuple[str, Policy]], rules: str, shown: Sequence[str],
-               *, minimise: bool = False) -> Search:
-        return Search(self.program(copies, rules), self.facts, shown, minimise=minimise)
+               *, minimise: bool = False, share: bool = False) -> Search:
+        return Search(self.program(copies, rules, share=share), self.facts, shown, minimise=minimise)
 
     # -- what the search cannot vouch for -------------------------------------
 
     def gaps(self, policy: Policy) -> Gaps:
-        key = id(policy)
-        if key not in self._gaps:
-            self._gaps[key] = self._find_gaps(policy)
-        return self._gaps[key]
+        return gaps(policy, self.bounds.levels, self.bounds.approaches_per_level)
 
-    def _find_gaps(self, policy: Policy) -> Gaps:
-        statements = [*core_statements(), *policy.statements]
-        anatomy_signatures = {f"{a.name}/{len(a.arguments)}" for a in anatomy()}
-        missing = reads(statements, CASE_SIGNATURES) - generated() - anatomy_signatures
-        not_modelled = tuple(f"{s.location.begin.filename}:{s.location.begin.line}: {UNMODELLED[s.ast_type]}"
-                             for s in policy.statements if s.ast_type in UNMODELLED)
-        # the plain program alone (what-if switched off: its externals are left undeclared)
-        plain = [s for s in self.copy(policy, "a__") if s.ast_type != ast.ASTType.External]
-        ground = Search([*self.space, *plain], self.facts, [], minimise=False, observe=True)
-        unstratified = tuple(sorted(ground.unstratified("a__")))
-        unmet_by: list[tuple[str, tuple[str, ...]]] = []
-        if missing:
-            graph = _dependencies(statements)
-            for c in policy.criteria:
-                start: set[str] = set()
-                for stm in statements:
-                    found = list(uses_of(stm))
-                    if any(u.head and u.signature == "met/3" and (u.first_arg is None or u.first_arg.type != clingo.SymbolType.String
-                                                                  or u.first_arg.string == c.id) for u in found):
-                        start |= {u.signature for u in found if not u.head}
-                rests_on = _closure(start, graph) & missing
-                if rests_on:
-                    unmet_by.append((c.id, tuple(sorted(rests_on))))
-        return Gaps(policy.id, tuple(sorted(missing)), not_modelled, unstratified, tuple(unmet_by))
+
+_GAPS: dict[tuple[int, tuple[str, ...], int], tuple[Policy, Gaps]] = {}
+
+
+def gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:
+    """What the search cannot vouch for in one policy, found over the policy's own space.
+
+    Its own space is enough: what another policy tells apart, this one treats
+    alike (engine/reading.py), so its ground rules take no other shape there.
+    Remembered per policy, levels and approaches within a process.
+    """
+    key = (id(policy), levels, approaches)
+    if key not in _GAPS or _GAPS[key][0] is not policy:
+        _GAPS[key] = (policy, _find_gaps(policy, levels, approaches))
+    return _GAPS[key][1]
+
+
+def _find_gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:
+    statements = [*core_statements(), *policy.statements]
+    anatomy_signatures = {f"{a.name}/{len(a.arguments)}" for a in anatomy()}
+    missing = reads(statements, CASE_SIGNATURES) - generated() - anatomy_signatures
+    not_modelled = tuple(f"{s.location.begin.filename}:{s.location.begin.line}: {UNMODELLED[s.ast_type]}"
+                         for s in policy.statements if s.ast_type in UNMODELLED)
+    # the plain program alone (what-if switched off: its externals are left undeclared)
+    own = Analysis([policy], levels, approaches=approaches)
+    plain = [s for s in own.copy(policy, "a__") if s.ast_type != ast.ASTType.External]
+    ground = Search([*own.space, *plain], own.facts, [], minimise=False, observe=True)
+    unstratified = tuple(sorted(ground.unstratified("a__")))
+    unmet_by: list[tuple[str, tuple[str, ...]]] = []
+    if missing:
+        graph = _dependencies(statements)
+        for c in policy.criteria:
+            start: set[str] = set()
+            for stm in statements:
+                found = list(uses_of(stm))
+                if any(u.head and u.signature == "met/3" and (u.first_arg is None or u.first_arg.type != clingo.SymbolType.String
+                                                              or u.first_arg.string == c.id) for u in found):
+                    start |= {u.signature for u in found if not u.head}
+            rests_on = _closure(start, graph) & missing
+            if rests_on:
+                unmet_by.append((c.id, tuple(sorted(rests_on))))
+    return Gaps(policy.id, tuple(sorted(missing)), not_modelled, unstratified, tuple(unmet_by))
+
+
+SHARED = "s__"
+
+
+def _modelled(policy: Policy) -> list[ast.AST]:
+    return relax([*core_statements(), *(s for s in policy.statements if s.ast_type not in UNMODELLED)])
+
+
+def _definitions(statements: Iterable[ast.AST]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+    """Per predicate: the text of every statement that defines it, and the predicates those read."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    reads_: dict[str, set[str]] = defaultdict(set)
+    for stm in statements:
+        if stm.ast_type not in (ast.ASTType.Rule, ast.ASTType.External):
+            continue
+        found = list(uses_of(stm))
+        heads = {u.signature for u in found if u.head}
+        body = {u.signature for u in found if not u.head}
+        text = str(stm)
+        for h in heads:
+            texts[h].append(text)
+            reads_[h] |= body
+    return {k: sorted(v) for k, v in texts.items()}, reads_
+
+
+def shared_predicates(first: Policy, second: Policy) -> frozenset[str]:
+    """The predicates two policies (each with the core) define alike, reading only predicates defined alike.
+
+    Their atoms are the same on every case, so one copy of them serves both.
+    """
+    defs_a, reads_a = _definitions(_modelled(first))
+    defs_b, reads_b = _definitions(_modelled(second))
+    mentioned = set(defs_a) | set(defs_b) | {r for rs in (*reads_a.values(), *reads_b.values()) for r in rs}
+    same = {sig for sig in mentioned if defs_a.get(sig) == defs_b.get(sig)}  # read, never defined: alike too
+    changed = True
+    while changed:
+        changed = False
+        for sig in list(same):
+            if any(r not in same and r not in CASE_SIGNATURES for r in reads_a.get(sig, set()) | reads_b.get(sig, set())):
+                same.discard(sig)
+                changed = True
+    return frozenset(same - CASE_SIGNATURES)
+
+
+def _shared_copies(first: tuple[str, Policy], second: tuple[str, Policy], rules: str) -> list[ast.AST]:
+    """Two copies renamed apart except what they define alike, held once under ``s__``;
+    ``rules`` still read either copy's name for it (bridged)."""
+    (prefix_a, a), (prefix_b, b) = first, second
+    shared = shared_predicates(a, b)
+    out: list[ast.AST] = []
+    for prefix, policy, owner in ((prefix_a, a, True), (prefix_b, b, False)):
+        for stm in rename_apart(_modelled(policy), prefix, shared=shared, shared_prefix=SHARED):
+            heads = {u.signature for u in uses_of(stm) if u.head}
+            if heads and all(h.removeprefix(SHARED) in shared and h.startswith(SHARED) for h in heads) and not owner:
+                continue  # held once, from the first copy
+            out.append(stm)
+    read: set[str] = set()
+    ast.parse_string(rules, lambda stm: read.update(u.signature for u in uses_of(stm)))
+    bridges = []
+    for sig in sorted(read):
+        for prefix in (prefix_a, prefix_b):
+            plain = sig.removeprefix(prefix)
+            if sig.startswith(prefix) and plain in shared:
+                name, _, arity = plain.rpartition("/")
+                args = ", ".join(f"X{i}" for i in range(int(arity)))
+                atom = f"{name}({args})" if args else name
+                bridges.append(f"{prefix}{atom} :- {SHARED}{atom}.")
+    ast.parse_string("\n".join(bridges), out.append)
+    return out
 
 
 def answers_differ_rules(first: str, second: str, policy: Policy) -> str:

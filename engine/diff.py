@@ -82,6 +82,11 @@ found(answers, b) :- no_answer(a), not no_answer(b).
 #external ask(item(I, W), P) : item_name(I), item_place(W), P = (a; b; kind).
 #external ask(answers, P) : P = (a; b).
 :- ask(X, P), not found(X, P).
+% The same question in any direction: a "no" answers three questions in one proof.
+#external ask_any(level(L, K)) : space_level(L), kind(K).
+#external ask_any(item(I, W)) : item_name(I), item_place(W).
+#external ask_any(answers).
+:- ask_any(X), not found(X, _).
 subject(level(L), level(L, K)) :- level_kind(L, K).
 subject(item(I, W), item(I, W)) :- item_name(I), item_place(W).
 
@@ -330,7 +335,7 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
     only_one = "".join(f"only_one_addresses({i}).\n" for i, _ in unaddressed)
     shown = [p.signature for p in PREDICATES] + ["documentation_fact/1", "request_fact/1", "cause_met/2",
                                                   "cause_refuted/2"]
-    search = analysis.search([("a__", policy_a), ("b__", policy_b)], DIFF_RULES + only_one, shown)
+    search = analysis.search([("a__", policy_a), ("b__", policy_b)], DIFF_RULES + only_one, shown, share=True)
     confirm = _Confirm(policy_a, policy_b)
     candidates = search.atoms("documentation_fact", 1) + search.atoms("request_fact", 1)
     found = 0
@@ -364,10 +369,12 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
         if not _forbid(search, q, witness):
             del open_questions[q]
 
-    for q in questions(analysis.bounds, {i for i, _ in unaddressed}):
-        if only is not None and not only(q):
-            continue
-        model = search.first([q.symbol()])
+    asked = [q for q in questions(analysis.bounds, {i for i, _ in unaddressed}) if only is None or only(q)]
+    any_of: dict[tuple[str, str, str], bool] = {}
+    for q in asked:
+        if q.key not in any_of:
+            any_of[q.key] = search.first([Function("ask_any", [q.symbol().arguments[0]])]) is not None
+        model = search.first([q.symbol()]) if any_of[q.key] else None
         yield ("question", q, model is not None)
         if model is not None:
             open_questions[q] = True

@@ -698,17 +698,17 @@ def decide(policy: Policy, case: Case, **kwargs) -> Decision:
 
 
 class _RuleLog:
-    """Every ground rule, as (choice, heads, positive body, negative body): the dependency graph."""
+    """Every ground rule as the grounder gives it (choice, heads, body literals): the dependency graph."""
 
     def __init__(self) -> None:
-        self.rules: list[tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
+        self.rules: list[tuple[bool, Sequence[int], Sequence[int]]] = []
 
     def rule(self, choice: bool, head: Sequence[int], body: Sequence[int]) -> None:
-        self.rules.append((choice, tuple(head), tuple(b for b in body if b > 0), tuple(-b for b in body if b < 0)))
+        self.rules.append((choice, head, body))
 
     def weight_rule(self, choice: bool, head: Sequence[int], lower_bound: int, body: Sequence[tuple[int, int]]) -> None:
-        # positive weights only (the grounder negates a literal for a negative weight): monotone in the positives
-        self.rules.append((choice, tuple(head), tuple(b for b, _ in body if b > 0), tuple(-b for b, _ in body if b < 0)))
+        # weights are positive (the grounder negates a literal for a negative one): monotone in the positives
+        self.rules.append((choice, head, [lit for lit, _ in body]))
 
 
 class Search:
@@ -814,18 +814,27 @@ class Search:
         """
         assert self._log is not None, "unstratified() needs Search(..., observe=True)"
         names: dict[int, str] = {}
+        named: set[int] = set()
         for sa in self.ctl.symbolic_atoms:
+            literal = sa.literal
+            named.add(literal)
             name = sa.symbol.name
-            if name.startswith(prefix) and sa.literal > 0:
-                names[sa.literal] = f"{name.removeprefix(prefix)}/{len(sa.symbol.arguments)}"
+            if name.startswith(prefix) and literal > 0:
+                names[literal] = f"{name.removeprefix(prefix)}/{len(sa.symbol.arguments)}"
+        # only the program's own atoms and the grounder's auxiliary ones can lie on its cycles:
+        # the rest (the case) never reads them
         found: set[str] = set()
         edges: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-        for choice, heads, pos, neg in self._log.rules:
-            if (choice or len(heads) > 1) and any(h in names for h in heads):
-                found |= {names[h] for h in heads if h in names}
-            for h in heads:
-                edges[h].extend((b, False) for b in pos)
-                edges[h].extend((b, True) for b in neg)
+        for choice, heads, body in self._log.rules:
+            kept = [h for h in heads if h in names or h not in named]
+            if not kept:
+                continue
+            if choice or len(heads) > 1:
+                found |= {names[h] for h in kept if h in names}
+            succ = [(b, False) if b > 0 else (-b, True) for b in body if abs(b) in names or abs(b) not in named]
+            if succ:
+                for h in kept:
+                    edges[h].extend(succ)
         for component in _components(edges):
             if not any(a in names for a in component):
                 continue
@@ -836,33 +845,70 @@ class Search:
 
 
 def _components(edges: dict[int, list[tuple[int, bool]]]) -> list[list[int]]:
-    """The strongly connected components with a cycle (Tarjan's algorithm, without recursion)."""
+    """The strongly connected components with a cycle (Tarjan's algorithm, without recursion).
+
+    Nodes with no successor or no predecessor left lie on no cycle: they are
+    trimmed first, which leaves little of a program that is mostly layered.
+    """
+    succ: dict[int, set[int]] = {n: {b for b, _ in bs} for n, bs in edges.items()}
+    pred: dict[int, set[int]] = defaultdict(set)
+    for n, bs in succ.items():
+        for b in bs:
+            pred[b].add(n)
+    nodes = set(succ) | set(pred)
+    outs = {n: len(succ.get(n, ())) for n in nodes}
+    ins = {n: len(pred.get(n, ())) for n in nodes}
+    alive = set(nodes)
+    queue = [n for n in nodes if not outs[n] or not ins[n]]
+    while queue:
+        n = queue.pop()
+        if n not in alive:
+            continue
+        alive.discard(n)
+        for m in succ.get(n, ()):
+            if m in alive:
+                ins[m] -= 1
+                if not ins[m]:
+                    queue.append(m)
+        for m in pred.get(n, ()):
+            if m in alive:
+                outs[m] -= 1
+                if not outs[m]:
+                    queue.append(m)
     index: dict[int, int] = {}
     low: dict[int, int] = {}
     on_stack: set[int] = set()
     stack: list[int] = []
     out: list[list[int]] = []
     counter = 0
-    for root in list(edges):
+    for root in sorted(alive):
         if root in index:
             continue
-        work = [(root, 0)]
+        work = [(root, iter(sorted(succ[root] & alive)))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
         while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            succ = edges.get(node, ())
-            if i < len(succ):
-                work.append((node, i + 1))
-                nxt = succ[i][0]
+            node, children = work[-1]
+            advanced = False
+            for nxt in children:
                 if nxt not in index:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(succ.get(nxt, set()) & alive))))
+                    advanced = True
+                    break
+                if nxt in on_stack:
                     low[node] = min(low[node], index[nxt])
+            if advanced:
                 continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
             if low[node] == index[node]:
                 component = []
                 while True:
@@ -871,9 +917,6 @@ def _components(edges: dict[int, list[tuple[int, bool]]]) -> list[list[int]]:
                     component.append(top)
                     if top == node:
                         break
-                if len(component) > 1 or any(b == node for b, _ in edges.get(node, ())):
+                if len(component) > 1 or node in succ.get(node, ()):
                     out.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
     return out

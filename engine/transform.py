@@ -20,18 +20,22 @@ from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 
 class _Renamer(ast.Transformer):
-    def __init__(self, prefix: str, keep: frozenset[str]):
+    def __init__(self, prefix: str, keep: frozenset[str], shared: frozenset[str] = frozenset(),
+                 shared_prefix: str = ""):
         self.prefix = prefix
         self.keep = keep
+        self.shared = shared
+        self.shared_prefix = shared_prefix
 
     def _rename(self, term: ast.AST) -> ast.AST:
         sig = signature(term)
         if sig is None or sig in self.keep:
             return term
+        prefix = self.shared_prefix if sig in self.shared else self.prefix
         if term.ast_type == ast.ASTType.Function:
-            return term.update(name=self.prefix + term.name)
+            return term.update(name=prefix + term.name)
         sym = term.symbol
-        return term.update(symbol=clingo.Function(self.prefix + sym.name, sym.arguments, sym.positive))
+        return term.update(symbol=clingo.Function(prefix + sym.name, sym.arguments, sym.positive))
 
     def visit_SymbolicAtom(self, node: ast.AST) -> ast.AST:
         term = node.symbol
@@ -45,10 +49,14 @@ class _Renamer(ast.Transformer):
         return node.update(name=self.prefix + node.name)
 
 
-def rename_apart(statements: Iterable[ast.AST], prefix: str,
-                 keep: frozenset[str] = CASE_SIGNATURES) -> list[ast.AST]:
-    """The statements with every predicate outside ``keep`` prefixed; #show dropped."""
-    renamer = _Renamer(prefix, keep)
+def rename_apart(statements: Iterable[ast.AST], prefix: str, keep: frozenset[str] = CASE_SIGNATURES,
+                 shared: frozenset[str] = frozenset(), shared_prefix: str = "") -> list[ast.AST]:
+    """The statements with every predicate outside ``keep`` prefixed; #show dropped.
+
+    Predicates in ``shared`` take ``shared_prefix`` instead: two copies that
+    define them alike can then hold them once.
+    """
+    renamer = _Renamer(prefix, keep, shared, shared_prefix)
     out = []
     for stm in statements:
         if stm.ast_type in (ast.ASTType.ShowSignature, ast.ASTType.ShowTerm):

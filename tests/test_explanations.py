@@ -43,7 +43,8 @@ from casebuilder import baseline, case_from, engine, merge
 from engine.decision import LEVEL_DETERMINATIONS, DETERMINATIONS, ITEM_DETERMINATIONS, STATUSES, Assumption, Decision
 from engine import labels
 from engine.render import RENDERERS, dumps, to_json, to_markdown, to_text
-from engine.solver import CORE, Engine
+from engine.core import CORE
+from engine.solver import Engine
 from facts import Case, anatomy, case_atoms, load_case
 from facts.terms import SPINAL_LEVELS, StenosisGrade
 from facts.vocabulary import BY_NAME
