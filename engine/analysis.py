@@ -24,7 +24,8 @@ It also says what the search cannot vouch for (``Gaps``), by name:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -36,7 +37,7 @@ from engine.policy import Policy
 from engine.reading import Program, figures, reads
 from engine.solver import Search
 from engine.space import Bounds, bounds, generated, minimised_facts, space_facts, space_statements
-from engine.syntax import uses_of
+from engine.syntax import remembered, uses_in, uses_of
 from engine.transform import VIOLATED, relax, rename_apart
 from facts import anatomy
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
@@ -83,16 +84,11 @@ class Gaps:
         return dict(self.unmet_by).get(criterion, ())
 
 
-@lru_cache(maxsize=8)
-def _core_copy(prefix: str) -> tuple[ast.AST, ...]:
-    return tuple(rename_apart(relax(core_statements()), prefix))
-
-
 def _dependencies(statements: Iterable[ast.AST]) -> dict[str, set[str]]:
     """Predicate -> the predicates its rules read (any condition)."""
     graph: dict[str, set[str]] = defaultdict(set)
     for stm in statements:
-        found = list(uses_of(stm))
+        found = uses_in(stm)
         heads = {u.signature for u in found if u.head}
         body = {u.signature for u in found if not u.head}
         for h in heads:
@@ -135,8 +131,7 @@ class Analysis:
         """The core and the policy, relaxed and renamed apart under ``prefix``."""
         key = (id(policy), prefix)
         if key not in self._copies:
-            modelled = [s for s in policy.statements if s.ast_type not in UNMODELLED]
-            self._copies[key] = [*_core_copy(prefix), *rename_apart(relax(modelled), prefix)]
+            self._copies[key] = [s for stm in _modelled(policy) for s in _renamed(stm, prefix, frozenset())]
         return self._copies[key]
 
     def program(self, copies: Sequence[tuple[str, Policy]], rules: str = "", *, share: bool = False) -> list[ast.AST]:
@@ -177,6 +172,48 @@ def gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:
     return _GAPS[key][1]
 
 
+def gaps_meanwhile(policies: Sequence[Policy], levels: tuple[str, ...], approaches: int) -> Callable[[], list[Gaps]]:
+    """Start finding the gaps of each policy in a forked process, while the caller searches.
+
+    Returns a function that waits for them.  The search and this analysis
+    share no state, so on a machine with two cores the analysis costs no time.
+    Policies already analysed in this process, or a fork that fails, are done here.
+    """
+    todo = [p for p in policies if (id(p), levels, approaches) not in _GAPS]
+    if not todo:
+        return lambda: [gaps(p, levels, approaches) for p in policies]
+    try:
+        ctx = multiprocessing.get_context("fork")
+        reader, writer = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_gaps_child, args=(todo, levels, approaches, writer), daemon=True)
+        process.start()
+        writer.close()
+    except (OSError, ValueError, AssertionError):  # no fork here: in this process, when asked
+        return lambda: [gaps(p, levels, approaches) for p in policies]
+
+    def wait() -> list[Gaps]:
+        try:
+            found = reader.recv()
+        except EOFError:
+            found = None
+        finally:
+            reader.close()
+            process.join()
+        if found is not None:
+            for policy, g in zip(todo, found):
+                _GAPS[(id(policy), levels, approaches)] = (policy, g)
+        return [gaps(p, levels, approaches) for p in policies]
+
+    return wait
+
+
+def _gaps_child(policies: Sequence[Policy], levels: tuple[str, ...], approaches: int, conn) -> None:
+    try:
+        conn.send([_find_gaps(p, levels, approaches) for p in policies])
+    finally:
+        conn.close()
+
+
 def _find_gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:
     statements = [*core_statements(), *policy.statements]
     anatomy_signatures = {f"{a.name}/{len(a.arguments)}" for a in anatomy()}
@@ -194,7 +231,7 @@ def _find_gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps
         for c in policy.criteria:
             start: set[str] = set()
             for stm in statements:
-                found = list(uses_of(stm))
+                found = uses_in(stm)
                 if any(u.head and u.signature == "met/3" and (u.first_arg is None or u.first_arg.type != clingo.SymbolType.String
                                                               or u.first_arg.string == c.id) for u in found):
                     start |= {u.signature for u in found if not u.head}
@@ -208,7 +245,20 @@ SHARED = "s__"
 
 
 def _modelled(policy: Policy) -> list[ast.AST]:
-    return relax([*core_statements(), *(s for s in policy.statements if s.ast_type not in UNMODELLED)])
+    """The core and the policy, with each constraint relaxed (each statement relaxed once)."""
+    out: list[ast.AST] = []
+    for stm in [*core_statements(), *policy.statements]:
+        if stm.ast_type not in UNMODELLED:
+            out.extend(remembered(stm, "relaxed", lambda s: tuple(relax([s]))))
+    return out
+
+
+def _renamed(stm: ast.AST, prefix: str, shared: frozenset[str]) -> tuple[ast.AST, ...]:
+    """One statement renamed apart, once per prefix and per shared predicate it mentions."""
+    mentions = frozenset(u.signature for u in uses_in(stm))
+    held = shared & mentions
+    return remembered(stm, f"renamed {prefix} {sorted(held)}",
+                      lambda s: tuple(rename_apart([s], prefix, shared=held, shared_prefix=SHARED)))
 
 
 def _definitions(statements: Iterable[ast.AST]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
@@ -218,10 +268,10 @@ def _definitions(statements: Iterable[ast.AST]) -> tuple[dict[str, list[str]], d
     for stm in statements:
         if stm.ast_type not in (ast.ASTType.Rule, ast.ASTType.External):
             continue
-        found = list(uses_of(stm))
+        found = uses_in(stm)
         heads = {u.signature for u in found if u.head}
         body = {u.signature for u in found if not u.head}
-        text = str(stm)
+        text = remembered(stm, "text", str)
         for h in heads:
             texts[h].append(text)
             reads_[h] |= body
@@ -254,11 +304,11 @@ def _shared_copies(first: tuple[str, Policy], second: tuple[str, Policy], rules:
     shared = shared_predicates(a, b)
     out: list[ast.AST] = []
     for prefix, policy, owner in ((prefix_a, a, True), (prefix_b, b, False)):
-        for stm in rename_apart(_modelled(policy), prefix, shared=shared, shared_prefix=SHARED):
-            heads = {u.signature for u in uses_of(stm) if u.head}
-            if heads and all(h.removeprefix(SHARED) in shared and h.startswith(SHARED) for h in heads) and not owner:
+        for original in _modelled(policy):
+            heads = {u.signature for u in uses_in(original) if u.head}
+            if heads and heads <= shared and not owner:
                 continue  # held once, from the first copy
-            out.append(stm)
+            out.extend(_renamed(original, prefix, shared))
     read: set[str] = set()
     ast.parse_string(rules, lambda stm: read.update(u.signature for u in uses_of(stm)))
     bridges = []
@@ -279,7 +329,7 @@ def answers_differ_rules(first: str, second: str, policy: Policy) -> str:
     with both copies free to take any answer set, a model with it is a case with several answers."""
     signatures = set()
     for stm in [*core_statements(), *policy.statements]:
-        signatures |= {u.signature for u in uses_of(stm) if u.head and u.signature not in CASE_SIGNATURES}
+        signatures |= {u.signature for u in uses_in(stm) if u.head and u.signature not in CASE_SIGNATURES}
     signatures.add(f"{VIOLATED}/0")
     lines = []
     for sig in sorted(signatures):

@@ -24,7 +24,7 @@ from typing import Any
 
 from clingo import Function, String, Symbol
 
-from engine.analysis import Analysis, Gaps, answers_differ_rules
+from engine.analysis import Analysis, Gaps, answers_differ_rules, gaps_meanwhile
 from engine.errors import PolicyError
 from engine.policy import Policy
 from engine.solver import Search, _Grounded
@@ -235,6 +235,7 @@ def totality_failure(policy: Policy, case: Any) -> str:
 def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> Iterator[Event]:
     analysis = Analysis([policy], levels, approaches=2)
     yield ("bounds", analysis.bounds)
+    gaps_found = gaps_meanwhile([policy], analysis.bounds.levels, analysis.bounds.approaches_per_level)
     shown = [p.signature for p in PREDICATES] + ["documentation_fact/1", "request_fact/1"]
     search = analysis.search([("a__", policy), ("b__", policy)], CHECK_RULES, shown)
     problems: list[str] = []
@@ -271,7 +272,7 @@ def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> I
         yield from flush()
 
     # what the search cannot vouch for, and, where the rules allow several answers, a case that has them
-    gaps = analysis.gaps(policy)
+    [gaps] = gaps_found()
     yield ("gaps", gaps)
     if gaps.unstratified:
         rules = answers_differ_rules("a__", "c__", policy) + "\n:- not answers_differ.\n"

@@ -33,7 +33,7 @@ from typing import Any
 
 from clingo import Function, String, Symbol
 
-from engine.analysis import Analysis, Gaps, answers_differ_rules
+from engine.analysis import Analysis, Gaps, answers_differ_rules, gaps_meanwhile
 from engine.decision import Decision
 from engine.errors import PolicyError, UserError
 from engine.golden import _subjects
@@ -332,6 +332,7 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
     unaddressed = sorted([(i, policy_a.id) for i in items_a - _scoped_items(policy_b)]
                          + [(i, policy_b.id) for i in items_b - _scoped_items(policy_a)])
     yield ("bounds", analysis.bounds, unaddressed)
+    gaps_found = gaps_meanwhile([policy_a, policy_b], analysis.bounds.levels, analysis.bounds.approaches_per_level)
     only_one = "".join(f"only_one_addresses({i}).\n" for i, _ in unaddressed)
     shown = [p.signature for p in PREDICATES] + ["documentation_fact/1", "request_fact/1", "cause_met/2",
                                                   "cause_refuted/2"]
@@ -386,8 +387,8 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
             if found >= max_witnesses:
                 break
             yield from next_witness(q)
-    # what the search cannot vouch for: asked last, the witnesses need none of it
-    gaps = (analysis.gaps(policy_a), analysis.gaps(policy_b))
+    # what the search cannot vouch for: found meanwhile, the witnesses need none of it
+    gaps = tuple(gaps_found())
     yield ("gaps", gaps)
     for policy, g in zip((policy_a, policy_b), gaps):
         if g.unstratified:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class ChildError(Exception):
 
 
 def _child(job: Callable[[], Iterable[Any]], conn: Any, memory: int | None) -> None:
+    os.setpgid(0, 0)  # a group of its own: the work may fork helpers, and they go with it
     if memory:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
@@ -76,7 +78,7 @@ def limited(job: Callable[[], Iterable[Any]], *, timeout: float | None = None,
     """
     ctx = multiprocessing.get_context("fork")
     reader, writer = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(job, writer, memory), daemon=True)
+    process = ctx.Process(target=_child, args=(job, writer, memory))
     process.start()
     writer.close()
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -106,6 +108,9 @@ def limited(job: Callable[[], Iterable[Any]], *, timeout: float | None = None,
                 raise ChildError(f"internal error, please report it:\n{payload}")
     finally:
         reader.close()
-        if process.is_alive():
-            process.kill()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the child and any helper it forked
+        except (ProcessLookupError, PermissionError):  # no group yet (or any more): the child alone
+            if process.is_alive():
+                process.kill()
         process.join()

@@ -28,26 +28,30 @@ from dataclasses import dataclass, field
 import clingo
 from clingo import Symbol, SymbolType, ast
 
-from engine.syntax import nodes, signature, uses_of
+from engine.syntax import nodes, remembered, signature, uses_in
 
 Place = tuple[str, int]  # (predicate signature, argument index)
+
+
+def _unpool(stm: ast.AST) -> tuple[ast.AST, ...]:
+    try:
+        return tuple(stm.unpool())
+    except (AttributeError, RuntimeError):
+        return (stm,)
 
 
 def unpooled(statements: Iterable[ast.AST]) -> list[ast.AST]:
     """The statements with every pool expanded, ``p(a; b).`` becoming ``p(a). p(b).``"""
     out: list[ast.AST] = []
     for stm in statements:
-        try:
-            out.extend(stm.unpool())
-        except (AttributeError, RuntimeError):
-            out.append(stm)
+        out.extend(remembered(stm, "unpooled", _unpool))
     return out
 
 
 def reads(statements: Iterable[ast.AST], signatures: Iterable[str]) -> frozenset[str]:
     """The predicates of ``signatures`` that some condition in ``statements`` reads."""
     wanted = frozenset(signatures)
-    return frozenset(u.signature for stm in statements for u in uses_of(stm) if not u.head and u.signature in wanted)
+    return frozenset(u.signature for stm in statements for u in uses_in(stm) if not u.head and u.signature in wanted)
 
 
 # --------------------------------------------------------------------------
@@ -116,7 +120,7 @@ class Program:
 
     def __post_init__(self) -> None:
         self.statements = [s for s in unpooled(self.statements) if s.ast_type != ast.ASTType.Comment]
-        self._texts = [str(s) for s in self.statements] + [f"{f}." for f in self.facts]
+        self._texts = [remembered(s, "text", str) for s in self.statements] + [f"{f}." for f in self.facts]
         self._mentions: dict[str, list[int]] = defaultdict(list)
         self._applied: set[str] = set()  # names used as a function symbol or predicate: f(...)
         for i, text in enumerate(self._texts):
@@ -378,7 +382,9 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str]) -> Fi
     for s in statements:
         if s.ast_type == ast.ASTType.Definition and _number(s.value) is not None:
             consts[s.name] = _number(s.value)  # type: ignore[assignment]
-    rules = [_read_rule(s, consts) for s in unpooled(statements) if s.ast_type == ast.ASTType.Rule]
+    key = f"rule {sorted(consts.items())}"
+    rules = [remembered(s, key, lambda r: _read_rule(r, consts)) for s in unpooled(statements)
+             if s.ast_type == ast.ASTType.Rule]
 
     origins: dict[Place, set[Place]] = defaultdict(set)
     values: dict[Place, set[int]] = defaultdict(set)

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from clingo import Function, Number, String, Symbol, ast
 
 from engine.reading import Figures, Program
-from engine.syntax import uses_of
+from engine.syntax import uses_in
 from facts.emit import EPOCH, case_atoms, day_number
 from facts.schema import walk
 from facts.terms import (
@@ -89,7 +89,7 @@ def domain_users() -> dict[str, frozenset[str]]:
     """Domain -> the case predicates space.lp draws from it (``value(Domain, V)`` in their rules)."""
     users: dict[str, set[str]] = defaultdict(set)
     for stm in space_statements():
-        found = list(uses_of(stm))
+        found = uses_in(stm)
         heads = {u.signature.rpartition("/")[0] for u in found if u.head and u.signature in CASE_SIGNATURES}
         for u in found:
             if not u.head and u.signature == "value/2" and u.first_arg is not None:
@@ -102,7 +102,7 @@ def domain_users() -> dict[str, frozenset[str]]:
 @lru_cache(maxsize=1)
 def generated() -> frozenset[str]:
     """The case predicates space.lp can generate."""
-    return frozenset(u.signature for stm in space_statements() for u in uses_of(stm)
+    return frozenset(u.signature for stm in space_statements() for u in uses_in(stm)
                      if u.head and u.signature in CASE_SIGNATURES)
 
 

@@ -8,11 +8,14 @@ behind ``check`` and ``diff`` (what a policy reads from a case).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import clingo
 from clingo import ast
+
+T = TypeVar("T")
 
 
 def nodes(node: object) -> Iterator[ast.AST]:
@@ -96,6 +99,29 @@ def uses_of(stm: ast.AST) -> Iterator[Use]:
                           ast.ASTType.Edge, ast.ASTType.ProjectAtom):
         for key in stm.child_keys:
             yield from occurrences(getattr(stm, key), False)
+
+
+_REMEMBERED: dict[tuple[int, str], tuple[ast.AST, object]] = {}
+
+
+def remembered(stm: ast.AST, what: str, compute: Callable[[ast.AST], T]) -> T:
+    """``compute(stm)``, once per statement object and ``what``.
+
+    A policy's statements live as long as the loaded policy, and the engine's
+    core as long as the process: the analyses read the same statements again
+    and again, and walking clingo's syntax tree from Python is slow.  The
+    statement is kept beside the value, so its id is never reused meanwhile.
+    """
+    key = (id(stm), what)
+    found = _REMEMBERED.get(key)
+    if found is None or found[0] is not stm:
+        found = _REMEMBERED[key] = (stm, compute(stm))
+    return found[1]  # type: ignore[return-value]
+
+
+def uses_in(stm: ast.AST) -> tuple[Use, ...]:
+    """``uses_of(stm)``, remembered."""
+    return remembered(stm, "uses", lambda s: tuple(uses_of(s)))
 
 
 def relocated(uses: Iterable[Use], filename: str) -> Iterator[Use]:
