@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from clingo import Function, String, Symbol
+from clingo import Function, String, Symbol, SymbolType
 
 from engine.analysis import Analysis, Gaps, answers_differ_rules, gaps_meanwhile
 from engine.errors import PolicyError
@@ -220,16 +220,21 @@ def totality_failure(policy: Policy, case: Any) -> str:
         return f"the policy gives {len(models)} answers for it"
     requested = {lv.level for lv in case.request.levels}
     counts: dict[str, int] = {lv: 0 for lv in requested}
-    items: dict[str, int] = {}
+    items: dict[str, int] = {(it.item.value if it.level is None else f"{it.item.value}@{it.level}"): 0
+                             for it in case.request.items}
     for s in models[0]:
         if s.name == "determination":
             counts[s.arguments[0].string] = counts.get(s.arguments[0].string, 0) + 1
         elif s.name == "item_determination":
-            key = str(s.arguments[0]) + ("" if s.arguments[1].type != s.arguments[0].type or True else "")
+            item, where = s.arguments[0].name, s.arguments[1]
+            key = item if where.type != SymbolType.String else f"{item}@{where.string}"
             items[key] = items.get(key, 0) + 1
     wrong = [f"{lv} has {n} determinations" for lv, n in sorted(counts.items()) if n != 1]
     wrong += [f"item {i} has {n} determinations" for i, n in sorted(items.items()) if n != 1]
-    return "; ".join(wrong) or "the engine decides it with one determination each (an engine bug: please report it)"
+    return "; ".join(wrong) or ENGINE_DISAGREES
+
+
+ENGINE_DISAGREES = "the engine decides it with one determination each"
 
 
 def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> Iterator[Event]:
@@ -250,7 +255,10 @@ def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> I
         yield ("totality", None, "")
     else:
         record, case = _case(f"check-{policy.id}-totality", _witness(search, model, ask), problems)
-        yield ("totality", record, totality_failure(policy, case))
+        why = totality_failure(policy, case)
+        if why == ENGINE_DISAGREES:
+            problems.append(f"{record['case']}: the solver's counterexample to totality did not survive re-deciding it")
+        yield ("totality", record, why)
     yield from flush()
 
     sides = _coverable_sides(policy)

@@ -739,20 +739,6 @@ class Search:
             ast.parse_string(show, builder.add)
         _ground_with_facts(self.ctl, facts, lambda: _located_errors(self.messages))
 
-    def best(self, timeout: float | None = None) -> tuple[tuple[Symbol, ...] | None, bool]:
-        """The best model found, and whether the search finished (optimum proven, or none exists)."""
-        found: list[tuple[Symbol, ...]] = []
-
-        def keep(model: clingo.Model) -> None:
-            found.append(tuple(model.symbols(shown=True)))
-
-        with self.ctl.solve(on_model=keep, async_=True) as handle:
-            finished = handle.wait(timeout)
-            if not finished:
-                handle.cancel()
-            handle.get()
-        return (found[-1] if found else None), bool(finished)
-
     def first(self, question: Sequence[Symbol] = ()) -> tuple[Symbol, ...] | None:
         """Some model with the ``question`` externals true (no optimisation), or None when there is none."""
         self.ctl.configuration.solve.opt_mode = "ignore"

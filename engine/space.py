@@ -71,8 +71,8 @@ LIST_BOUNDS = {"care_episodes": 3, "prior_surgeries": 2, "si_diagnostic_blocks":
                "pain_scores": 1, "limited_activities": 2}
 STUDIES_PER_TYPE = 1
 NUMERIC_KINDS = ("integer", "tenths", "percent", "days")
-DAY_PLACES = frozenset({("request_date/1", 0), ("imaging_date/2", 1), ("care_start/2", 1), ("care_end/2", 1),
-                        ("prior_surgery_date/2", 1), ("calendar_date/4", 0)})
+#: every argument that holds a date (a day number)
+DAY_PLACES = frozenset((p.signature, i) for p in PREDICATES for i, a in enumerate(p.args) if a.kind == "day")
 MAX_OFFSET = 3650  # dates reach ten years before the request
 
 

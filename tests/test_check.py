@@ -38,7 +38,7 @@ def test_every_policy_checks_clean_and_no_criterion_its_goldens_meet_is_dead(ref
 
 
 def test_check_prints_the_proof_and_the_bounds():
-    result = CliRunner().invoke(main, ["check", "cigna-cmm-609"])
+    result = CliRunner().invoke(main, ["check", str(DATA / "xray-mini")])
     assert result.exit_code == 0, result.output
     assert "✓ total" in result.output and "(proved: no counterexample exists)" in result.output
     assert "bounds searched:" in result.output

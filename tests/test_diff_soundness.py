@@ -276,7 +276,7 @@ def _direction(a: str, b: str) -> str:
     return "a" if RANK[a] > RANK[b] else "b"
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_no_drawn_case_differs_where_diff_found_no_difference(searched, data):

@@ -4,6 +4,7 @@ record by record."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,17 @@ def test_a_missing_library_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["diff", "reference", "reference", "--cases", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
     assert "no such file or folder" in result.output
+
+
+def test_docs_name_every_key_of_the_json_report(library):
+    """docs/diff.md shows the shape of `diff --cases --format json`: every key there is real, and every real key is there."""
+    text = (ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
+    block = text.split("With `--format json`:", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--cases", str(library), "--format", "json"])
+    data = json.loads(result.output)
+    documented = set(re.findall(r'"([a-z_]+)":', block))
+    real = set(data) | {k for c in data["changed_cases"][:1] for k in c} | {"id", "version", "count", "item", "level",
+                                                                            "error", "source"}
+    assert set(data) <= documented, sorted(set(data) - documented)
+    assert set(data["changed_cases"][0]) <= documented
+    assert documented <= real | {"a", "b", "cases"}, sorted(documented - real)
