@@ -27,7 +27,7 @@ from collections import defaultdict
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import clingo
 from clingo import Symbol, ast

@@ -25,7 +25,6 @@ other refuted, at the tier that decided it.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -17,7 +17,7 @@ import datetime as dt
 import typing
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
@@ -26,8 +26,8 @@ from typing import Any
 
 import annotated_types
 import clingo
-from pydantic import BaseModel
 from clingo import Function, Number, String, Symbol, ast
+from pydantic import BaseModel
 
 from engine.reading import Figures, Program
 from engine.syntax import uses_in
@@ -54,8 +54,7 @@ ENUMS: dict[str, type[Enum]] = {
     "modality": Modality, "delivery": TherapyDelivery, "care_source": CareSource, "care_outcome": CareOutcome,
     "surgery_type": SurgeryType, "region": Region, "smoking": SmokingStatus, "arthropathy_status": ArthropathyStatus,
 }
-#: Where each domain is read: the case argument that carries it (for the bounds' description).
-#: ``stenosis_side`` adds the emitter's ``unspecified`` (a stenosis reported without a side).
+#: What the emitter writes for a stenosis reported without a side: ``stenosis_side`` offers it too.
 UNSPECIFIED = "unspecified"
 #: Sample text for free-text arguments, beside any string a policy compares them with.
 SAMPLE_TEXT: dict[str, tuple[str, ...]] = {
