@@ -36,7 +36,7 @@ from engine.core import statements as core_statements
 from engine.policy import Policy
 from engine.reading import Program, figures, reads
 from engine.solver import Search
-from engine.space import Bounds, bounds, generated, minimised_facts, space_facts, space_statements
+from engine.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
 from engine.syntax import remembered, uses_in, uses_of
 from engine.transform import VIOLATED, relax, rename_apart
 from facts import anatomy
@@ -115,7 +115,7 @@ class Analysis:
         core = list(core_statements())
         everything = core + [s for p in self.policies for s in p.statements]
         self.read = reads(everything, CASE_SIGNATURES)
-        self.figures = figures(everything, CASE_SIGNATURES)
+        self.figures = figures(everything, CASE_SIGNATURES, DAY_PLACES)
         program = Program(list(space_statements()) + everything, list(anatomy()))
         self.bounds: Bounds = bounds(program, self.figures, self.read, tuple(levels), approaches=approaches)
         self.facts: list[Symbol] = list(anatomy()) + space_facts(self.bounds)

@@ -13,7 +13,10 @@ import click
 import yaml
 
 from engine.decision import CriterionResult, Decision
-from engine.render import _MARK, _det, _plain, to_json
+from engine.render import to_json
+from engine.terminal import MARK as _MARK
+from engine.terminal import plain as _plain
+from engine.terminal import styled as _det
 
 # ---------------------------------------------------------------------------
 # necessity check

@@ -374,8 +374,15 @@ class Figures:
         return self.numbers.get(place, frozenset())
 
 
-def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str]) -> Figures:
-    """Every figure compared with a value that comes from a case argument, by that argument."""
+def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
+            dates: frozenset[Place] = frozenset()) -> Figures:
+    """Every figure compared with a value that comes from a case argument, by that argument.
+
+    A date plus a length compared with a figure (an episode's start and its
+    days against a window) is straddled by the dates: the figure goes to the
+    ``dates`` arguments only, not to the length, whose every sum the
+    grounder would otherwise spell out.
+    """
     statements = list(statements)
     case = frozenset(case_signatures)
     consts: dict[str, int] = {}
@@ -478,6 +485,7 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str]) -> Fi
                 texts: set[str] = set()
                 names: set[str] = set()
                 found = [term_origins(t, var_origins) for t in group]
+                found = [o & dates if o & dates and o - dates else o for o in found]
                 for t in group:
                     figs |= term_values(t, var_values)
                     texts |= t.strings

@@ -744,16 +744,23 @@ class Search:
         self.ctl.configuration.solve.opt_mode = "ignore"
         return self._solve(question, (), all_models=False)
 
-    def smallest(self, question: Sequence[Symbol]) -> tuple[Symbol, ...] | None:
+    def smallest(self, question: Sequence[Symbol], within: Sequence[Symbol] | None = None,
+                 counted: Sequence[Symbol] = ()) -> tuple[Symbol, ...] | None:
         """An optimal model with the ``question`` externals true.
 
         Core-guided optimisation (``usc``): the optimum of a count of facts is
         small, and unsatisfiable cores reach it in a fraction of the time that
-        lowering an upper bound takes.
+        lowering an upper bound takes.  With ``within``, only among the models
+        whose ``counted`` atoms are all in ``within`` (a model already found):
+        a smaller search, for questions whose global optimum is costly.
         """
         self.ctl.configuration.solve.opt_mode = "opt"
         self.ctl.configuration.solver.opt_strategy = "usc"
-        return self._solve(question, (), all_models=True)
+        dropped: list[tuple[Symbol, bool]] = []
+        if within is not None:
+            keep = set(within)
+            dropped = [(s, False) for s in counted if s not in keep]
+        return self._solve(question, dropped, all_models=True)
 
     def _solve(self, question: Sequence[Symbol], assumptions: Sequence[tuple[Symbol, bool]],
                all_models: bool) -> tuple[Symbol, ...] | None:

@@ -321,6 +321,7 @@ def bounds(program: Program, figures: Figures, read: frozenset[str], levels: Ite
     for name, enum in ENUMS.items():
         domain(name, [m.value for m in enum])
     domain("stenosis_side", [m.value for m in Side] + [UNSPECIFIED])
+    domain("stenosis_zone", [m.value for m in StenosisZone] + [UNSPECIFIED])
     domain("finding", list(findings))
     domain("level_finding", list(level_findings))
     kinds = {k for place in (("inflammatory_arthropathy/2", 0), ("inflammatory_arthropathy_si_joint/2", 0))
@@ -401,9 +402,21 @@ def space_facts(b: Bounds) -> list[Symbol]:
     r = day_number(REQUEST_DATE)
     out.append(Function("request_day", [Number(r)]))
     days = sorted({r - o for o in b.days_before_request})
-    out += [Function("day", [Number(d)]) for d in days]
-    out += [calendar_fact(d) for d in days]
-    return out
+    every: set[int] = set()
+    for d in days:
+        first, last = _month(d)
+        out.append(Function("date", [Number(d), Number(d)]))
+        out.append(Function("date", [Number(first), Number(last)]))
+        every |= {d, first, last}
+    out += [calendar_fact(d) for d in sorted(every)]
+    return sorted(set(out))
+
+
+def _month(number: int) -> tuple[int, int]:
+    """The first and last day of the month a day number falls in."""
+    date = EPOCH + dt.timedelta(days=number)
+    last = calendar.monthrange(date.year, date.month)[1]
+    return day_number(date.replace(day=1)), day_number(date.replace(day=last))
 
 
 def minimised_facts() -> str:
@@ -427,8 +440,12 @@ def minimised_facts() -> str:
 # --------------------------------------------------------------------------
 
 
-def _date(number: int) -> str:
-    return (EPOCH + dt.timedelta(days=number)).isoformat()
+def _date(number: int, last: int | None = None) -> str:
+    """A date as the case file writes it: the day, or the month when ``number`` to ``last`` is one."""
+    first = EPOCH + dt.timedelta(days=number)
+    if last is None or last == number:
+        return first.isoformat()
+    return f"{first.year:04d}-{first.month:02d}"
 
 
 def _decimal(tenths: int) -> float | int:
@@ -507,7 +524,9 @@ def to_case(case_id: str, symbols: Iterable[Symbol]) -> dict[str, Any]:
                 fusion["instrumentation"] = row[1] == "yes"
             entry["fusion"] = fusion or True
         levels.append(entry)
-    request: dict[str, Any] = {"date": _date(get("request_date")[0][0]), "levels": levels}
+    request: dict[str, Any] = {"levels": levels}
+    if get("request_date"):
+        request = {"date": _date(*get("request_date")[0]), **request}
     if get("requested_setting"):
         request["setting"] = get("requested_setting")[0][0]
     items = []
@@ -532,7 +551,7 @@ def to_case(case_id: str, symbols: Iterable[Symbol]) -> dict[str, Any]:
         for sid in sorted(studies):
             study: dict[str, Any] = {"study": studies[sid]}
             if (row := one("imaging_date", sid)):
-                study["date"] = _date(row[1])
+                study["date"] = _date(row[1], row[2])
             per_level: dict[str, dict[str, Any]] = defaultdict(dict)
             for term in documented:
                 if term.startswith("stenosis(") and term.endswith(f",{sid})"):
@@ -540,6 +559,8 @@ def to_case(case_id: str, symbols: Iterable[Symbol]) -> dict[str, Any]:
             for level, zone, side, grade, st in get("stenosis"):
                 if st == sid:
                     entry = {"zone": zone, "grade": grade}
+                    if zone == UNSPECIFIED:
+                        del entry["zone"]
                     if side != UNSPECIFIED:
                         entry["side"] = side
                     per_level[level].setdefault("stenosis", []).append(entry)
@@ -620,10 +641,11 @@ def to_case(case_id: str, symbols: Iterable[Symbol]) -> dict[str, Any]:
                 ep["delivery"] = row[1]
             start, end, days = one("care_start", eid), one("care_end", eid), one("care_days", eid)
             if start:
-                ep["start"] = _date(start[1])
+                ep["start"] = _date(start[1], start[2])
             if end:
-                ep["end"] = _date(end[1])
-            if days and not (start and end and end[1] - start[1] == days[1]):
+                ep["end"] = _date(end[1], end[2])
+            from_dates = (max(0, end[1] - start[2]), end[2] - start[1]) if start and end else None
+            if days and (days[1], days[2]) != from_dates:
                 ep["weeks"] = _weeks(days[1])
             if (row := one("care_sessions", eid)):
                 ep["sessions"] = row[1]
@@ -645,7 +667,7 @@ def to_case(case_id: str, symbols: Iterable[Symbol]) -> dict[str, Any]:
             if (row := one("prior_surgery_level", sid)):
                 entry["level"] = row[1]
             if (row := one("prior_surgery_date", sid)):
-                entry["date"] = _date(row[1])
+                entry["date"] = _date(row[1], row[2])
             surgeries.append(entry)
         history["prior_surgeries"] = surgeries
     if (row := one("smoking_status")):
