@@ -49,17 +49,18 @@ met_somewhere(C) :- a__status(C, _, met).
 :- ask_met(C), not met_somewhere(C).
 :- ask_met(_), no_answer.
 
-% irrelevant criteria: copy b holds C wherever it is judged; ask that this
-% change some determination (or leave the policy no answer)
+% irrelevant criteria: copy b holds C wherever it is judged (assumed where its
+% rules do not meet it, as the what-if solves of explain assume it); ask that
+% this change some determination
 #external ask_relevant(C) : a__criterion(C, _, _).
 b__whatif :- ask_relevant(_).
-:- ask_relevant(C), b__evaluated(C, S), b__leaf(C), not b__assumed(C, S).
+:- ask_relevant(C), b__evaluated(C, S), b__leaf(C), not b__assumed(C, S), not b__met(C, S).
 :- b__assumed(C, S), not ask_relevant(C).
 changed :- a__determination(L, D1), b__determination(L, D2), D1 != D2.
 changed :- a__item_determination(I, W, D1), b__item_determination(I, W, D2), D1 != D2.
-changed :- b__{VIOLATED}.
 :- ask_relevant(_), not changed.
 :- ask_relevant(_), no_answer.
+:- ask_relevant(_), b__{VIOLATED}.
 """
 
 #: enough levels for every kind of rule: a thoracolumbar level, two adjacent

@@ -139,17 +139,17 @@ def test_a_cycle_through_negation_is_not_proved_total(tmp_path):
 
 
 def test_what_the_space_does_not_generate_is_named_and_never_proved(tmp_path, monkeypatch):
-    """Pretend the space cannot generate care_days/2: the criteria resting on it are not proved dead."""
+    """Pretend the space cannot generate care_days/3: the criteria resting on it are not proved dead."""
     real = engine.analysis.generated
-    monkeypatch.setattr(engine.analysis, "generated", lambda: real() - {"care_days/2"})
+    monkeypatch.setattr(engine.analysis, "generated", lambda: real() - {"care_days/3"})
     policy = _planted(tmp_path, '''
 criterion("REF-Z3", "A very long episode", "test").
 scope("REF-Z3", case).
 bears_on("REF-Z3", decompression_only).
-met("REF-Z3", case, care_days(E, D)) :- evaluated("REF-Z3", case), care_days(E, D), D > 36000.
+met("REF-Z3", case, care_days(E, L, M)) :- evaluated("REF-Z3", case), care_days(E, L, M), L > 36000.
 ''')
     result = check(policy, levels=("L4-L5",))
-    assert result.totality == "not_proved" and "care_days/2" in result.totality_not_proved_why
+    assert result.totality == "not_proved" and "care_days/3" in result.totality_not_proved_why
     [(cid, proved, why)] = [d for d in result.dead if d[0] == "REF-Z3"]
-    assert not proved and "care_days/2" in why
+    assert not proved and "care_days/3" in why
     assert not result.complete

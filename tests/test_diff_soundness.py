@@ -32,8 +32,7 @@ RANK = {"none": 0, "decompression_only": 1, "fusion": 2, "not_medically_necessar
 EDITS = {
     "translation threshold moved": ("flexion_extension(St), T > 30.", "flexion_extension(St), T > 40."),
     "x-ray read for stenosis": ("cross_sectional(mri; ct; ct_myelogram).", "cross_sectional(mri; ct; ct_myelogram; xray)."),
-    "span of care lengthened": ("longest_care_span(M), M >= 84, care_span(M, Why).",
-                                "longest_care_span(M), M >= 90, care_span(M, Why)."),
+    "span of care lengthened": ("care_span(Least, _, Why), Least >= 84.", "care_span(Least, _, Why), Least >= 90."),
     "SI block threshold loosened": ("si_diagnostic_block(B, R), R >= 750.", "si_diagnostic_block(B, R), R >= 700."),
 }
 
@@ -69,6 +68,11 @@ def _member(b: Bounds, domain: str) -> st.SearchStrategy[str]:
 
 def _number(b: Bounds, sig: str, i: int) -> st.SearchStrategy[int]:
     return st.sampled_from(b.numbers[(sig, i)])
+
+
+def _lengths(b: Bounds) -> st.SearchStrategy[int]:
+    """An episode's length in days: the least and most days the bounds offer."""
+    return st.sampled_from(sorted(set(b.numbers[("care_days/3", 1)]) | set(b.numbers[("care_days/3", 2)])))
 
 
 def _tenths(v: int) -> float | int:
@@ -121,8 +125,13 @@ def cases(draw: st.DrawFn, b: Bounds) -> dict:
             study["date"] = draw(_date(b, before_request=True))
         found: dict = {"level": LEVEL}
         if draw(st.booleans()):
-            found["stenosis"] = [{"zone": draw(_member(b, "stenosis_zone")), "grade": draw(_member(b, "stenosis_grade"))}
-                                 for _ in range(draw(st.integers(0, 2)))]
+            entries = []
+            for _ in range(draw(st.integers(0, 2))):
+                entry = {"zone": draw(_member(b, "stenosis_zone")), "grade": draw(_member(b, "stenosis_grade"))}
+                if entry["zone"] == "unspecified":  # the emitter's word for a zone left out
+                    del entry["zone"]
+                entries.append(entry)
+            found["stenosis"] = entries
         if draw(st.booleans()):
             listhesis: dict = {"present": draw(st.booleans())}
             if draw(st.booleans()):
@@ -166,7 +175,7 @@ def cases(draw: st.DrawFn, b: Bounds) -> dict:
             if ep["modality"] == "physical_therapy" and draw(st.booleans()):
                 ep["delivery"] = draw(_member(b, "delivery"))
             timing = draw(st.sampled_from(["weeks", "dates", "end", "none"]))
-            days = draw(_number(b, "care_days/2", 1))
+            days = draw(_lengths(b))
             if timing == "weeks":
                 ep["weeks"] = round(days / 7, 1)
             elif timing in ("dates", "end"):
@@ -209,7 +218,7 @@ NUMERIC_FIELDS = {
     "sva_mm": ("sagittal_vertical_axis/2", 0, 10), "angle_deg": ("cobb_curve/3", 1, 10),
     "coronal_imbalance_mm": ("coronal_imbalance/2", 0, 10), "meyerding_grade": ("spondylolisthesis_grade/3", 1, 1),
     "relief_pct": ("si_diagnostic_block/2", 1, 10), "total_weeks": ("conservative_care_total_days/1", 0, 7),
-    "weeks": ("care_days/2", 1, 7), "hba1c_pct": ("hba1c/1", 0, 10), "cotinine_ng_ml": ("cotinine/1", 0, 10),
+    "weeks": ("care_days/3", 2, 7), "hba1c_pct": ("hba1c/1", 0, 10), "cotinine_ng_ml": ("cotinine/1", 0, 10),
     "nicotine_free_weeks": ("nicotine_free_days/1", 0, 7), "dexa_t_score": ("dexa_t_score/1", 0, 10),
     "left": ("planned_facet_resection/3", 2, 10), "right": ("planned_facet_resection/3", 2, 10),
 }
