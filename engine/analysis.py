@@ -37,7 +37,7 @@ from engine.policy import Policy
 from engine.reading import Program, figures, reads
 from engine.solver import Search
 from engine.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
-from engine.syntax import remembered, uses_in, uses_of
+from engine.predicates import remembered, uses_in, uses_of
 from engine.transform import VIOLATED, relax, rename_apart
 from facts import anatomy
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES

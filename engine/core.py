@@ -89,8 +89,8 @@ def intrusions(program: Iterable[ast.AST]) -> list[Intrusion]:
             terms = stm.term.arguments if stm.term.ast_type == ast.ASTType.Pool else [stm.term]
             for term in terms:
                 found = signature(term)
-                if found and found[0].rpartition("/")[0] in refused_shows:
-                    out.append((stm.location, "E106", f"#show of '{found[0]}': the engine alone shows its answers; "
+                if found and found.rpartition("/")[0] in refused_shows:
+                    out.append((stm.location, "E106", f"#show of '{found}': the engine alone shows its answers; "
                                                       "remove it"))
             continue
         elif kind == ast.ASTType.Minimize:

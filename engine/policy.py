@@ -22,7 +22,7 @@ from clingo import ast
 
 from engine.core import intrusions
 from engine.errors import PolicyError
-from engine.syntax import nodes
+from engine.predicates import nodes
 
 HEADER_KEYS = ("payer", "policy", "title", "version", "effective", "source", "verification")
 REQUIRED_HEADER = ("payer", "policy", "version", "effective", "source")

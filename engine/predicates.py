@@ -1,40 +1,63 @@
-"""Where each predicate occurs in a program: defined (in a head) or read.
+"""A program's syntax tree walked: its nodes, and where each predicate occurs.
 
-One walker for every question asked of a program's predicates: lint's
-unknown and misplaced predicates, what engine/core.lp defines and reads, what
-a policy may not define, test coverage's met rules and the batch rewrite's
-case-dependent heads.
+One walker for every question asked of a program's predicates, defined (in
+a head) or read: lint's unknown and misplaced predicates, what
+engine/core.lp defines and reads, what a policy may not define, test
+coverage's met rules, the batch rewrite's case-dependent heads, what a
+policy reads of a case (engine/reads.py) and the analyses behind ``check``
+and ``diff``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import clingo
 from clingo import ast
 
+T = TypeVar("T")
+
+
+def nodes(node: object) -> Iterator[ast.AST]:
+    """Every AST node under ``node``, itself included, depth first."""
+    if isinstance(node, ast.AST):
+        yield node
+        for key in node.child_keys:
+            yield from nodes(getattr(node, key))
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
+        for child in node:
+            yield from nodes(child)
+
+
+def signature(term: ast.AST) -> str | None:
+    """``name/arity`` of an atom's term (a function or a constant), else None."""
+    if term.ast_type == ast.ASTType.Function and not term.external:
+        return f"{term.name}/{len(term.arguments)}"
+    if term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Function:
+        return f"{term.symbol.name}/{len(term.symbol.arguments)}"
+    return None
+
+
+def _first_argument(term: ast.AST) -> clingo.Symbol | None:
+    """An atom's first argument, when it is a constant (a criterion id, say)."""
+    if term.ast_type == ast.ASTType.Function:
+        first = term.arguments[0] if term.arguments else None
+        return first.symbol if first is not None and first.ast_type == ast.ASTType.SymbolicTerm else None
+    return term.symbol.arguments[0] if term.symbol.arguments else None
+
 
 @dataclass(frozen=True)
 class Use:
+    """One occurrence of a predicate: defined (``head``) or read."""
+
     signature: str
     location: ast.Location
     head: bool
     first_arg: clingo.Symbol | None
     #: the atom's term as written, for a reader that needs its arguments (engine/reads.py)
     term: ast.AST | None = field(default=None, compare=False, repr=False)
-
-
-def signature(fn: ast.AST) -> tuple[str, clingo.Symbol | None] | None:
-    """``name/arity`` of a function term, and its first argument when that is a constant."""
-    if fn.ast_type == ast.ASTType.Function and not fn.external:
-        first = fn.arguments[0] if fn.arguments else None
-        sym = first.symbol if first is not None and first.ast_type == ast.ASTType.SymbolicTerm else None
-        return f"{fn.name}/{len(fn.arguments)}", sym
-    if fn.ast_type == ast.ASTType.SymbolicTerm and fn.symbol.type == clingo.SymbolType.Function:
-        sym = fn.symbol
-        return f"{sym.name}/{len(sym.arguments)}", (sym.arguments[0] if sym.arguments else None)
-    return None
 
 
 def atoms(node: object, head: bool) -> Iterator[Use]:
@@ -47,7 +70,7 @@ def atoms(node: object, head: bool) -> Iterator[Use]:
             for part in parts:
                 found = signature(part)
                 if found:
-                    yield Use(found[0], part.location, head, found[1], part)
+                    yield Use(found, part.location, head, _first_argument(part), part)
             return
         if kind == ast.ASTType.ConditionalLiteral:
             yield from atoms(node.literal, head)
@@ -64,20 +87,8 @@ def atoms(node: object, head: bool) -> Iterator[Use]:
             yield from atoms(child, head)
 
 
-def uses(statements: list[ast.AST]) -> Iterator[Use]:
-    for stm in statements:
-        yield from relocated(uses_of(stm), stm.location.begin.filename)
-
-
-def relocated(found: Iterator[Use], filename: str) -> Iterator[Use]:
-    """Inner nodes keep the parser's '<string>'; give them the statement's file."""
-    for u in found:
-        b, e = u.location.begin, u.location.end
-        loc = ast.Location(ast.Position(filename, b.line, b.column), ast.Position(filename, e.line, e.column))
-        yield Use(u.signature, loc, u.head, u.first_arg, u.term)
-
-
 def uses_of(stm: ast.AST) -> Iterator[Use]:
+    """The predicates one statement defines and reads."""
     if stm.ast_type == ast.ASTType.Rule:
         yield from atoms(stm.head, True)
         yield from atoms(stm.body, False)
@@ -88,3 +99,40 @@ def uses_of(stm: ast.AST) -> Iterator[Use]:
                           ast.ASTType.Edge, ast.ASTType.ProjectAtom):
         for key in stm.child_keys:
             yield from atoms(getattr(stm, key), False)
+
+
+_REMEMBERED: dict[tuple[int, str], tuple[ast.AST, object]] = {}
+
+
+def remembered(stm: ast.AST, what: str, compute: Callable[[ast.AST], T]) -> T:
+    """``compute(stm)``, once per statement object and ``what``.
+
+    A policy's statements live as long as the loaded policy, and the engine's
+    core as long as the process: the analyses read the same statements again
+    and again, and walking clingo's syntax tree from Python is slow.  The
+    statement is kept beside the value, so its id is never reused meanwhile.
+    """
+    key = (id(stm), what)
+    found = _REMEMBERED.get(key)
+    if found is None or found[0] is not stm:
+        found = _REMEMBERED[key] = (stm, compute(stm))
+    return found[1]  # type: ignore[return-value]
+
+
+def uses_in(stm: ast.AST) -> tuple[Use, ...]:
+    """``uses_of(stm)``, remembered."""
+    return remembered(stm, "uses", lambda s: tuple(uses_of(s)))
+
+
+def relocated(found: Iterable[Use], filename: str) -> Iterator[Use]:
+    """Inner nodes keep the parser's '<string>'; give them the statement's file."""
+    for u in found:
+        b, e = u.location.begin, u.location.end
+        loc = ast.Location(ast.Position(filename, b.line, b.column), ast.Position(filename, e.line, e.column))
+        yield Use(u.signature, loc, u.head, u.first_arg, u.term)
+
+
+def uses(statements: Iterable[ast.AST]) -> Iterator[Use]:
+    """Every predicate occurrence in ``statements``, located in its file."""
+    for stm in statements:
+        yield from relocated(uses_of(stm), stm.location.begin.filename)

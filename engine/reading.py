@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import clingo
 from clingo import Symbol, SymbolType, ast
 
-from engine.syntax import nodes, remembered, signature, uses_in
+from engine.predicates import nodes, remembered, signature, uses_in
 
 Place = tuple[str, int]  # (predicate signature, argument index)
 

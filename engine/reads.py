@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from clingo import ast
 
-from engine.policy import Policy, nodes
-from engine.predicates import uses_of
+from engine.policy import Policy
+from engine.predicates import nodes, uses_of
 
 #: Heads through which a policy says why a criterion stands (first argument: the criterion).
 CRITERION_HEADS = frozenset({"met", "not_met", "noted", "precondition_unmet", "unsettled"})

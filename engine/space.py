@@ -30,7 +30,7 @@ from clingo import Function, Number, String, Symbol, ast
 from pydantic import BaseModel
 
 from engine.reading import Figures, Program
-from engine.syntax import uses_in
+from engine.predicates import uses_in
 from facts.emit import EPOCH, case_atoms, day_number
 from facts.schema import walk
 from facts.terms import (

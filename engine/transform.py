@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import clingo
 from clingo import ast
 
-from engine.syntax import nodes, signature, uses_of
+from engine.predicates import nodes, signature, uses_of
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 

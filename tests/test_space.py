@@ -9,7 +9,7 @@ import pytest
 from clingo import ast
 
 from engine.analysis import Analysis
-from engine.core import core_statements
+from engine.core import statements as core_statements
 from engine.policy import load
 from engine.reading import Program, figures, reads
 from engine.solver import Search
