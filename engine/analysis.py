@@ -1,7 +1,7 @@
 """The programs ``check`` and ``diff`` search, built in one place.
 
 An ``Analysis`` is made for the policies a command compares.  It reads them
-(engine/reading.py), derives the bounded case space from what they read
+(engine/reads.py), derives the bounded case space from what they read
 (engine/space.py), and hands out each policy as a *copy*: the engine's core
 and the policy's rules, renamed apart under a prefix so that several copies
 share one program and meet only on the generated case, with every integrity
@@ -34,7 +34,7 @@ from clingo import Symbol, ast
 
 from engine.core import statements as core_statements
 from engine.policy import Policy
-from engine.reading import Program, figures, reads
+from engine.reads import Program, figures, read_signatures
 from engine.solver import Search
 from engine.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
 from engine.predicates import remembered, uses_in, uses_of
@@ -114,7 +114,7 @@ class Analysis:
         self.policies = tuple(policies)
         core = list(core_statements())
         everything = core + [s for p in self.policies for s in p.statements]
-        self.read = reads(everything, CASE_SIGNATURES)
+        self.read = read_signatures(everything, CASE_SIGNATURES)
         self.figures = figures(everything, CASE_SIGNATURES, DAY_PLACES)
         program = Program(list(space_statements()) + everything, list(anatomy()))
         self.bounds: Bounds = bounds(program, self.figures, self.read, tuple(levels), approaches=approaches)
@@ -163,7 +163,7 @@ def gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:
     """What the search cannot vouch for in one policy, found over the policy's own space.
 
     Its own space is enough: what another policy tells apart, this one treats
-    alike (engine/reading.py), so its ground rules take no other shape there.
+    alike (engine/reads.py), so its ground rules take no other shape there.
     Remembered per policy, levels and approaches within a process.
     """
     key = (id(policy), levels, approaches)
@@ -217,7 +217,7 @@ def _gaps_child(policies: Sequence[Policy], levels: tuple[str, ...], approaches:
 def _find_gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:
     statements = [*core_statements(), *policy.statements]
     anatomy_signatures = {f"{a.name}/{len(a.arguments)}" for a in anatomy()}
-    missing = reads(statements, CASE_SIGNATURES) - generated() - anatomy_signatures
+    missing = read_signatures(statements, CASE_SIGNATURES) - generated() - anatomy_signatures
     not_modelled = tuple(f"{s.location.begin.filename}:{s.location.begin.line}: {UNMODELLED[s.ast_type]}"
                          for s in policy.statements if s.ast_type in UNMODELLED)
     # the plain program alone (what-if switched off: its externals are left undeclared)

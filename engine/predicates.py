@@ -58,33 +58,40 @@ class Use:
     first_arg: clingo.Symbol | None
     #: the atom's term as written, for a reader that needs its arguments (engine/reads.py)
     term: ast.AST | None = field(default=None, compare=False, repr=False)
+    #: read in a positive condition, where it binds its variables (not under ``not``)
+    positive: bool = field(default=True, compare=False, repr=False)
 
 
-def atoms(node: object, head: bool) -> Iterator[Use]:
-    """Every predicate occurrence under ``node``; ``head`` while defining."""
+def atoms(node: object, head: bool, positive: bool = True) -> Iterator[Use]:
+    """Every predicate occurrence under ``node``; ``head`` while defining, ``positive`` outside ``not``."""
     if isinstance(node, ast.AST):
         kind = node.ast_type
+        if kind == ast.ASTType.Literal:
+            yield from atoms(node.atom, head, positive and node.sign == ast.Sign.NoSign)
+            return
         if kind == ast.ASTType.SymbolicAtom:
             term = node.symbol
             parts = term.arguments if term.ast_type == ast.ASTType.Pool else [term]
             for part in parts:
                 found = signature(part)
                 if found:
-                    yield Use(found, part.location, head, _first_argument(part), part)
+                    yield Use(found, part.location, head, _first_argument(part), part, positive)
             return
         if kind == ast.ASTType.ConditionalLiteral:
-            yield from atoms(node.literal, head)
+            yield from atoms(node.literal, head, positive)
             yield from atoms(node.condition, False)
             return
         if kind in (ast.ASTType.BodyAggregateElement, ast.ASTType.HeadAggregateElement):
+            # an element's condition binds its own variables, whatever the sign of the aggregate
             for key in node.child_keys:
-                yield from atoms(getattr(node, key), head and key == "condition" and kind == ast.ASTType.HeadAggregateElement)
+                inner_head = head and key == "condition" and kind == ast.ASTType.HeadAggregateElement
+                yield from atoms(getattr(node, key), inner_head, positive or not inner_head)
             return
         for key in node.child_keys:
-            yield from atoms(getattr(node, key), head)
+            yield from atoms(getattr(node, key), head, positive)
     elif isinstance(node, (list, tuple)) or type(node).__name__ == "ASTSequence":
         for child in node:
-            yield from atoms(child, head)
+            yield from atoms(child, head, positive)
 
 
 def uses_of(stm: ast.AST) -> Iterator[Use]:
@@ -129,7 +136,7 @@ def relocated(found: Iterable[Use], filename: str) -> Iterator[Use]:
     for u in found:
         b, e = u.location.begin, u.location.end
         loc = ast.Location(ast.Position(filename, b.line, b.column), ast.Position(filename, e.line, e.column))
-        yield Use(u.signature, loc, u.head, u.first_arg, u.term)
+        yield Use(u.signature, loc, u.head, u.first_arg, u.term, u.positive)
 
 
 def uses(statements: Iterable[ast.AST]) -> Iterator[Use]:

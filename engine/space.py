@@ -2,7 +2,7 @@
 
 engine/space.lp generates case atoms by choice, in the shapes of the case
 model.  This module derives what the choices range over from the programs
-searched (engine/reading.py): one constant per class the policies tell apart,
+searched (engine/reads.py): one constant per class the policies tell apart,
 one value on each side of every figure they compare, the dates their windows
 and spans need.  It writes a chosen set of atoms back as a case file, and
 checks the round trip: the case file, emitted by facts/emit.py, must give
@@ -29,7 +29,7 @@ import clingo
 from clingo import Function, Number, String, Symbol, ast
 from pydantic import BaseModel
 
-from engine.reading import Figures, Program
+from engine.reads import Figures, Program
 from engine.predicates import uses_in
 from facts.emit import EPOCH, case_atoms, day_number
 from facts.schema import walk

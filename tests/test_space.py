@@ -11,7 +11,7 @@ from clingo import ast
 from engine.analysis import Analysis
 from engine.core import statements as core_statements
 from engine.policy import load
-from engine.reading import Program, figures, reads
+from engine.reads import Program, figures, read_signatures
 from engine.solver import Search
 from engine.space import bounds, generated, minimised_facts, round_trip_mismatch, space_facts, space_statements, to_case
 from facts import anatomy, case_atoms, parse_case
@@ -94,7 +94,7 @@ def test_the_space_offers_each_side_of_a_threshold_only_a_user_policy_has(tmp_pa
 
 
 def test_what_a_policy_reads_is_derived_from_its_conditions():
-    read = reads([*load(str(_xray_mini())).statements], CASE_SIGNATURES)
+    read = read_signatures([*load(str(_xray_mini())).statements], CASE_SIGNATURES)
     assert read == {"conservative_care_total_days/1", "level_finding/4", "imaging_study/2", "requested/2"}
 
 
