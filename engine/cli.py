@@ -69,6 +69,22 @@ progress_option = click.option(
 )
 
 
+def _refuse_ungroundable(policy: Any, timeout: float | None) -> None:
+    """``lint.refuse_ungroundable`` within --timeout and the memory limit: the check grounds the
+    policy, and a policy that never stops grounding must not hold this process."""
+    from engine.errors import UserError
+    from engine.limits import Stopped
+    from engine.lint import refuse_ungroundable
+
+    def job() -> tuple:
+        refuse_ungroundable(policy)
+        return ()
+
+    for event in _worker(job, timeout):
+        if isinstance(event, Stopped):
+            raise UserError(f"{policy.id}: {event.detail} while grounding the policy: no case was decided")
+
+
 def _worker(job: Callable[[], Any], timeout: float | None) -> Any:
     """The events of ``job``, run in a child process within --timeout and the memory limit (engine/limits.py)."""
     from engine.limits import ChildError, limited
@@ -231,10 +247,10 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
       necessity batch examples/ --out decisions.jsonl --report report.html
     """
     import signal
+    import time
 
     from engine.batch import read_inputs, run
     from engine.errors import UserError
-    from engine.lint import refuse_ungroundable
     from engine.output import Replacement, refuse_inputs
     from engine.policy import load
 
@@ -244,7 +260,10 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
         refuse_inputs(out_path, "--out", [(input_path, "input"), (policy.folder, "policy")])
     if report_path is not None:
         _check_report(report_path, input_path, out_path, policy.folder)
-    refuse_ungroundable(policy)
+    started = time.monotonic()
+    _refuse_ungroundable(policy, timeout)
+    if timeout is not None:
+        timeout = max(0.1, timeout - (time.monotonic() - started))
     bar = None
     if sys.stderr.isatty():  # only a progress bar needs to know the count beforehand
         items, total = read_inputs(input_path, count=True)
@@ -483,10 +502,14 @@ def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: 
     deadline = None if timeout is None else time.monotonic() + timeout
     for folder in _policy_folders(policies, policies_dir):
         policy = load(str(folder))
-        refuse_ungroundable(policy)  # one message, not one per golden
         remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
         results, stopped = [], None
-        for event in _worker(lambda: run_events(policy), remaining):
+
+        def job(policy=policy):
+            refuse_ungroundable(policy)  # one message, not one per golden
+            yield from run_events(policy)
+
+        for event in _worker(job, remaining):
             if isinstance(event, Stopped):
                 stopped = event
             else:

@@ -2,7 +2,8 @@
 policy: a stop is reported as "not proved" (or "not decided"), exit 2, never a hang or a traceback.
 
 Issue 12, reproduction 3: reference plus ``p(0). p(X+1) :- p(X).`` grounds forever; `diff --timeout 5`
-and `check --timeout 5` ran on for 45 s and 3.6 GB.  Each command runs here in a process of its own,
+and `check --timeout 5` ran on for 45 s and 3.6 GB.  `test` and `batch` check first that the policy
+grounds with the core (one message, not one per case): that check is bounded too.  Each command runs here in a process of its own,
 with a generous guard so that a regression fails instead of hanging the suite.
 """
 
@@ -44,7 +45,8 @@ def _necessity(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     ["test", "{policy}"],
     ["audit-examples", "examples/source-000.yaml", "--policy", "{policy}"],
     ["explain", "examples/source-003.yaml", "--policy", "{policy}"],
-], ids=["check", "diff", "test", "audit-examples", "explain"])
+    ["batch", "examples/", "--policy", "{policy}"],
+], ids=["check", "diff", "test", "audit-examples", "explain", "batch"])
 def test_a_policy_that_grounds_forever_stops_at_the_timeout(endless, command):
     args = [a.replace("{policy}", str(endless)) for a in command]
     run = _necessity(*args, "--timeout", "3")
