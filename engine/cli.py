@@ -262,8 +262,7 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
         _check_report(report_path, input_path, out_path, policy.folder)
     started = time.monotonic()
     _refuse_ungroundable(policy, timeout)
-    if timeout is not None:
-        timeout = max(0.1, timeout - (time.monotonic() - started))
+    remaining = None if timeout is None else max(0.1, timeout - (time.monotonic() - started))
     bar = None
     if sys.stderr.isatty():  # only a progress bar needs to know the count beforehand
         items, total = read_inputs(input_path, count=True)
@@ -276,7 +275,7 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     try:
         with sink or nullcontext(sys.stdout) as out, bar or nullcontext():
             summary = run(items, out, policy_ref=policy_ref, policies_dir=policies_dir, would_change=would_change,
-                          jobs=jobs, timeout=timeout, progress=bar.update if bar else None, fmt=fmt,
+                          jobs=jobs, timeout=remaining, progress=bar.update if bar else None, fmt=fmt,
                           briefs=report_path is not None)
             if sink is not None and summary.stopped is None:
                 sink.commit()
