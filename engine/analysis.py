@@ -37,7 +37,7 @@ from engine.policy import Policy
 from engine.reads import Program, figures, read_signatures
 from engine.solver import Search
 from engine.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
-from engine.predicates import remembered, uses_in, uses_of
+from engine.predicates import remembered, text, uses_in, uses_of
 from engine.transform import VIOLATED, relax, rename_apart
 from facts import anatomy
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
@@ -249,7 +249,7 @@ def _modelled(policy: Policy) -> list[ast.AST]:
     out: list[ast.AST] = []
     for stm in [*core_statements(), *policy.statements]:
         if stm.ast_type not in UNMODELLED:
-            out.extend(remembered(stm, "relaxed", lambda s: tuple(relax([s]))))
+            out.extend(remembered(stm, "relaxed", lambda s: tuple(relax([s])), located=True))
     return out
 
 
@@ -258,7 +258,7 @@ def _renamed(stm: ast.AST, prefix: str, shared: frozenset[str]) -> tuple[ast.AST
     mentions = frozenset(u.signature for u in uses_in(stm))
     held = shared & mentions
     return remembered(stm, f"renamed {prefix} {sorted(held)}",
-                      lambda s: tuple(rename_apart([s], prefix, shared=held, shared_prefix=SHARED)))
+                      lambda s: tuple(rename_apart([s], prefix, shared=held, shared_prefix=SHARED)), located=True)
 
 
 def _definitions(statements: Iterable[ast.AST]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
@@ -271,9 +271,8 @@ def _definitions(statements: Iterable[ast.AST]) -> tuple[dict[str, list[str]], d
         found = uses_in(stm)
         heads = {u.signature for u in found if u.head}
         body = {u.signature for u in found if not u.head}
-        text = remembered(stm, "text", str)
         for h in heads:
-            texts[h].append(text)
+            texts[h].append(text(stm))
             reads_[h] |= body
     return {k: sorted(v) for k, v in texts.items()}, reads_
 

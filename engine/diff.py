@@ -439,6 +439,8 @@ def _several(analysis: Analysis, policy: Policy) -> dict | None:
     search = analysis.search([("a__", policy), ("c__", policy)], rules, [p.signature for p in PREDICATES])
     model = search.first([])
     return to_case(f"several-answers-{policy.id}", model) if model is not None else None
+
+
 def policy_at_revision(ref: str, workdir: Path) -> Path:
     """``reference@HEAD~1``: the policy folder as committed at a git revision, in ``workdir``."""
     import subprocess

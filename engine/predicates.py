@@ -109,25 +109,47 @@ def uses_of(stm: ast.AST) -> Iterator[Use]:
 
 
 _REMEMBERED: dict[tuple[int, str], tuple[ast.AST, object]] = {}
+_BY_TEXT: dict[tuple[str, str], object] = {}
 
 
-def remembered(stm: ast.AST, what: str, compute: Callable[[ast.AST], T]) -> T:
-    """``compute(stm)``, once per statement object and ``what``.
+def remembered(stm: ast.AST, what: str, compute: Callable[[ast.AST], T], *, located: bool = False) -> T:
+    """``compute(stm)``, once per statement and ``what``.
 
     A policy's statements live as long as the loaded policy, and the engine's
     core as long as the process: the analyses read the same statements again
     and again, and walking clingo's syntax tree from Python is slow.  The
     statement is kept beside the value, so its id is never reused meanwhile.
+
+    A value is remembered by the statement's text as well, so that a policy
+    edited in one rule and compared with the original (``diff
+    reference@HEAD~1 reference``) is read again in that rule only.  A value
+    that holds the statement's own places in its files (a rewritten
+    statement, which the grounder's messages cite) is ``located``: it is
+    remembered per statement object alone.
     """
     key = (id(stm), what)
     found = _REMEMBERED.get(key)
-    if found is None or found[0] is not stm:
-        found = _REMEMBERED[key] = (stm, compute(stm))
-    return found[1]  # type: ignore[return-value]
+    if found is not None and found[0] is stm:
+        return found[1]  # type: ignore[return-value]
+    if located:
+        value = compute(stm)
+    else:
+        by_text = (text(stm), what)
+        if by_text not in _BY_TEXT:
+            _BY_TEXT[by_text] = compute(stm)
+        value = _BY_TEXT[by_text]
+    _REMEMBERED[key] = (stm, value)
+    return value  # type: ignore[return-value]
+
+
+def text(stm: ast.AST) -> str:
+    """The statement as clingo writes it, remembered."""
+    return remembered(stm, "text", str, located=True)
 
 
 def uses_in(stm: ast.AST) -> tuple[Use, ...]:
-    """``uses_of(stm)``, remembered."""
+    """``uses_of(stm)``, remembered: what a statement defines and reads.  Its places may be those of
+    another statement with the same text: a finding that cites a place reads ``uses``."""
     return remembered(stm, "uses", lambda s: tuple(uses_of(s)))
 
 

@@ -44,7 +44,7 @@ import clingo
 from clingo import Symbol, SymbolType, ast
 
 from engine.policy import Policy
-from engine.predicates import nodes, remembered, signature, uses_in
+from engine.predicates import nodes, remembered, signature, text, uses_in
 
 
 def _unpool(stm: ast.AST) -> tuple[ast.AST, ...]:
@@ -58,7 +58,7 @@ def unpooled(statements: Iterable[ast.AST]) -> list[ast.AST]:
     """The statements with every pool expanded, ``p(a; b).`` becoming ``p(a). p(b).``"""
     out: list[ast.AST] = []
     for stm in statements:
-        out.extend(remembered(stm, "unpooled", _unpool))
+        out.extend(remembered(stm, "unpooled", _unpool, located=True))
     return out
 
 
@@ -327,11 +327,11 @@ class Program:
 
     def __post_init__(self) -> None:
         self.statements = [s for s in unpooled(self.statements) if s.ast_type != ast.ASTType.Comment]
-        self._texts = [remembered(s, "text", str) for s in self.statements] + [f"{f}." for f in self.facts]
+        self._texts = [text(s) for s in self.statements] + [f"{f}." for f in self.facts]
         self._mentions: dict[str, list[int]] = defaultdict(list)
         self._applied: set[str] = set()  # names used as a function symbol or predicate: f(...)
-        for i, text in enumerate(self._texts):
-            for m in _tokens(text):
+        for i, written in enumerate(self._texts):
+            for m in _tokens(written):
                 name = m.group(0).rstrip("(")
                 if m.group(1):
                     self._applied.add(name)
