@@ -68,8 +68,16 @@ def test_witnesses_are_distinct_confirmed_and_enumerated_to_the_end(fusion_cause
     assert all(w.differences for w in result.witnesses)
 
 
-def test_the_summary_says_how_each_request_kind_compares():
-    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "4"])
+@pytest.fixture(scope="module")
+def against_aetna(tmp_path_factory):
+    """``diff reference aetna-cpb-0743 --max 3 --emit DIR``, run once: its report and its case files."""
+    emitted = tmp_path_factory.mktemp("witnesses")
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "3", "--emit", str(emitted)])
+    return result, emitted
+
+
+def test_the_summary_says_how_each_request_kind_compares(against_aetna):
+    result, _ = against_aetna
     assert result.exit_code == 1, result.output
     summary = result.output.split("witness 1:")[0]
     assert "summary: aetna-cpb-0743 against reference, per request" in summary
@@ -79,11 +87,11 @@ def test_the_summary_says_how_each_request_kind_compares():
     assert "reference grants more (witness" in summary
 
 
-def test_emitted_witnesses_really_differ_under_explain(tmp_path):
+def test_emitted_witnesses_really_differ_under_explain(against_aetna):
     runner = CliRunner()
-    result = runner.invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "3", "--emit", str(tmp_path)])
+    result, emitted = against_aetna
     assert result.exit_code == 1, result.output
-    files = sorted(tmp_path.glob("*.yaml"))
+    files = sorted(emitted.glob("*.yaml"))
     assert len(files) == 3
     for path in files:
         a = json.loads(runner.invoke(main, ["explain", str(path), "--format", "json"]).output)

@@ -12,8 +12,10 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+from click.testing import CliRunner
 
 from engine.check import check
+from engine.cli import main
 from engine.diff import Question, diff
 from engine.policy import load
 
@@ -93,18 +95,36 @@ def test_diff_catches_the_mutation(tmp_path, m):
     assert w.question.key == key and w.differences
 
 
-@pytest.mark.parametrize("extra, found", [
-    (":- finding(tumor, yes).", "counterexample"),
-    (":- requested_level(L).", "counterexample"),
-    ("{ extra_gate }.\njustified(L, fusion) :- requested(L, fusion), extra_gate.", "counterexample"),
-    ("justified(L, fusion) :- determination(L, none), requested(L, fusion).", "not_proved"),
+@pytest.mark.parametrize("extra, why", [
+    (":- finding(tumor, yes).", "the policy gives 0 answers"),
+    (":- requested_level(L).", "the policy gives 0 answers"),
+    ("{ extra_gate }.\njustified(L, fusion) :- requested(L, fusion), extra_gate.", "the policy gives 2 answers"),
+    ("justified(L, fusion) :- determination(L, none), requested(L, fusion).", None),
 ], ids=["constraint", "constraint on every request", "a choice", "a cycle through negation"])
-def test_check_catches_a_policy_without_exactly_one_answer(tmp_path, extra, found):
+def test_check_catches_a_policy_without_exactly_one_answer(tmp_path, extra, why):
+    """Issue 12, reproduction 2: reference plus ':- finding(tumor, yes).' (or ':- requested_level(L).') was
+    "proved total", though explain on a case with a tumour gives no answer.  A case with no answer, or
+    several, is a counterexample with its witness; where the rules themselves may leave a case without an
+    answer (a cycle through negation) the search cannot show one, so totality is not proved, by name."""
     folder = tmp_path / "reference-mutated"
     shutil.copytree(load("reference").folder, folder)
     (folder / "policy.lp").write_text((folder / "policy.lp").read_text() + "\n" + extra + "\n")
-    result = check(load(str(folder)), levels=("L4-L5",))
-    assert result.totality == found, (extra, result.totality, result.totality_why)
+    result = CliRunner().invoke(main, ["check", str(folder), "--level", "L4-L5", "--emit", str(tmp_path / "w")])
+    if why is None:
+        assert result.exit_code != 0, result.output
+        assert "(proved: no counterexample exists)" not in result.output
+        assert "totality not proved" in result.output and "determination/2" in result.output, result.output
+        # only "dead" may be proved: no answer set of any case meets the criterion, however many a case has
+        # (the pelvic criteria, at L4-L5 alone)
+        report = result.output.split("bounds searched:")[0].splitlines()
+        assert not [line for line in report if "(proved" in line and " is dead: " not in line], result.output
+        return
+    assert result.exit_code == 1, result.output
+    assert "✗ not total: " + why in result.output
+    witness = tmp_path / "w" / "check-reference-totality.yaml"
+    if witness.exists():  # the explain of a case with no answer fails, as the counterexample says
+        explained = CliRunner().invoke(main, ["explain", str(witness), "--policy", str(folder)])
+        assert explained.exit_code == 2 and "answers for one case" in explained.output, explained.output
 
 
 def test_a_cycle_through_negation_is_never_called_equivalent(tmp_path):

@@ -248,10 +248,16 @@ def test_workers_do_not_outlive_a_killed_batch(tmp_path):
 # --emit: refused before the search when it cannot be written, witnesses kept when writing fails
 # ---------------------------------------------------------------------------
 
+#: A small policy written from the authoring guide keeps these searches short; {policy} is its folder.
+SMALL = ROOT / "tests" / "data" / "xray-mini"
 EMITTERS = {
-    "diff": ("diff", "reference", "aetna-cpb-0743", "--max", "1", "--emit", "{emit}"),
-    "check": ("check", "reference", "--emit", "{emit}"),
+    "diff": ("diff", "reference", "{policy}", "--max", "1", "--emit", "{emit}"),
+    "check": ("check", "{policy}", "--level", "L4-L5", "--emit", "{emit}"),
 }
+
+
+def _emitter(command: str, emit: Path, policy: Path = SMALL) -> list[str]:
+    return [a.format(emit=emit, policy=policy) for a in EMITTERS[command]]
 
 
 @pytest.mark.parametrize("command", EMITTERS, ids=str)
@@ -265,22 +271,20 @@ def test_emit_into_a_file_is_refused_before_searching(tmp_path, command, monkeyp
     def never(*args, **kwargs):
         raise AssertionError("searched although --emit could not be written")
 
-    monkeypatch.setattr(engine.diff, "diff", never)
-    monkeypatch.setattr(engine.check, "check", never)
-    result = _run(*(a.format(emit=target) for a in EMITTERS[command]))
+    monkeypatch.setattr(engine.diff, "diff_events", never)
+    monkeypatch.setattr(engine.check, "check_events", never)
+    result = _run(*_emitter(command, target))
     _refused(result, f"--emit {target}", "is a file")
     assert file.read_text() == "not a folder\n"
-    named = _run(*(a.format(emit=file) for a in EMITTERS[command]))  # the file itself: refused by click
+    named = _run(*_emitter(command, file))  # the file itself: refused by click
     assert named.exit_code == 2 and "is a file" in named.output and "Traceback" not in named.output
 
 
 @pytest.mark.parametrize("command", EMITTERS, ids=str)
 def test_emit_into_a_policy_folder_is_refused(tmp_path, command):
     policy = tmp_path / "pol"
-    shutil.copytree(ROOT / "policies" / "reference", policy)
-    args = [a.format(emit=policy / "witnesses") for a in EMITTERS[command]]
-    args[args.index("reference")] = str(policy)
-    _refused(_run(*args), "inside the policy folder")
+    shutil.copytree(SMALL, policy)
+    _refused(_run(*_emitter(command, policy / "witnesses", policy)), "inside the policy folder")
     assert not (policy / "witnesses").exists()
 
 
@@ -293,7 +297,7 @@ def test_witnesses_that_cannot_be_written_are_printed(tmp_path, command, monkeyp
 
     monkeypatch.setattr(engine.output, "write_whole", read_only)
     target = tmp_path / "witnesses"
-    result = _run(*(a.format(emit=target) for a in EMITTERS[command]))
+    result = _run(*_emitter(command, target))
     shown = f"exit {result.exit_code}\nstdout: {result.stdout[-3000:]!r}\nstderr: {result.stderr!r}"
     assert result.exit_code == 2 and "Traceback" not in result.output, shown
     assert "Permission denied" in result.stderr and f"--emit {target}" in result.stderr, shown
