@@ -465,14 +465,11 @@ class Engine:
 
     def _batch_program(self) -> list[ast.AST] | None:
         if self._program is None:
-            static = {f"{a.name}/{len(a.arguments)}" for a in _anatomy()}
-            try:
-                program = per_case((*core_statements(), *self.policy.statements), CASE_SIGNATURES - static)
-                # The plain solve has every external false: left undeclared, gringo
-                # drops the what-if rules instead of grounding them.
-                self._program = [s for s in program if s.ast_type != ast.ASTType.External]
-            except UnsupportedForBatch:
-                self._program = []
+            # once per policy and process: a process may decide several batches under one policy
+            found = _KEYED.get(id(self.policy))
+            if found is None or found[0] is not self.policy:
+                found = _KEYED[id(self.policy)] = (self.policy, _keyed_by_case(self.policy))
+            self._program = found[1]
         return self._program or None
 
     def assuming(self, case: Case, assumptions: Iterable[Assumption]) -> tuple[dict[str, str], dict[tuple[str, str | None], str]]:
@@ -636,6 +633,22 @@ class Engine:
 
     def _assumption_key(self, a: Assumption) -> tuple:
         return (self._order.get(a.criterion, 999), _level_key(a.scope), a.scope)
+
+
+#: Each policy's program keyed by case (``per_case``), with the policy it was made from.
+_KEYED: dict[int, tuple[Policy, list[ast.AST]]] = {}
+
+
+def _keyed_by_case(policy: Policy) -> list[ast.AST]:
+    """The core and the policy keyed by case for ``decide_many``; empty when they cannot be."""
+    static = {f"{a.name}/{len(a.arguments)}" for a in _anatomy()}
+    try:
+        program = per_case((*core_statements(), *policy.statements), CASE_SIGNATURES - static)
+    except UnsupportedForBatch:
+        return []
+    # The plain solve has every external false: left undeclared, gringo
+    # drops the what-if rules instead of grounding them.
+    return [s for s in program if s.ast_type != ast.ASTType.External]
 
 
 def _declared(atoms: clingo.SymbolicAtoms, name: str) -> list[tuple[str, str]]:
