@@ -113,8 +113,19 @@ def _cause_line(w, a: str, b: str) -> str:
     return line
 
 
-def diff_summary(result) -> list[str]:
+def _names(result) -> tuple[str, str]:
+    """What the text calls the two policies: their ids, told apart when they are one policy at two
+    revisions (``diff reference@HEAD~1 reference``)."""
     a, b = result.a, result.b
+    if a != b:
+        return a, b
+    if result.a_version != result.b_version:
+        return f"{a} {result.a_version}", f"{b} {result.b_version}"
+    return f"{a} (A)", f"{b} (B)"
+
+
+def diff_summary(result) -> list[str]:
+    a, b = _names(result)
     out = [click.style(f"summary: {b} against {a}, per request", bold=True)]
     numbered = {id(w): n for n, w in enumerate(result.witnesses, start=1)}
     kinds = result.kinds()
@@ -125,8 +136,8 @@ def diff_summary(result) -> list[str]:
         if key[0] == "answers":
             label = "an answer at all"
             text = {"equivalent": "both answer every case within the bounds",
-                    "narrower": f"{b} has no answer for some case {a} answers",
-                    "broader": f"{a} has no answer for some case {b} answers",
+                    "narrower": f"{b} has no answer for some case that {a} answers",
+                    "broader": f"{a} has no answer for some case that {b} answers",
                     "incomparable": "each has no answer for some case the other answers",
                     "unknown": "not answered"}[relation]
         else:
@@ -166,8 +177,9 @@ def _verdict(result) -> str:
 
 
 def diff_text(result) -> str:
-    a, b = result.a, result.b
-    out = [f"{click.style('diff', bold=True)} {a} {result.a_version}  ⟷  {b} {result.b_version}", ""]
+    a, b = _names(result)
+    out = [f"{click.style('diff', bold=True)} {result.a} {result.a_version}  ⟷  {result.b} {result.b_version}"
+           + ("  (A and B below)" if a.endswith("(A)") else ""), ""]
     out += diff_summary(result)
     out.append("")
     verdict = _verdict(result)

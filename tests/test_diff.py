@@ -181,3 +181,16 @@ def test_a_revision_that_looks_like_an_option_is_refused():
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "not a git revision" in result.stderr
     assert not Path("/tmp/necessity-pwned").exists()
+
+
+def test_one_policy_at_two_revisions_is_told_apart_in_the_text():
+    """`diff reference@HEAD~1 reference` compares two policies with one id: the text names them A and B
+    (or by version), never "reference has no answer for some case reference answers"."""
+    from engine.diff import DiffResult, Question
+    from engine.findings import diff_summary
+
+    result = DiffResult("reference", "reference", "1.1", "1.1")
+    result.questions = [(Question("answers", "", "", "a"), False), (Question("answers", "", "", "b"), True)]
+    assert "reference (A) has no answer for some case that reference (B) answers" in "\n".join(diff_summary(result))
+    result.b_version = "1.2"
+    assert "reference 1.1 has no answer for some case that reference 1.2 answers" in "\n".join(diff_summary(result))
