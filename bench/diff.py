@@ -12,6 +12,10 @@
 4. `diff --cases` on a seeded library from bench/generate.py (--cases N records),
    with one worker and with every core.
 
+Every search runs in a fresh process of its own, as the CLI runs it: clingo keeps
+every symbol a process creates, so a search that followed others in one process
+would pay for theirs.
+
 Usage: python bench/diff.py [--repeat N] [--max N] [--baseline REV] [--no-baseline] [--cases N]
 """
 
@@ -32,10 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.batch import read_inputs  # noqa: E402
-from engine.check import check  # noqa: E402
-from engine.diff import diff_events  # noqa: E402
 from engine.impact import impact  # noqa: E402
-from engine.policy import load, shipped_policies  # noqa: E402
+from engine.policy import shipped_policies  # noqa: E402
 
 #: main before issue 12: the diff that optimised one search over every difference
 BASELINE = "f22f2cd"
@@ -45,30 +47,54 @@ import sys, time
 sys.path.insert(0, sys.argv[1])
 from engine.diff import diff
 from engine.policy import load
-a, b = load("reference"), load("aetna-cpb-0743")
+a, b = load(sys.argv[3]), load(sys.argv[4])
 start = time.perf_counter()
 result = diff(a, b, max_witnesses=int(sys.argv[2]))
-print(time.perf_counter() - start, len(result.witnesses))
+print(time.perf_counter() - start, 0.0, len(result.witnesses))
+"""
+
+HERE_RUN = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from engine.diff import diff_events
+from engine.policy import load
+a, b = load(sys.argv[3]), load(sys.argv[4])
+start = time.perf_counter()
+first, witnesses = None, 0
+for event in diff_events(a, b, max_witnesses=int(sys.argv[2])):
+    if event[0] == "witness":
+        witnesses += 1
+        first = time.perf_counter() - start if first is None else first
+print(time.perf_counter() - start, first or 0.0, witnesses)
+"""
+
+CHECK_RUN = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from engine.check import check
+from engine.policy import load
+policy = load(sys.argv[2])
+start = time.perf_counter()
+check(policy)
+print(time.perf_counter() - start)
 """
 
 
-def run_baseline(tree: Path, max_witnesses: int) -> tuple[float, int]:
-    # the baseline's own engine and policies, with this tree's Python and packages
-    out = subprocess.run([sys.executable, "-c", BASELINE_RUN, str(tree), str(max_witnesses)], capture_output=True,
+def _timed(script: str, tree: Path, *args: object) -> list[float]:
+    """The numbers a script prints, run in a fresh process with this tree's Python and packages."""
+    out = subprocess.run([sys.executable, "-c", script, str(tree), *map(str, args)], capture_output=True,
                          text=True, check=True, cwd=tree).stdout.split()
-    return float(out[0]), int(out[1])
+    return [float(x) for x in out]
 
 
-def run_here(a, b, max_witnesses: int) -> tuple[float, float, int]:
-    start = time.perf_counter()
-    first = None
-    witnesses = 0
-    for event in diff_events(a, b, max_witnesses=max_witnesses):
-        if event[0] == "witness":
-            witnesses += 1
-            if first is None:
-                first = time.perf_counter() - start
-    return time.perf_counter() - start, first or 0.0, witnesses
+def run_baseline(tree: Path, max_witnesses: int, a: str = "reference", b: str = "aetna-cpb-0743") -> tuple[float, float, int]:
+    total, first, witnesses = _timed(BASELINE_RUN, tree, max_witnesses, a, b)
+    return total, first, int(witnesses)
+
+
+def run_here(max_witnesses: int, a: str = "reference", b: str = "aetna-cpb-0743") -> tuple[float, float, int]:
+    total, first, witnesses = _timed(HERE_RUN, ROOT, max_witnesses, a, b)
+    return total, first, int(witnesses)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,11 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline (it takes minutes a run)")
     parser.add_argument("--cases", type=int, default=10_000)
     args = parser.parse_args(argv)
-    policies = {pid: load(pid) for pid in shipped_policies()}
+    policies = sorted(shipped_policies())
 
     # 1. this tree against the baseline, interleaved
     here: list[tuple[float, float, int]] = []
-    base: list[tuple[float, int]] = []
+    base: list[tuple[float, float, int]] = []
     with tempfile.TemporaryDirectory(prefix="necessity-baseline-") as tmp:
         tree = Path(tmp) / "tree"
         if not args.no_baseline:
@@ -91,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                            capture_output=True, check=True)
         try:
             for _ in range(args.repeat):
-                here.append(run_here(policies["reference"], policies["aetna-cpb-0743"], args.max))
+                here.append(run_here(args.max))
                 if not args.no_baseline:
                     base.append(run_baseline(tree, args.max))
         finally:
@@ -103,26 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"necessity diff reference aetna-cpb-0743 --max {args.max}, median of {args.repeat} interleaved runs")
     print(f"  {'this tree':<44}{total:>8.1f} s  {here[-1][2]:>3} witnesses, the first after {first:.1f} s")
     if base:
-        b_total = statistics.median(t for t, _ in base)
-        print(f"  {'baseline ' + args.baseline + ' (one optimising search)':<44}{b_total:>8.1f} s  {base[-1][1]:>3} witnesses")
+        b_total = statistics.median(t for t, _, _ in base)
+        print(f"  {'baseline ' + args.baseline + ' (one optimising search)':<44}{b_total:>8.1f} s  {base[-1][2]:>3} witnesses")
         print(f"  {'ratio baseline / this tree':<44}{b_total / total:>8.1f}x")
 
     # 2. every pair, and each policy with itself
     print(f"\nnecessity diff, this tree, median of {args.repeat} runs, --max {args.max} (seconds)")
-    pairs = [(p, p) for p in sorted(policies)] + list(itertools.combinations(sorted(policies), 2))
+    pairs = [(p, p) for p in policies] + list(itertools.combinations(policies, 2))
     for a, b in pairs:
-        runs = [run_here(policies[a], policies[b], args.max) for _ in range(args.repeat)]
+        runs = [run_here(args.max, a, b) for _ in range(args.repeat)]
         med = statistics.median(t for t, _, _ in runs)
         print(f"  {a + ' / ' + b:<44}{med:>8.1f} s  {runs[-1][2]:>3} witnesses")
 
     # 3. check
     print(f"\nnecessity check, median of {args.repeat} runs (seconds)")
-    for pid, policy in sorted(policies.items()):
-        runs = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            check(policy)
-            runs.append(time.perf_counter() - start)
+    for pid in policies:
+        runs = [_timed(CHECK_RUN, ROOT, pid)[0] for _ in range(args.repeat)]
         print(f"  {pid:<44}{statistics.median(runs):>8.1f} s")
 
     # 4. diff --cases on a seeded library
@@ -139,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  --jobs {jobs:<37}{seconds:>8.1f} s  {args.cases / seconds:>6.0f} cases/s, "
                   f"{result.changed} changed")
     print(json.dumps({"diff_s": total, "first_witness_s": first,
-                      "baseline_s": statistics.median(t for t, _ in base) if base else None}))
+                      "baseline_s": statistics.median(t for t, _, _ in base) if base else None}))
     return 0
 
 
