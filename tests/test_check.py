@@ -3,12 +3,12 @@ and nothing is called proved that the search cannot vouch for."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from edits import edited
 import engine.analysis
 from engine.check import check
 from engine.cli import main
@@ -44,15 +44,8 @@ def test_check_prints_the_proof_and_the_bounds():
     assert "bounds searched:" in result.output
 
 
-def _planted(tmp_path, extra: str, replace: tuple[str, str] | None = None):
-    folder = tmp_path / "ref"
-    shutil.copytree(load("reference").folder, folder)
-    text = (folder / "policy.lp").read_text()
-    if replace is not None:
-        assert replace[0] in text, replace[0]
-        text = text.replace(*replace)
-    (folder / "policy.lp").write_text(text + extra)
-    return load(str(folder))
+def _planted(tmp_path, extra: str):
+    return load(str(edited(tmp_path / "ref", extra=extra)))
 
 
 def test_a_dead_criterion_is_proved_dead(tmp_path):

@@ -4,12 +4,12 @@ and every witness holds up in explain."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from edits import edited
 from engine.cli import main
 from engine.diff import diff
 from engine.policy import load, shipped_policies
@@ -116,12 +116,7 @@ def test_a_policy_against_its_committed_version():
 
 
 def _edited(tmp_path, old: str, new: str):
-    folder = tmp_path / "reference-changed"
-    shutil.copytree(load("reference").folder, folder)
-    text = (folder / "policy.lp").read_text()
-    assert old in text, old
-    (folder / "policy.lp").write_text(text.replace(old, new))
-    return load(str(folder))
+    return load(str(edited(tmp_path / "reference-changed", "reference", old, new)))
 
 
 def test_a_moved_threshold_makes_the_edit_narrower_with_the_figure_between(tmp_path):
@@ -165,10 +160,7 @@ def test_bad_level_and_unknown_policy_are_usage_errors():
 
 
 def test_a_folder_whose_name_has_an_at_sign_is_the_folder_not_a_revision(tmp_path):
-    import shutil
-
-    folder = tmp_path / "pol" / "aetna@v2"
-    shutil.copytree(load("aetna-cpb-0743").folder, folder)
+    folder = edited(tmp_path / "pol" / "aetna@v2", "aetna-cpb-0743")
     # which policy was read is all this asks: the search may stop at once
     result = CliRunner().invoke(main, ["diff", "reference", str(folder), "--max", "1", "--timeout", "0.5",
                                        "--format", "json"])

@@ -9,13 +9,13 @@ and in a direction for which diff answered "no such case".
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from edits import edited
 from engine.decision import Decision
 from engine.diff import compare, diff
 from engine.errors import PolicyError
@@ -40,13 +40,7 @@ EDITS = {
 def _pair(tmp: Path, name: str):
     if name == "aetna-cpb-0743":
         return load("reference"), load("aetna-cpb-0743")
-    old, new = EDITS[name]
-    folder = tmp / name.replace(" ", "-")
-    shutil.copytree(load("reference").folder, folder)
-    text = (folder / "policy.lp").read_text()
-    assert old in text
-    (folder / "policy.lp").write_text(text.replace(old, new))
-    return load("reference"), load(str(folder))
+    return load("reference"), load(str(edited(tmp / name.replace(" ", "-"), "reference", *EDITS[name])))
 
 
 @pytest.fixture(scope="module", params=["aetna-cpb-0743", *EDITS])

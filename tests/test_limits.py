@@ -10,7 +10,6 @@ with a generous guard so that a regression fails instead of hanging the suite.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from edits import edited
 from engine.cli import main
-from engine.policy import load
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARD = 120  # seconds: far beyond the limits below, only there so a hang fails
@@ -27,11 +26,7 @@ GUARD = 120  # seconds: far beyond the limits below, only there so a hang fails
 
 @pytest.fixture(scope="module")
 def endless(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("endless") / "reference"
-    shutil.copytree(load("reference").folder, folder)
-    with (folder / "policy.lp").open("a", encoding="utf-8") as fh:
-        fh.write("\n% grounds forever\np(0). p(X+1) :- p(X).\n")
-    return folder
+    return edited(tmp_path_factory.mktemp("endless") / "reference", extra="% grounds forever\np(0). p(X+1) :- p(X).")
 
 
 def _necessity(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

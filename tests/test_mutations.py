@@ -8,12 +8,12 @@ counterexample; where neither can show a case (a cycle through negation), neithe
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
 
+from edits import edited
 from engine.check import check
 from engine.cli import main
 from engine.diff import Question, diff
@@ -65,12 +65,7 @@ MUTATIONS = [
 
 
 def _mutated(tmp_path, m: Mutation):
-    folder = tmp_path / f"{m.policy}-mutated"
-    shutil.copytree(load(m.policy).folder, folder)
-    text = (folder / "policy.lp").read_text()
-    assert m.old in text, f"{m.name}: the text to replace is not in {m.policy}: {m.old}"
-    (folder / "policy.lp").write_text(text.replace(m.old, m.new))
-    return load(str(folder))
+    return load(str(edited(tmp_path / f"{m.policy}-mutated", m.policy, m.old, m.new)))
 
 
 def _key(subject: str) -> tuple[str, str, str]:
@@ -106,9 +101,7 @@ def test_check_catches_a_policy_without_exactly_one_answer(tmp_path, extra, why)
     "proved total", though explain on a case with a tumour gives no answer.  A case with no answer, or
     several, is a counterexample with its witness; where the rules themselves may leave a case without an
     answer (a cycle through negation) the search cannot show one, so totality is not proved, by name."""
-    folder = tmp_path / "reference-mutated"
-    shutil.copytree(load("reference").folder, folder)
-    (folder / "policy.lp").write_text((folder / "policy.lp").read_text() + "\n" + extra + "\n")
+    folder = edited(tmp_path / "reference-mutated", extra=extra)
     result = CliRunner().invoke(main, ["check", str(folder), "--level", "L4-L5", "--emit", str(tmp_path / "w")])
     if why is None:
         assert result.exit_code != 0, result.output
@@ -128,10 +121,7 @@ def test_check_catches_a_policy_without_exactly_one_answer(tmp_path, extra, why)
 
 
 def test_a_cycle_through_negation_is_never_called_equivalent(tmp_path):
-    folder = tmp_path / "reference-mutated"
-    shutil.copytree(load("reference").folder, folder)
-    (folder / "policy.lp").write_text((folder / "policy.lp").read_text()
-                                      + "\njustified(L, fusion) :- determination(L, none), requested(L, fusion).\n")
+    folder = edited(tmp_path / "reference-mutated", extra="justified(L, fusion) :- determination(L, none), requested(L, fusion).")
     result = diff(load("reference"), load(str(folder)), max_witnesses=1,
                   only=lambda q: q.kind in ("answers", "level"))
     assert not result.proved
