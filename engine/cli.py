@@ -666,11 +666,11 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
 
     from engine.diff import DiffResult, diff_events, policy_at_revision, questions
     from engine.errors import UserError
+    from engine.findings import diff_json, diff_text
     from engine.limits import Stopped
     from engine.output import prepare_folder
     from engine.policy import load
     from engine.render import dumps
-    from engine.findings import diff_json, diff_text
     from facts.terms import SPINAL_LEVELS
 
     for level in levels:
@@ -728,9 +728,9 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
 def _impact(cases_path: str, ref_a: str, ref_b: str, policies_dir: str | None, jobs: int, timeout: float | None,
             progress: bool | None, fmt: str) -> None:
     from engine.batch import read_inputs
+    from engine.findings import impact_json, impact_text
     from engine.impact import impact
     from engine.render import dumps
-    from engine.findings import impact_json, impact_text
 
     shown = _Progress(progress)
     items, total = read_inputs(cases_path, count=bool(shown.enabled and shown.tty))
@@ -838,10 +838,10 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
     """
     from engine.check import CHECK_LEVELS, CheckResult, check_events
     from engine.errors import UserError
+    from engine.findings import check_text
     from engine.limits import Stopped
     from engine.output import prepare_folder
     from engine.policy import load
-    from engine.findings import check_text
     from facts.terms import SPINAL_LEVELS
 
     for level in levels:
