@@ -15,7 +15,7 @@ import click
 from engine.decision import CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
 from engine.letter import to_markdown
 from engine.page import to_html
-from engine.terminal import MARK, plain, styled, to_text
+from engine.terminal import MARK, to_text
 
 # ---------------------------------------------------------------------------
 # JSON
