@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine import labels
 from engine.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
-from engine.terminal import blocking, elsewhere, hidden, subject_key, subject_name
+from engine.terminal import blocking, change_phrase, elsewhere, hidden, subject_key, subject_name
 
 
 def md(text: str) -> str:
@@ -113,12 +113,7 @@ def _requirement(a, subject: str, with_status: bool) -> str:
 
 
 def _change(w: WouldChange, subject: str) -> str:
-    with_status = w.kind == CONTRADICTED
-    needs = [_requirement(a, subject, with_status) for a in w.requires]
-    if w.one_of:
-        choices = ", ".join(_requirement(a, subject, with_status) for a in w.one_of)
-        needs.append(f"any one of {choices}" if len(w.one_of) > 1 else choices)
-    return " and ".join(needs)
+    return change_phrase(w, subject, _requirement, one_of="any one of", joined=False)
 
 
 def to_markdown(decision: Decision, level: str | None = None) -> str:

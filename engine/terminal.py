@@ -119,14 +119,19 @@ def requirement(a, subject: str, marked: bool) -> str:
     return f"{mark(a.status)} {text}" if marked else text
 
 
-def change_phrase(w: WouldChange, subject: str) -> str:
-    """``REF-D4a and one of REF-F1, REF-F2`` (with status marks where findings are contradicted)."""
-    marked = w.kind == CONTRADICTED
-    parts = [requirement(a, subject, marked) for a in w.requires]
+def change_phrase(w: WouldChange, subject: str, name=None, one_of: str = "one of", joined: bool = True) -> str:
+    """``REF-D4a and one of REF-F1, REF-F2``: ``name(a, subject, with_status)`` writes each
+    criterion (status marks by default, where findings are contradicted); ``joined``
+    runs all but the last with commas, else every one with "and"."""
+    name = name or requirement
+    with_status = w.kind == CONTRADICTED
+    parts = [name(a, subject, with_status) for a in w.requires]
     if w.one_of:
-        choices = ", ".join(requirement(a, subject, marked) for a in w.one_of)
-        parts.append(f"one of {choices}" if len(w.one_of) > 1 else choices)
-    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+        choices = ", ".join(name(a, subject, with_status) for a in w.one_of)
+        parts.append(f"{one_of} {choices}" if len(w.one_of) > 1 else choices)
+    if joined and len(parts) > 1:
+        parts = [", ".join(parts[:-1]), parts[-1]]
+    return " and ".join(parts)
 
 
 def criterion_lines(c: CriterionResult, subject: str, indent: str) -> list[str]:
