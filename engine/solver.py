@@ -25,7 +25,6 @@ from engine.core import shown as core_shown
 from engine.core import statements as core_statements
 from engine.decision import (
     CHANGE_KINDS,
-    CONTRADICTED,
     DETERMINATIONS,
     DOCUMENTATION,
     NOT_ADDRESSED,
