@@ -7,7 +7,7 @@ on all of them alike:
 * ``naive``: what ``necessity explain --format json`` does per case, minus
   what would change: the case parsed, ``Engine(policy).decide`` with a fresh
   grounding, the explanation rendered as a JSON record (measured on a subset);
-* ``batch, 1 job``: ``engine.batch.run`` in this process, a grounding per chunk;
+* ``batch, 1 job``: ``engine.running.batch.run`` in this process, a grounding per chunk;
 * ``batch, N jobs``: the same with one worker process per core.
 
 Every mode renders the same records (checked on the naive subset).  Then the
@@ -33,10 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import batch  # noqa: E402
-from engine.policy import Policy, load  # noqa: E402
-from engine.render import to_json  # noqa: E402
-from engine.solver import Engine  # noqa: E402
+from engine.running import batch  # noqa: E402
+from engine.deciding.policy import Policy, load  # noqa: E402
+from engine.presenting.render import to_json  # noqa: E402
+from engine.deciding.solver import Engine  # noqa: E402
 from facts.load import parse_case  # noqa: E402
 from generate import case_records, validate  # noqa: E402
 
@@ -63,7 +63,7 @@ def naive(policy: Policy, texts: list[str]) -> tuple[float, list[str]]:
 
 
 def batched(policy_ref: str, texts: list[str], jobs: int) -> tuple[float, batch.Summary, list[str]]:
-    """Seconds for ``engine.batch.run`` over ``texts`` with ``jobs`` workers, its summary and records."""
+    """Seconds for ``engine.running.batch.run`` over ``texts`` with ``jobs`` workers, its summary and records."""
     items = (batch.Item(f"gen.jsonl:{i + 1}", text, "json", in_lines=True) for i, text in enumerate(texts))
     out = io.StringIO()
     start = time.perf_counter()

@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.batch import read_inputs  # noqa: E402
-from engine.impact import impact  # noqa: E402
-from engine.policy import shipped_policies  # noqa: E402
+from engine.running.batch import read_inputs  # noqa: E402
+from engine.analysing.impact import impact  # noqa: E402
+from engine.deciding.policy import shipped_policies  # noqa: E402
 
 #: main before issue 12: the diff that optimised one search over every difference
 BASELINE = "f22f2cd"
@@ -45,8 +45,8 @@ BASELINE = "f22f2cd"
 BASELINE_RUN = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from engine.diff import diff
-from engine.policy import load
+from engine.analysing.diff import diff
+from engine.deciding.policy import load
 a, b = load(sys.argv[3]), load(sys.argv[4])
 start = time.perf_counter()
 result = diff(a, b, max_witnesses=int(sys.argv[2]))
@@ -56,8 +56,8 @@ print(time.perf_counter() - start, 0.0, len(result.witnesses))
 HERE_RUN = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from engine.diff import diff_events
-from engine.policy import load
+from engine.analysing.diff import diff_events
+from engine.deciding.policy import load
 a, b = load(sys.argv[3]), load(sys.argv[4])
 start = time.perf_counter()
 first, witnesses = None, 0
@@ -71,8 +71,8 @@ print(time.perf_counter() - start, first or 0.0, witnesses)
 CHECK_RUN = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from engine.check import check
-from engine.policy import load
+from engine.analysing.check import check
+from engine.deciding.policy import load
 policy = load(sys.argv[2])
 start = time.perf_counter()
 check(policy)

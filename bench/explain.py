@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.policy import load  # noqa: E402
-from engine.solver import Engine  # noqa: E402
+from engine.deciding.policy import load  # noqa: E402
+from engine.deciding.solver import Engine  # noqa: E402
 from facts import load_case  # noqa: E402
 
 MODES = {

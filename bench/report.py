@@ -1,8 +1,8 @@
 """What the HTML pages cost, against the run or the format they come with, in one run.
 
-* ``batch --report``: ``engine.batch.run`` over a generated library
+* ``batch --report``: ``engine.running.batch.run`` over a generated library
   (bench/generate.py) in this process, without briefs, and with briefs plus
-  the report rendered (``engine.report.to_html``), interleaved so that noise on
+  the report rendered (``engine.presenting.report.to_html``), interleaved so that noise on
   this shared machine falls on both; the ratio is the report's cost.
 * the review page: rendering one decision (examples/source-003.yaml, decided
   once) as JSON and as HTML; the ratio is the page's cost over the contract.
@@ -29,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import batch  # noqa: E402
-from engine.page import to_html as page  # noqa: E402
-from engine.policy import load  # noqa: E402
-from engine.render import RENDERERS  # noqa: E402
-from engine.report import policy_ref, to_html as report  # noqa: E402
-from engine.solver import Engine  # noqa: E402
+from engine.running import batch  # noqa: E402
+from engine.presenting.page import to_html as page  # noqa: E402
+from engine.deciding.policy import load  # noqa: E402
+from engine.presenting.render import RENDERERS  # noqa: E402
+from engine.presenting.report import policy_ref, to_html as report  # noqa: E402
+from engine.deciding.solver import Engine  # noqa: E402
 from facts import load_case  # noqa: E402
 from generate import case_records  # noqa: E402
 

@@ -32,7 +32,7 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from engine.errors import UserError
+        from engine.deciding.errors import UserError
         from facts.load import CaseFileError
 
         try:
@@ -72,9 +72,9 @@ progress_option = click.option(
 def _refuse_ungroundable(policy: Any, timeout: float | None) -> None:
     """``lint.refuse_ungroundable`` within --timeout and the memory limit: the check grounds the
     policy, and a policy that never stops grounding must not hold this process."""
-    from engine.errors import UserError
-    from engine.limits import Stopped
-    from engine.lint import refuse_ungroundable
+    from engine.deciding.errors import UserError
+    from engine.deciding.limits import Stopped
+    from engine.authoring.lint import refuse_ungroundable
 
     def job() -> tuple:
         refuse_ungroundable(policy)
@@ -86,8 +86,8 @@ def _refuse_ungroundable(policy: Any, timeout: float | None) -> None:
 
 
 def _worker(job: Callable[[], Any], timeout: float | None) -> Any:
-    """The events of ``job``, run in a child process within --timeout and the memory limit (engine/limits.py)."""
-    from engine.limits import ChildError, limited
+    """The events of ``job``, run in a child process within --timeout and the memory limit (engine/deciding/limits.py)."""
+    from engine.deciding.limits import ChildError, limited
 
     try:
         yield from limited(job, timeout=timeout)
@@ -146,10 +146,10 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
       necessity explain tests/data/pas-request-multilevel-fusion.json --format fhir
       necessity explain my-case.yaml --policy policies/draft --timeout 30
     """
-    from engine.errors import UserError
-    from engine.policy import load
-    from engine.render import RENDERERS
-    from engine.solver import decide
+    from engine.deciding.errors import UserError
+    from engine.deciding.policy import load
+    from engine.presenting.render import RENDERERS
+    from engine.deciding.solver import decide
     from facts.load import case_format, parse_case, read_text
     from facts.terms import SPINAL_LEVELS
 
@@ -174,7 +174,7 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
             requested = ", ".join(lv.level for lv in case.request.levels)
             raise UserError(f"--level {level}: {case_file} does not request {canon} (it requests {requested})")
         level = canon
-    from engine.limits import Stopped
+    from engine.deciding.limits import Stopped
 
     policy = load(policy_ref, policies_dir)
     for event in _worker(lambda: [decide(policy, case)], timeout):
@@ -191,7 +191,7 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
 
         click.echo(response_text(decision, request or for_case(case), policy), nl=False)
     elif fmt == "text":
-        from engine.terminal import to_text
+        from engine.presenting.terminal import to_text
 
         click.echo(to_text(decision, level, verbose=verbose), nl=False)
     else:
@@ -249,10 +249,10 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
     import signal
     import time
 
-    from engine.batch import read_inputs, run
-    from engine.errors import UserError
-    from engine.output import Replacement, refuse_inputs
-    from engine.policy import load
+    from engine.running.batch import read_inputs, run
+    from engine.deciding.errors import UserError
+    from engine.presenting.output import Replacement, refuse_inputs
+    from engine.deciding.policy import load
 
     policy = load(policy_ref, policies_dir)  # a bad policy is reported before any case is read
     to_file = out_path != "-"
@@ -290,7 +290,7 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
         click.echo(f"necessity batch: stopped by {signal.Signals(summary.stopped).name} after {summary.cases}{of} "
                    f"cases; {where}", err=True)
         sys.exit(128 + summary.stopped)
-    from engine.render import batch_summary
+    from engine.presenting.render import batch_summary
 
     click.echo(batch_summary(summary, jobs, out_path, timeout, total), err=True, nl=False)
     if report_path is not None:
@@ -311,11 +311,11 @@ def fhir_group() -> None:
 
 
 def _write(out_path: str, text: str) -> None:
-    """Standard output, or a file written whole or not at all (engine/output.py)."""
+    """Standard output, or a file written whole or not at all (engine/presenting/output.py)."""
     if out_path == "-":
         click.echo(text, nl=False)
         return
-    from engine.output import Replacement
+    from engine.presenting.output import Replacement
 
     sink = Replacement(out_path, "--out")
     with sink as out:
@@ -346,8 +346,8 @@ def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bo
       necessity fhir questionnaire --policy reference
       necessity fhir questionnaire --policy cigna-cmm-609 --out cigna-dtr.json
     """
-    from engine.output import refuse_inputs
-    from engine.policy import load
+    from engine.presenting.output import refuse_inputs
+    from engine.deciding.policy import load
     from exchange.bundle import dumps, validate
     from exchange.documents import full_questionnaire, questionnaire
 
@@ -376,7 +376,7 @@ def fhir_bundle(case_file: str, out_path: str) -> None:
       necessity fhir bundle examples/source-002.yaml
       necessity fhir bundle examples/source-000.yaml --out source-000.request.json
     """
-    from engine.output import refuse_inputs
+    from engine.presenting.output import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.request import to_bundle
     from facts import load_case
@@ -389,8 +389,8 @@ def fhir_bundle(case_file: str, out_path: str) -> None:
 
 def _check_report(report_path: str, input_path: str, out_path: str, policy_folder: Path) -> None:
     """Refuse a --report that would overwrite what the run reads or writes, before any case is decided."""
-    from engine.errors import UserError
-    from engine.output import refuse_inputs
+    from engine.deciding.errors import UserError
+    from engine.presenting.output import refuse_inputs
 
     refuse_inputs(report_path, "--report", [(input_path, "input"), (policy_folder, "policy")], "the report")
     target = Path(os.path.realpath(report_path))
@@ -403,9 +403,9 @@ def _check_report(report_path: str, input_path: str, out_path: str, policy_folde
 
 def _write_report(report_path: str, summary, policy, input_path: str, out_path: str, would_change: bool,
                   timeout: float | None, total: int | None) -> None:
-    from engine.errors import UserError
-    from engine.output import Replacement
-    from engine.report import policy_ref, to_html
+    from engine.deciding.errors import UserError
+    from engine.presenting.output import Replacement
+    from engine.presenting.report import policy_ref, to_html
 
     stopped = ""
     if summary.timed_out:
@@ -425,8 +425,8 @@ def _write_report(report_path: str, summary, policy, input_path: str, out_path: 
 
 
 def _policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list:
-    from engine.errors import UserError
-    from engine.policy import resolve, shipped_policies
+    from engine.deciding.errors import UserError
+    from engine.deciding.policy import resolve, shipped_policies
 
     refs = refs or tuple(shipped_policies(policies_dir))
     if not refs:
@@ -453,7 +453,7 @@ def lint(policies: tuple[str, ...], policies_dir: str | None) -> None:
       necessity lint
       necessity lint reference policies/aetna-cpb-0743
     """
-    from engine.lint import lint as run_lint
+    from engine.authoring.lint import lint as run_lint
 
     total = 0
     for folder in _policy_folders(policies, policies_dir):
@@ -490,12 +490,12 @@ def test_command(policies: tuple[str, ...], policies_dir: str | None, coverage: 
     """
     import time
 
-    from engine.limits import Stopped
-    from engine.lint import refuse_ungroundable
-    from engine.policy import load
-    from engine.render import test_report
-    from engine.golden import discover
-    from engine.testrun import finish, run_events
+    from engine.deciding.limits import Stopped
+    from engine.authoring.lint import refuse_ungroundable
+    from engine.deciding.policy import load
+    from engine.presenting.render import test_report
+    from engine.authoring.golden import discover
+    from engine.authoring.testrun import finish, run_events
 
     bad = False
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -547,7 +547,7 @@ def vocab(fmt: str, fields: bool) -> None:
       necessity vocab --fields
       necessity vocab --format json
     """
-    from engine.render import dumps
+    from engine.presenting.render import dumps
     from facts.schema import field_table, vocabulary_table
 
     if fields:
@@ -664,13 +664,13 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
     """
     import tempfile
 
-    from engine.diff import DiffResult, diff_events, policy_at_revision, questions
-    from engine.errors import UserError
-    from engine.findings import diff_json, diff_text
-    from engine.limits import Stopped
-    from engine.output import prepare_folder
-    from engine.policy import load
-    from engine.render import dumps
+    from engine.analysing.diff import DiffResult, diff_events, policy_at_revision, questions
+    from engine.deciding.errors import UserError
+    from engine.analysing.findings import diff_json, diff_text
+    from engine.deciding.limits import Stopped
+    from engine.presenting.output import prepare_folder
+    from engine.deciding.policy import load
+    from engine.presenting.render import dumps
     from facts.terms import SPINAL_LEVELS
 
     for level in levels:
@@ -727,10 +727,10 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
 
 def _impact(cases_path: str, ref_a: str, ref_b: str, policies_dir: str | None, jobs: int, timeout: float | None,
             progress: bool | None, fmt: str) -> None:
-    from engine.batch import read_inputs
-    from engine.findings import impact_json, impact_text
-    from engine.impact import impact
-    from engine.render import dumps
+    from engine.running.batch import read_inputs
+    from engine.analysing.findings import impact_json, impact_text
+    from engine.analysing.impact import impact
+    from engine.presenting.render import dumps
 
     shown = _Progress(progress)
     items, total = read_inputs(cases_path, count=bool(shown.enabled and shown.tty))
@@ -781,10 +781,10 @@ def audit_examples(examples: tuple[str, ...], policy_ref: str, policies_dir: str
       necessity audit-examples examples/ --policy policies/reference
       necessity audit-examples --policy policies/draft --timeout 60
     """
-    from engine.audit import Audit, audit_events, example_files, to_json, to_text
-    from engine.limits import Stopped
-    from engine.policy import load
-    from engine.render import dumps
+    from engine.authoring.audit import Audit, audit_events, example_files, to_json, to_text
+    from engine.deciding.limits import Stopped
+    from engine.deciding.policy import load
+    from engine.presenting.render import dumps
 
     files = example_files(examples)
     policy = load(policy_ref, policies_dir)
@@ -836,12 +836,12 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
       necessity check policies/cigna-cmm-609 --level L3-L4 --level L4-L5
       necessity check policies/draft --timeout 60 --emit witnesses/
     """
-    from engine.check import CHECK_LEVELS, CheckResult, check_events
-    from engine.errors import UserError
-    from engine.findings import check_text
-    from engine.limits import Stopped
-    from engine.output import prepare_folder
-    from engine.policy import load
+    from engine.analysing.check import CHECK_LEVELS, CheckResult, check_events
+    from engine.deciding.errors import UserError
+    from engine.analysing.findings import check_text
+    from engine.deciding.limits import Stopped
+    from engine.presenting.output import prepare_folder
+    from engine.deciding.policy import load
     from facts.terms import SPINAL_LEVELS
 
     for level in levels:
@@ -882,8 +882,8 @@ def _emit(folder: Path, files: dict[str, str], printed: bool = False) -> None:
     """
     import re
 
-    from engine import output
-    from engine.errors import UserError
+    from engine.presenting import output
+    from engine.deciding.errors import UserError
 
     try:
         folder.mkdir(parents=True, exist_ok=True)

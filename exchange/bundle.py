@@ -15,7 +15,7 @@ from typing import Any
 
 import pydantic
 
-from engine.errors import UserError
+from engine.deciding.errors import UserError
 
 
 class BundleError(UserError):

@@ -1,6 +1,6 @@
 """What documentation a policy needs: the case fields it reads, as a DTR Questionnaire.
 
-The fields come from the policy's own rules (engine.reads.case_reads: which
+The fields come from the policy's own rules (engine.analysing.reads.case_reads: which
 case predicates its rule bodies read, and for which criterion) matched with
 the atoms each field becomes (facts.footprint): nothing is listed by hand, so
 a policy that starts reading ``finding(tumor, _)`` asks for
@@ -9,8 +9,8 @@ a policy that starts reading ``finding(tumor, _)`` asks for
 
 from __future__ import annotations
 
-from engine.policy import Policy, load
-from engine.reads import case_reads
+from engine.deciding.policy import Policy, load
+from engine.analysing.reads import case_reads
 from exchange import form
 from exchange.tables import Row, table
 from facts.footprint import footprints, matches

@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine import labels
-from engine.decision import ITEM_NOT_DECIDED, NOT_READ, Decision, Notice
+from engine.presenting import labels
+from engine.deciding.decision import ITEM_NOT_DECIDED, NOT_READ, Decision, Notice
 from exchange import form
 from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
 from exchange.tables import Row, lookup, table

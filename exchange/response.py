@@ -30,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import labels
-from engine.decision import (
+from engine.presenting import labels
+from engine.deciding.decision import (
     CONTRADICTED,
     DETERMINATIONS,
     DOCUMENTATION,
@@ -43,7 +43,7 @@ from engine.decision import (
     LevelDecision,
     WouldChange,
 )
-from engine.policy import Policy
+from engine.deciding.policy import Policy
 from exchange.bundle import full_url, plain, resource_id
 from exchange.request import CASE_SYSTEM, DATA_ABSENT, ClaimItem, Request, noticed
 from exchange.tables import Row, table

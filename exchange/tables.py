@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.deciding.errors import UserError
 
 #: Each table and the columns its rows carry (every table has ``source``).
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -12,8 +12,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from engine.policy import load
-from engine.solver import Engine
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine
 from facts import parse_case
 from facts.model import Case
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine.policy import load
+from engine.deciding.policy import load
 
 
 def edited(folder: Path, policy: str = "reference", old: str = "", new: str = "", *, extra: str = "") -> Path:

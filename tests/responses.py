@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.policy import load
-from engine.solver import decide
+from engine.deciding.policy import load
+from engine.deciding.solver import decide
 from exchange.bundle import validate
 from exchange.request import Request, for_case
 from exchange.response import to_response

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.lint import lint
+from engine.authoring.lint import lint
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
 BLOCK = re.compile(r"```(?:prolog|yaml) file=(?P<file>\S+)\n(?P<body>.*?)```", re.S)
@@ -49,9 +49,9 @@ def test_guide_typo_message_matches_lint(tmp_path):
 
 
 def test_guide_documents_every_lint_code():
-    import engine.core as core_module
-    import engine.lint as lint_module
-    import engine.policy as policy_module
+    import engine.deciding.core as core_module
+    import engine.authoring.lint as lint_module
+    import engine.deciding.policy as policy_module
 
     source = "".join(Path(m.__file__).read_text() for m in (core_module, lint_module, policy_module))
     codes = set(re.findall(r'"(E\d{3})', source)) | set(re.findall(r"(E\d{3}) ", source))

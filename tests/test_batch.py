@@ -19,8 +19,8 @@ import strategies as cases_st
 from casebuilder import case_from
 from casebuilder import engine as policy_engine
 from engine.cli import main
-from engine.render import to_json
-from engine.transform import per_case
+from engine.presenting.render import to_json
+from engine.deciding.transform import per_case
 from facts import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,7 +267,7 @@ def test_a_progress_bar_when_stderr_is_a_terminal(tmp_path):
 
 
 def test_records_are_counted_without_blank_lines_whatever_the_blocks(tmp_path):
-    from engine.batch import _count_records
+    from engine.running.batch import _count_records
 
     path = tmp_path / "c.jsonl"
     path.write_bytes(b"{}\n\n  \n{}\n" + b"x" * (3 << 20) + b"\n{}")

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import click
 
-from engine.letter import to_markdown
-from engine.page import row
-from engine.policy import load
-from engine.solver import Engine
-from engine.terminal import blocked_elsewhere, blocking, to_text
+from engine.presenting.letter import to_markdown
+from engine.presenting.page import row
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine
+from engine.presenting.terminal import blocked_elsewhere, blocking, to_text
 from facts import load_case
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from edits import edited
-import engine.analysis
-from engine.check import check
+import engine.analysing.analysis
+from engine.analysing.check import check
 from engine.cli import main
-from engine.policy import load, shipped_policies
-from engine.testrun import run_policy
+from engine.deciding.policy import load, shipped_policies
+from engine.authoring.testrun import run_policy
 
 DATA = Path(__file__).parent / "data"
 
@@ -107,8 +107,8 @@ def test_a_policy_written_from_the_authoring_guide_has_no_false_dead_criteria():
 
 def test_what_the_space_does_not_generate_is_named_and_never_proved(tmp_path, monkeypatch):
     """Pretend the space cannot generate care_days/3: the criteria resting on it are not proved dead."""
-    real = engine.analysis.generated
-    monkeypatch.setattr(engine.analysis, "generated", lambda: real() - {"care_days/3"})
+    real = engine.analysing.analysis.generated
+    monkeypatch.setattr(engine.analysing.analysis, "generated", lambda: real() - {"care_days/3"})
     policy = _planted(tmp_path, '''
 criterion("REF-Z3", "A very long episode", "test").
 scope("REF-Z3", case).

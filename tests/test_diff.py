@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from edits import edited
 from engine.cli import main
-from engine.diff import diff
-from engine.policy import load, shipped_policies
+from engine.analysing.diff import diff
+from engine.deciding.policy import load, shipped_policies
 from facts import load_case
 
 
@@ -178,8 +178,8 @@ def test_a_revision_that_looks_like_an_option_is_refused():
 def test_one_policy_at_two_revisions_is_told_apart_in_the_text():
     """`diff reference@HEAD~1 reference` compares two policies with one id: the text names them A and B
     (or by version), never "reference has no answer for some case reference answers"."""
-    from engine.diff import DiffResult, Question
-    from engine.findings import diff_summary
+    from engine.analysing.diff import DiffResult, Question
+    from engine.analysing.findings import diff_summary
 
     result = DiffResult("reference", "reference", "1.1", "1.1")
     result.questions = [(Question("answers", "", "", "a"), False), (Question("answers", "", "", "b"), True)]

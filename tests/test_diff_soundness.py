@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edits import edited
-from engine.decision import Decision
-from engine.diff import compare, diff
-from engine.errors import PolicyError
-from engine.policy import load
-from engine.solver import Engine
-from engine.space import REQUEST_DATE, Bounds, finding_paths
+from engine.deciding.decision import Decision
+from engine.analysing.diff import compare, diff
+from engine.deciding.errors import PolicyError
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine
+from engine.analysing.space import REQUEST_DATE, Bounds, finding_paths
 from facts import parse_case
 from facts.emit import EPOCH, day_number
 from facts.load import CaseFileError

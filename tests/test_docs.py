@@ -338,7 +338,7 @@ def test_json_jq_recipes_print_what_is_shown():
 
 
 def test_json_documents_every_item_and_determination():
-    from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS, OUTCOMES, STATUSES
+    from engine.deciding.decision import DETERMINATIONS, ITEM_DETERMINATIONS, OUTCOMES, STATUSES
 
     text = _read(JSON_MD)
     for value in (*DETERMINATIONS, *ITEM_DETERMINATIONS, *OUTCOMES, *STATUSES, "inpatient_setting", *(i.value for i in terms.Item)):

@@ -15,8 +15,8 @@ import click
 import pytest
 
 from casebuilder import baseline, decide, merge
-from engine.render import dumps, to_json
-from engine.terminal import to_text
+from engine.presenting.render import dumps, to_json
+from engine.presenting.terminal import to_text
 
 # ---------------------------------------------------------------------------
 # Conflicting studies: the most recent governs; undated order is not documented

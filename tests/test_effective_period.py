@@ -9,9 +9,9 @@ import click
 import pytest
 
 from casebuilder import baseline, decide, merge
-from engine.letter import to_markdown
-from engine.render import dumps, to_json
-from engine.terminal import to_text
+from engine.presenting.letter import to_markdown
+from engine.presenting.render import dumps, to_json
+from engine.presenting.terminal import to_text
 
 @pytest.mark.parametrize("date,code,words", [
     ("2025-12-15", "outside_effective_period", "before aetna-cpb-0743 CPB 0743 as summarised 2026-01 took effect"),

@@ -40,11 +40,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casebuilder import baseline, case_from, engine, merge
-from engine.decision import LEVEL_DETERMINATIONS, DETERMINATIONS, ITEM_DETERMINATIONS, STATUSES, Assumption, Decision
-from engine import labels
-from engine.render import RENDERERS, dumps, to_json, to_markdown, to_text
-from engine.core import CORE
-from engine.solver import Engine
+from engine.deciding.decision import LEVEL_DETERMINATIONS, DETERMINATIONS, ITEM_DETERMINATIONS, STATUSES, Assumption, Decision
+from engine.presenting import labels
+from engine.presenting.render import RENDERERS, dumps, to_json, to_markdown, to_text
+from engine.deciding.core import CORE
+from engine.deciding.solver import Engine
 from facts import Case, anatomy, case_atoms, load_case
 from facts.terms import SPINAL_LEVELS, StenosisGrade
 from facts.vocabulary import BY_NAME
@@ -762,8 +762,8 @@ def _past_the_reader(data: dict) -> Case:
 
 def test_renderers_escape_control_characters_the_model_never_lets_through():
     # defence in depth: neither the terminal nor the letter passes one on raw
-    from engine.letter import md
-    from engine.terminal import plain
+    from engine.presenting.letter import md
+    from engine.presenting.terminal import plain
 
     for ch in ("\x00", "\x1b", "\r", "\x7f", "\x85", "\u202e"):
         assert ch not in plain(f"a{ch}b") and ch not in md(f"a{ch}b")

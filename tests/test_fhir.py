@@ -21,11 +21,11 @@ import strategies as cases_st
 from casebuilder import baseline, case_from, merge
 from responses import actions, respond
 from engine.cli import main
-from engine.golden import discover, golden_case, load_golden
-from engine.policy import load, shipped_policies
-from engine.reads import case_reads, read_signatures
-from engine.render import to_json
-from engine.solver import decide
+from engine.authoring.golden import discover, golden_case, load_golden
+from engine.deciding.policy import load, shipped_policies
+from engine.analysing.reads import case_reads, read_signatures
+from engine.presenting.render import to_json
+from engine.deciding.solver import decide
 from exchange.bundle import validate
 from exchange.documents import fields_read, questionnaire
 from exchange.request import for_case, from_bundle, to_bundle

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.golden import check, discover, golden_case, load_golden
-from engine.policy import DEFAULT_POLICIES_DIR, load, shipped_policies
-from engine.solver import Engine
+from engine.authoring.golden import check, discover, golden_case, load_golden
+from engine.deciding.policy import DEFAULT_POLICIES_DIR, load, shipped_policies
+from engine.deciding.solver import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_GOLDENS = sorted((ROOT / "tests" / "golden").glob("*.yaml"))

@@ -214,8 +214,8 @@ def test_what_a_policy_shows_of_its_own_is_ignored(tmp_path, shows):
 
 
 def test_every_predicate_the_core_derives_is_refused_in_a_policy(tmp_path):
-    """The refused set is read from engine/core.lp, so a predicate the core gains is refused with no list to update."""
-    from engine.core import owned
+    """The refused set is read from engine/deciding/core.lp, so a predicate the core gains is refused with no list to update."""
+    from engine.deciding.core import owned
 
     expected = {"determination/2", "best/2", "outcome/1", "item_determination/3", "status/3", "report/3",
                 "reached/2", "level_as_requested/1", "shortfall/0", "necessary/2", "assumed/2", "holds/2",

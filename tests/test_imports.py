@@ -70,7 +70,7 @@ def test_the_circle_finder_finds_a_circle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("module", ["engine.lint", "engine.solver", "engine.transform", "facts.model", "facts.emit"])
+@pytest.mark.parametrize("module", ["engine.authoring.lint", "engine.deciding.solver", "engine.deciding.transform", "facts.model", "facts.emit"])
 def test_a_module_once_in_a_circle_imports_alone(module):
     result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

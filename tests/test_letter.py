@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 from casebuilder import baseline, decide, merge
-from engine.letter import md, to_markdown
-from engine.policy import load
-from engine.solver import Engine
+from engine.presenting.letter import md, to_markdown
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine
 from facts import load_case
 
 ROOT = Path(__file__).resolve().parent.parent

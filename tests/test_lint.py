@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.lint import POLICY_API, engine_signatures, lint
-from engine.policy import DEFAULT_POLICIES_DIR, shipped_policies
+from engine.authoring.lint import POLICY_API, engine_signatures, lint
+from engine.deciding.policy import DEFAULT_POLICIES_DIR, shipped_policies
 
 HEADER = "% payer: Test\n% policy: t\n% version: 1\n% effective: 2026-01-01\n% source: test, retrieved 2026-01-01\n"
 GOOD = """criterion("T-1", "Moderate stenosis", "test §1").

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from edits import edited
-from engine.check import check
+from engine.analysing.check import check
 from engine.cli import main
-from engine.diff import Question, diff
-from engine.policy import load
+from engine.analysing.diff import Question, diff
+from engine.deciding.policy import load
 
 
 @dataclass(frozen=True)

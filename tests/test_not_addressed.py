@@ -17,11 +17,11 @@ from click.testing import CliRunner
 
 from casebuilder import baseline, case_from, merge
 from engine.cli import main
-from engine.letter import to_markdown
-from engine.policy import load
-from engine.render import dumps, to_json
-from engine.solver import Engine
-from engine.terminal import to_text
+from engine.presenting.letter import to_markdown
+from engine.deciding.policy import load
+from engine.presenting.render import dumps, to_json
+from engine.deciding.solver import Engine
+from engine.presenting.terminal import to_text
 
 FUSION_ONLY = """\
 % payer: Test

@@ -110,15 +110,15 @@ def test_out_replaces_the_previous_file_only_when_complete(tmp_path, monkeypatch
     out = tmp_path / "decisions.jsonl"
     out.write_text(PREVIOUS)
     seen_during_the_run = []
-    import engine.batch
+    import engine.running.batch
 
-    real = engine.batch.Decider.__call__
+    real = engine.running.batch.Decider.__call__
 
     def spying(self, chunk):
         seen_during_the_run.append(out.read_text())
         return real(self, chunk)
 
-    monkeypatch.setattr(engine.batch.Decider, "__call__", spying)
+    monkeypatch.setattr(engine.running.batch.Decider, "__call__", spying)
     result = _run("batch", EXAMPLES, "--out", out)
     assert result.exit_code == 0, result.output
     assert seen_during_the_run == [PREVIOUS]
@@ -129,12 +129,12 @@ def test_out_replaces_the_previous_file_only_when_complete(tmp_path, monkeypatch
 def test_a_run_that_fails_leaves_the_previous_file(tmp_path, monkeypatch):
     out = tmp_path / "decisions.jsonl"
     out.write_text(PREVIOUS)
-    import engine.batch
+    import engine.running.batch
 
     def full_disk(self, chunk):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine.batch.Decider, "__call__", full_disk)
+    monkeypatch.setattr(engine.running.batch.Decider, "__call__", full_disk)
     result = _run("batch", EXAMPLES, "--out", out)
     _refused(result, f"--out {out}", "No space left on device")
     assert out.read_text() == PREVIOUS
@@ -265,14 +265,14 @@ def test_emit_into_a_file_is_refused_before_searching(tmp_path, command, monkeyp
     file = tmp_path / "witnesses"
     file.write_text("not a folder\n")
     target = file / "sub"
-    import engine.check
-    import engine.diff
+    import engine.analysing.check
+    import engine.analysing.diff
 
     def never(*args, **kwargs):
         raise AssertionError("searched although --emit could not be written")
 
-    monkeypatch.setattr(engine.diff, "diff_events", never)
-    monkeypatch.setattr(engine.check, "check_events", never)
+    monkeypatch.setattr(engine.analysing.diff, "diff_events", never)
+    monkeypatch.setattr(engine.analysing.check, "check_events", never)
     result = _run(*_emitter(command, target))
     _refused(result, f"--emit {target}", "is a file")
     assert file.read_text() == "not a folder\n"
@@ -290,12 +290,12 @@ def test_emit_into_a_policy_folder_is_refused(tmp_path, command):
 
 @pytest.mark.parametrize("command", EMITTERS, ids=str)
 def test_witnesses_that_cannot_be_written_are_printed(tmp_path, command, monkeypatch):
-    import engine.output
+    import engine.presenting.output
 
     def read_only(path, text):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(engine.output, "write_whole", read_only)
+    monkeypatch.setattr(engine.presenting.output, "write_whole", read_only)
     target = tmp_path / "witnesses"
     result = _run(*_emitter(command, target))
     shown = f"exit {result.exit_code}\nstdout: {result.stdout[-3000:]!r}\nstderr: {result.stderr!r}"

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from casebuilder import baseline, case_from, engine, merge
 from engine.cli import main
-from engine.page import to_html
+from engine.presenting.page import to_html
 from markup import Element, parse
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from casebuilder import baseline, case_from, merge
-from engine import labels
+from engine.presenting import labels
 from facts import load_case
 from facts.terms import Item
 from responses import actions, by_subject, claim_response, communications, item_notes, notes, respond, sequences

@@ -28,8 +28,8 @@ from typing import Any, Callable
 import pytest
 
 from casebuilder import decide, engine, merge
-from engine.golden import discover, golden_case, load_golden
-from engine.policy import DEFAULT_POLICIES_DIR
+from engine.authoring.golden import discover, golden_case, load_golden
+from engine.deciding.policy import DEFAULT_POLICIES_DIR
 
 REQUEST = "2026-01-15"
 PT = {"modality": "physical_therapy", "delivery": "supervised_in_person", "sessions": 12, "source": "pt_notes",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import PolicyError
-from engine.policy import load, read_header, resolve, shipped_policies
+from engine.deciding.errors import PolicyError
+from engine.deciding.policy import load, read_header, resolve, shipped_policies
 
 HEADER = "% payer: Test\n% policy: t\n% version: 1\n% effective: 2026-01-01\n% source: test\n"
 

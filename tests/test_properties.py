@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 import strategies as cases_st
 from casebuilder import baseline, case_from, decide
 from casebuilder import engine as reference_engine
-from engine.decision import DETERMINATIONS, ITEM_DETERMINATIONS, OUTCOMES, Decision
-from engine.policy import load
-from engine.render import dumps, to_json
-from engine.solver import Engine, _Grounded
+from engine.deciding.decision import DETERMINATIONS, ITEM_DETERMINATIONS, OUTCOMES, Decision
+from engine.deciding.policy import load
+from engine.presenting.render import dumps, to_json
+from engine.deciding.solver import Engine, _Grounded
 from facts import anatomy, case_atoms, load_case
 
 ROOT = Path(__file__).resolve().parent.parent

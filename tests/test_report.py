@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.page import row
-from engine.policy import load
-from engine.solver import Engine
+from engine.presenting.page import row
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine
 from facts import load_case
 from markup import parse
 
@@ -128,7 +128,7 @@ def test_the_blocking_chart_splits_not_met_from_not_documented():
 
 
 def test_items_most_often_not_medically_necessary_or_not_addressed_come_first():
-    from engine import labels
+    from engine.presenting import labels
 
     counts: dict[str, Counter] = {}
     for d in decisions():

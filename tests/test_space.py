@@ -8,12 +8,12 @@ import json
 import pytest
 from clingo import ast
 
-from engine.analysis import Analysis
-from engine.core import statements as core_statements
-from engine.policy import load
-from engine.reads import Program, figures, read_signatures
-from engine.solver import Search
-from engine.space import bounds, generated, minimised_facts, round_trip_mismatch, space_facts, space_statements, to_case
+from engine.analysing.analysis import Analysis
+from engine.deciding.core import statements as core_statements
+from engine.deciding.policy import load
+from engine.analysing.reads import Program, figures, read_signatures
+from engine.deciding.solver import Search
+from engine.analysing.space import bounds, generated, minimised_facts, round_trip_mismatch, space_facts, space_statements, to_case
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
@@ -25,7 +25,7 @@ def test_the_space_generates_every_case_predicate_of_the_vocabulary():
     """A predicate the space cannot generate would make check and diff say 'not proved' for whatever
     reads it: keep the space complete when the vocabulary grows."""
     missing = sorted(CASE_SIGNATURES - ANATOMY - generated())
-    assert not missing, f"engine/space.lp does not generate {missing}"
+    assert not missing, f"engine/analysing/space.lp does not generate {missing}"
 
 
 @pytest.mark.parametrize("levels", [("L4-L5",), ("T12-L1", "L4-L5", "L5-S1", "S1-pelvis")])

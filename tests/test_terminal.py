@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 
 from casebuilder import baseline, decide, merge
-from engine.policy import load
-from engine.solver import Engine
-from engine.terminal import to_text
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine
+from engine.presenting.terminal import to_text
 from facts import load_case
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.policy import DEFAULT_POLICIES_DIR, load
-from engine.testrun import run_policy
+from engine.deciding.policy import DEFAULT_POLICIES_DIR, load
+from engine.authoring.testrun import run_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = DEFAULT_POLICIES_DIR / "reference"

@@ -16,11 +16,11 @@ import click
 import pytest
 
 from casebuilder import baseline, case_from, decide, merge
-from engine.golden import discover, golden_case, load_golden
-from engine.policy import DEFAULT_POLICIES_DIR, load, shipped_policies
-from engine.render import dumps, to_json
-from engine.solver import Engine
-from engine.terminal import to_text
+from engine.authoring.golden import discover, golden_case, load_golden
+from engine.deciding.policy import DEFAULT_POLICIES_DIR, load, shipped_policies
+from engine.presenting.render import dumps, to_json
+from engine.deciding.solver import Engine
+from engine.presenting.terminal import to_text
 from facts import load_case
 
 ROOT = Path(__file__).resolve().parent.parent

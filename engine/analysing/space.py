@@ -1,0 +1,738 @@
+"""The bounded case space searched by ``diff`` and ``check``, and its witnesses.
+
+engine/analysing/space.lp generates case atoms by choice, in the shapes of the case
+model.  This module derives what the choices range over from the programs
+searched (engine/analysing/reads.py): one constant per class the policies tell apart,
+one value on each side of every figure they compare, the dates their windows
+and spans need.  It writes a chosen set of atoms back as a case file, and
+checks the round trip: the case file, emitted by facts/emit.py, must give
+exactly the atoms the solver chose.  A witness that fails the round trip is
+reported as an engine bug, never shown as a finding.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import typing
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import annotated_types
+import clingo
+from clingo import Function, Number, String, Symbol, ast
+from pydantic import BaseModel
+
+from engine.analysing.reads import Figures, Program
+from engine.deciding.predicates import uses_in
+from facts.emit import EPOCH, case_atoms, day_number
+from facts.schema import walk
+from facts.terms import (
+    SPINAL_LEVELS, Acuity, Approach, ArthropathyStatus, Basis, CareOutcome, CareSource, Course, Decompression,
+    GraftSource, Item, ListhesisDirection, ListhesisType, Modality, MrcModifier, PainScale, Region, Setting, Side,
+    SmokingStatus, StenosisGrade, StenosisZone, StudyType, SurgeryType, TherapyDelivery,
+)
+from facts.vocabulary import BY_NAME, PREDICATES
+from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
+
+SPACE_FILE = Path(__file__).with_name("space.lp")
+REQUEST_DATE = dt.date(2026, 1, 1)
+DEFAULT_LEVELS = ("L4-L5",)
+
+#: The closed vocabularies space.lp draws constants from (``value(Domain, V)``).
+ENUMS: dict[str, type[Enum]] = {
+    "decompression_technique": Decompression, "approach": Approach, "item": Item, "side": Side,
+    "graft_source": GraftSource, "setting": Setting, "study_type": StudyType, "stenosis_zone": StenosisZone,
+    "stenosis_grade": StenosisGrade, "listhesis_type": ListhesisType, "listhesis_direction": ListhesisDirection,
+    "mrc_modifier": MrcModifier, "course": Course, "basis": Basis, "acuity": Acuity, "pain_scale": PainScale,
+    "modality": Modality, "delivery": TherapyDelivery, "care_source": CareSource, "care_outcome": CareOutcome,
+    "surgery_type": SurgeryType, "region": Region, "smoking": SmokingStatus, "arthropathy_status": ArthropathyStatus,
+}
+#: What the emitter writes for a stenosis reported without a side: ``stenosis_side`` offers it too.
+UNSPECIFIED = "unspecified"
+#: Sample text for free-text arguments, beside any string a policy compares them with.
+SAMPLE_TEXT: dict[str, tuple[str, ...]] = {
+    "limited_activity": ("walking", "standing", "sitting"),
+    "alignment_description": ("curve described on standing films",),
+    "radiculopathy_root": ("L5", "S1"),
+}
+#: A name for an inflammatory arthropathy no policy mentions.
+SAMPLE_ARTHROPATHY = "ankylosing_spondylitis"
+
+#: How many entries each list of a record may hold in the space.
+LIST_BOUNDS = {"care_episodes": 3, "prior_surgeries": 2, "si_diagnostic_blocks": 2, "stenosis": 2,
+               "pain_scores": 1, "limited_activities": 2}
+STUDIES_PER_TYPE = 1
+NUMERIC_KINDS = ("integer", "tenths", "percent", "days")
+#: every argument that holds a date (a day number)
+DAY_PLACES = frozenset((p.signature, i) for p in PREDICATES for i, a in enumerate(p.args) if a.kind == "day")
+MAX_OFFSET = 3650  # dates reach ten years before the request
+
+
+@lru_cache(maxsize=1)
+def space_statements() -> tuple[ast.AST, ...]:
+    """engine/analysing/space.lp, parsed once."""
+    out: list[ast.AST] = []
+    ast.parse_string(SPACE_FILE.read_text(encoding="utf-8"), out.append)
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def domain_users() -> dict[str, frozenset[str]]:
+    """Domain -> the case predicates space.lp draws from it (``value(Domain, V)`` in their rules)."""
+    users: dict[str, set[str]] = defaultdict(set)
+    for stm in space_statements():
+        found = uses_in(stm)
+        heads = {u.signature.rpartition("/")[0] for u in found if u.head and u.signature in CASE_SIGNATURES}
+        for u in found:
+            if not u.head and u.signature == "value/2" and u.first_arg is not None:
+                users[u.first_arg.name] |= heads
+    for name in ("study_type",):  # study slots are facts of engine/analysing/space.py, for imaging_study/2
+        users[name].add("imaging_study")
+    return {k: frozenset(v) for k, v in users.items()}
+
+
+@lru_cache(maxsize=1)
+def generated() -> frozenset[str]:
+    """The case predicates space.lp can generate."""
+    return frozenset(u.signature for stm in space_statements() for u in uses_in(stm)
+                     if u.head and u.signature in CASE_SIGNATURES)
+
+
+# --------------------------------------------------------------------------
+# what the case model allows: derived from its fields
+# --------------------------------------------------------------------------
+
+
+def _bounds_of(annotation: Any) -> tuple[float | None, float | None, str]:
+    lo = hi = None
+    unit = ""
+    stack = [annotation]
+    while stack:
+        t = stack.pop()
+        for arg in typing.get_args(t):
+            stack.append(arg)
+        if isinstance(t, type) and issubclass(t, BaseModel) and t.__name__ not in ("CaseDate",):
+            # a value written as an object (an MRC grade): its first bounded field
+            for info in t.model_fields.values():
+                stack.append(typing.Annotated[info.annotation, info] if info.metadata else info.annotation)
+                break
+        for meta in getattr(t, "__metadata__", ()):
+            items = [meta] + list(getattr(meta, "metadata", []))
+            for m in items:
+                if isinstance(m, annotated_types.Ge):
+                    lo = m.ge
+                elif isinstance(m, annotated_types.Le):
+                    hi = m.le
+            unit = getattr(meta, "description", None) or unit
+    return lo, hi, unit
+
+
+@lru_cache(maxsize=1)
+def ranges() -> dict[tuple[str, int], tuple[int, int, str]]:
+    """Per numeric case argument: the lowest and highest value the case model allows, in atom units, and the unit."""
+    fields: dict[str, list[tuple[float | None, float | None, str]]] = defaultdict(list)
+    for _path, annotation, emits in walk():
+        lo, hi, unit = _bounds_of(annotation)
+        if lo is None and hi is None:
+            continue
+        for pred in emits or ():
+            fields[pred].append((lo, hi, unit))
+    out: dict[tuple[str, int], tuple[int, int, str]] = {}
+    for p in PREDICATES:
+        numeric = [i for i, a in enumerate(p.args) if a.kind in NUMERIC_KINDS]
+        found = fields.get(p.name, [])
+        for n, i in enumerate(numeric):
+            kind = p.args[i].kind
+            spans = [found[n]] if len(found) == len(numeric) else found
+            los = [s[0] for s in spans if s[0] is not None]
+            his = [s[1] for s in spans if s[1] is not None]
+            unit = next((s[2] for s in spans if s[2]), "")
+            scale = 10 if kind in ("tenths", "percent") else (7 if unit == "weeks" else 1)
+            lo = int(Decimal(str(min(los))) * scale) if los else 0
+            hi = int(Decimal(str(max(his))) * scale) if his else 100_000
+            out[(p.signature, i)] = (lo, hi, "days" if kind == "days" else unit)
+    return out
+
+
+def _minimal_case(extra: dict[str, Any]) -> dict[str, Any]:
+    case = {"case": "probe", "request": {"levels": [{"level": "L4-L5", "fusion": True}]}}
+    for key, value in extra.items():
+        if key == "request":
+            case["request"] = {**case["request"], **value}
+        else:
+            case[key] = value
+    return case
+
+
+def _nested(path: Sequence[str], value: Any) -> dict[str, Any]:
+    out: Any = value
+    for key in reversed(path):
+        out = {key: out}
+    return out
+
+
+def _is_flag(annotation: Any) -> bool:
+    stack = [annotation]
+    while stack:
+        t = stack.pop()
+        if t is bool:
+            return True
+        stack.extend(typing.get_args(t))
+    return False
+
+
+@lru_cache(maxsize=1)
+def finding_paths() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Where each yes/no finding sits in a case file, found by emitting probes.
+
+    (``finding/2`` name -> path from the record's root, ``level_finding/4``
+    name -> path inside an imaging study's level entry).
+    """
+    from facts.load import parse_case
+    import json
+
+    base = set(case_atoms(parse_case(json.dumps(_minimal_case({})), "probe", fmt="json")))
+    findings: dict[str, tuple[str, ...]] = {}
+    level: dict[str, tuple[str, ...]] = {}
+    for path, annotation, emits in walk():
+        if not emits or not ({"finding", "level_finding"} & set(emits)) or not _is_flag(annotation):
+            continue
+        if path.startswith("imaging[].levels[]."):
+            rel = tuple(path.removeprefix("imaging[].levels[].").split("."))
+            entry = {"level": "L4-L5", **_nested(rel, True)}
+            extra = {"imaging": [{"study": "mri", "levels": [entry]}]}
+        elif "[]" in path:
+            continue
+        else:
+            parts = path.split(".")
+            extra = _nested(parts, True)
+            rel = tuple(parts)
+        atoms = set(case_atoms(parse_case(json.dumps(_minimal_case(extra)), "probe", fmt="json"))) - base
+        for atom in atoms:
+            if atom.name == "finding" and not path.startswith("imaging"):
+                findings[atom.arguments[0].name] = rel
+            elif atom.name == "level_finding":
+                level[atom.arguments[1].name] = rel
+    return findings, level
+
+
+# --------------------------------------------------------------------------
+# bounds
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The constants a domain offers the search: one per class, with the class it stands for."""
+
+    name: str
+    classes: tuple[tuple[str, ...], ...]
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(c[0] for c in self.classes)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    levels: tuple[str, ...]
+    other_level: str | None
+    domains: dict[str, Domain]
+    numbers: dict[tuple[str, int], tuple[int, ...]]  # (signature, argument) -> values
+    texts: dict[str, tuple[str, ...]]
+    days_before_request: tuple[int, ...]  # negative: after it
+    lists: dict[str, int]
+    approaches_per_level: int
+    wanted: frozenset[str]  # case predicates generated
+    study_types: tuple[str, ...] = ()
+
+    def describe(self) -> list[str]:
+        lines = [f"levels requested: any non-empty set of {', '.join(self.levels)} (decompression and/or fusion each)"]
+        if self.other_level:
+            lines.append(f"a level outside the request (prior operations, curves, concordance): {self.other_level}")
+        offsets = ", ".join(str(o) if o >= 0 else f"{-o} after" for o in self.days_before_request)
+        lines.append(f"request date {REQUEST_DATE}; other dates {offsets} days before it")
+        for (sig, i), values in sorted(self.numbers.items()):
+            name = sig.rpartition("/")[0]
+            if name not in self.wanted:
+                continue
+            lo, hi, unit = ranges().get((sig, i), (0, 0, ""))
+            kind = BY_NAME[name].args[i].kind
+            scale = 10 if kind in ("tenths", "percent") else 1
+            shown = ", ".join(f"{Decimal(v) / scale:g}" for v in values)
+            what = BY_NAME[name].args[i].name
+            lines.append(f"{name} {what}: {shown}{' ' + _unit(kind, unit) if _unit(kind, unit) else ''}")
+        users = domain_users()
+        for name, domain in sorted(self.domains.items()):
+            if not users.get(name, frozenset()) & self.wanted:
+                continue
+            merged = [c for c in domain.classes if len(c) > 1]
+            if merged:
+                lines.append(f"{name.replace('_', ' ')}: " + "; ".join(
+                    f"{c[0]} (for {', '.join(c)})" for c in merged) + "; the rest as themselves")
+        lines.append("every finding, item and measurement: documented true, documented false, or not documented")
+        lines.append(f"lists: up to {', '.join(f'{n} {k.replace(chr(95), chr(32))}' for k, n in sorted(self.lists.items()))}; "
+                     f"{STUDIES_PER_TYPE} study of each type ({', '.join(self.study_types)}), "
+                     f"one Cobb curve per study, {self.approaches_per_level} fusion approach(es) per level")
+        return lines
+
+
+def _unit(kind: str, unit: str) -> str:
+    if kind == "days":
+        return "days"
+    if kind == "percent":
+        return "%"
+    return {"millimetres": "mm", "degrees": "degrees", "percent": "%", "standard deviations": "SD"}.get(unit, unit)
+
+
+def _other_level(levels: Sequence[str]) -> str | None:
+    """The level outside the searched ones nearest to them: an operation or a curve elsewhere."""
+    index = [SPINAL_LEVELS.index(lv) for lv in levels]
+    candidates = [lv for lv in SPINAL_LEVELS if lv not in levels and lv != "S1-pelvis"]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda lv: (min(abs(SPINAL_LEVELS.index(lv) - i) for i in index),
+                                           SPINAL_LEVELS.index(lv)))
+
+
+def _months_before(months: int) -> int:
+    year, month = divmod(REQUEST_DATE.year * 12 + REQUEST_DATE.month - 1 - months, 12)
+    day = min(REQUEST_DATE.day, calendar.monthrange(year, month + 1)[1])
+    return (REQUEST_DATE - dt.date(year, month + 1, day)).days
+
+
+def bounds(program: Program, figures: Figures, read: frozenset[str], levels: Iterable[str] = DEFAULT_LEVELS,
+           *, approaches: int = 1) -> Bounds:
+    """The values the space offers, derived from a program (core and policies) and what it reads."""
+    levels = tuple(levels)
+    findings, level_findings = finding_paths()
+    domains: dict[str, Domain] = {}
+
+    def domain(name: str, members: Sequence[str]) -> None:
+        domains[name] = Domain(name, tuple(tuple(c) for c in program.classes(list(members))))
+
+    for name, enum in ENUMS.items():
+        domain(name, [m.value for m in enum])
+    domain("stenosis_side", [m.value for m in Side] + [UNSPECIFIED])
+    domain("stenosis_zone", [m.value for m in StenosisZone] + [UNSPECIFIED])
+    domain("finding", list(findings))
+    domain("level_finding", list(level_findings))
+    kinds = {k for place in (("inflammatory_arthropathy/2", 0), ("inflammatory_arthropathy_si_joint/2", 0))
+             for k in figures.constants.get(place, ())}
+    domain("arthropathy_kind", sorted(kinds) + [SAMPLE_ARTHROPATHY] if SAMPLE_ARTHROPATHY not in kinds else sorted(kinds))
+
+    numbers: dict[tuple[str, int], tuple[int, ...]] = {}
+    for p in PREDICATES:
+        for i, arg in enumerate(p.args):
+            if arg.kind not in NUMERIC_KINDS or p.group == "anatomy":
+                continue
+            lo, hi, _unit_name = ranges().get((p.signature, i), (0, 100_000, ""))
+            figs = figures.of((p.signature, i))
+            values: set[int] = set()
+            for f in figs:
+                values |= {f - 1, f, f + 1}
+            if not values:
+                values = {0 if lo <= 0 <= hi else lo}
+            numbers[(p.signature, i)] = tuple(sorted(v for v in values if lo <= v <= hi))
+    # the case model asks for positive <= performed provocative tests
+    tests = ("si_provocative_tests/2", 0), ("si_provocative_tests/2", 1)
+    numbers[tests[1]] = tuple(sorted(set(numbers[tests[0]]) | set(numbers[tests[1]])))
+
+    offsets = {0}
+    for place in DAY_PLACES:
+        for f in figures.of(place):
+            if 0 < f <= MAX_OFFSET:
+                offsets |= {f - 1, f, f + 1}
+    # calendar windows: so many months, or years, before the request
+    for f in figures.of(("calendar_date/4", 2)):
+        if 0 < f <= 120:
+            offsets |= {d + s for d in (_months_before(f),) for s in (-1, 0, 1)}
+    for f in figures.of(("calendar_date/4", 1)):
+        if 0 < f <= 10:
+            offsets |= {d + s for d in (_months_before(12 * f),) for s in (-1, 0, 1)}
+    if any(p == ("request_date/1", 0) and q in DAY_PLACES and q != p for p, q in figures.related):
+        offsets.add(-1)  # care after the request: a policy compares dates with the request date
+
+    texts: dict[str, tuple[str, ...]] = {}
+    for name, samples in SAMPLE_TEXT.items():
+        place = next(((s, i) for s in [BY_NAME[name].signature] for i, a in enumerate(BY_NAME[name].args)
+                      if a.kind == "string"), None)
+        mentioned = sorted(figures.strings.get(place, ())) if place else []
+        texts[name] = tuple(dict.fromkeys([*mentioned, *samples]))
+
+    wanted = frozenset(s.rpartition("/")[0] for s in read)
+    study_types = domains["study_type"].values
+    return Bounds(levels, _other_level(levels), domains, numbers, texts, tuple(sorted(offsets)),
+                  dict(LIST_BOUNDS), approaches, wanted, study_types)
+
+
+def calendar_fact(number: int) -> Symbol:
+    date = EPOCH + dt.timedelta(days=number)
+    return Function("calendar", [Number(number), Number(date.year), Number(date.month), Number(date.day)])
+
+
+def space_facts(b: Bounds) -> list[Symbol]:
+    """The facts that parameterise engine/analysing/space.lp."""
+    out = [Function("space_level", [String(lv)]) for lv in b.levels]
+    if b.other_level:
+        out.append(Function("other_level", [String(b.other_level)]))
+    out += [Function("wanted", [Function(name)]) for name in sorted(b.wanted)]
+    for name, domain in sorted(b.domains.items()):
+        out += [Function("value", [Function(name), Function(v)]) for v in domain.values]
+    for (sig, i), values in sorted(b.numbers.items()):
+        name = sig.rpartition("/")[0]
+        out += [Function("number", [Function(name), Number(i), Number(v)]) for v in values]
+    for name, values in sorted(b.texts.items()):
+        out += [Function("text", [Function(name), String(v)]) for v in values]
+    for name, n in sorted(b.lists.items()):
+        out.append(Function("bound", [Function(name), Number(n)]))
+    out.append(Function("bound", [Function("approaches"), Number(b.approaches_per_level)]))
+    slot = 0
+    for kind in b.study_types:
+        for _ in range(STUDIES_PER_TYPE):
+            slot += 1
+            out.append(Function("study_slot", [Number(slot), Function(kind)]))
+    r = day_number(REQUEST_DATE)
+    out.append(Function("request_day", [Number(r)]))
+    days = sorted({r - o for o in b.days_before_request})
+    every: set[int] = set()
+    for d in days:
+        first, last = _month(d)
+        out.append(Function("date", [Number(d), Number(d)]))
+        out.append(Function("date", [Number(first), Number(last)]))
+        every |= {d, first, last}
+    out += [calendar_fact(d) for d in sorted(every)]
+    return sorted(set(out))
+
+
+def _month(number: int) -> tuple[int, int]:
+    """The first and last day of the month a day number falls in."""
+    date = EPOCH + dt.timedelta(days=number)
+    last = calendar.monthrange(date.year, date.month)[1]
+    return day_number(date.replace(day=1)), day_number(date.replace(day=last))
+
+
+def minimised_facts() -> str:
+    """Rules naming each documented fact and each requested thing, for the search to count."""
+    lines = []
+    for p in PREDICATES:
+        if p.group in ("anatomy",) or p.name == "request_date":
+            continue
+        args = ", ".join(f"X{i}" for i in range(len(p.args)))
+        atom = f"{p.name}({args})" if args else p.name
+        kind = "request_fact" if p.group == "request" else "documentation_fact"
+        lines.append(f"{kind}({atom}) :- {atom}.")
+    # a witness needs the fewest documented facts; what the surgeon asks for counts
+    # too, but less: requests are part of the question, documentation of the answer
+    lines.append("#minimize { 1@1, F : documentation_fact(F) ; 1@0, F : request_fact(F) }.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# witnesses back to case files
+# --------------------------------------------------------------------------
+
+
+def _date(number: int, last: int | None = None) -> str:
+    """A date as the case file writes it: the day, or the month when ``number`` to ``last`` is one."""
+    first = EPOCH + dt.timedelta(days=number)
+    if last is None or last == number:
+        return first.isoformat()
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+def _decimal(tenths: int) -> float | int:
+    value = Decimal(tenths) / 10
+    return int(value) if value == value.to_integral() else float(value)
+
+
+def _weeks(days: int) -> float | int:
+    weeks = round(days / 7, 1)
+    return int(weeks) if weeks == int(weeks) else weeks
+
+
+def _value(sym: Symbol) -> Any:
+    if sym.type == clingo.SymbolType.Number:
+        return sym.number
+    if sym.type == clingo.SymbolType.String:
+        return sym.string
+    if sym.arguments:
+        return str(sym)
+    return sym.name
+
+
+def _put(target: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+
+
+def _level_key(level: str) -> int:
+    return SPINAL_LEVELS.index(level)
+
+
+def to_case(case_id: str, symbols: Iterable[Symbol]) -> dict[str, Any]:
+    """The case file whose emission is the chosen atoms (engine/analysing/space.lp's shapes only)."""
+    by: dict[str, list[tuple]] = defaultdict(list)
+    for s in symbols:
+        if f"{s.name}/{len(s.arguments)}" in CASE_SIGNATURES:
+            by[s.name].append(tuple(_value(a) for a in s.arguments))
+    findings_at, level_findings_at = finding_paths()
+
+    def get(name: str) -> list[tuple]:
+        return sorted(by.get(name, []), key=repr)
+
+    def one(name: str, *prefix: Any) -> tuple | None:
+        rows = [r for r in get(name) if r[: len(prefix)] == prefix]
+        return rows[0] if rows else None
+
+    documented = {row[0] for row in get("documented")}
+    case: dict[str, Any] = {"case": case_id}
+
+    # request
+    requested = defaultdict(set)
+    for level, what in get("requested"):
+        requested[level].add(what)
+    levels = []
+    for level in sorted(requested, key=_level_key):
+        entry: dict[str, Any] = {"level": level}
+        if "decompression" in requested[level]:
+            dec: dict[str, Any] = {}
+            if (row := one("decompression_technique", level)):
+                dec["technique"] = row[1]
+            sides = {side: _decimal(p) for lv, side, p in get("planned_facet_resection") if lv == level}
+            if sides:
+                dec["facet_resection_pct"] = dict(sorted(sides.items()))
+            if (row := one("planned_pars_resection", level)):
+                dec["pars_resection"] = row[1] == "yes"
+            if (row := one("planned_corpectomy", level)):
+                dec["corpectomy_pct"] = _decimal(row[1])
+            entry["decompression"] = dec or True
+        if "fusion" in requested[level]:
+            fusion: dict[str, Any] = {}
+            approaches = [a for lv, a in get("fusion_approach") if lv == level]
+            if approaches:
+                fusion["approaches"] = sorted(approaches, key=[m.value for m in Approach].index)
+            if (row := one("fusion_instrumentation", level)):
+                fusion["instrumentation"] = row[1] == "yes"
+            entry["fusion"] = fusion or True
+        levels.append(entry)
+    request: dict[str, Any] = {"levels": levels}
+    if get("request_date"):
+        request = {"date": _date(*get("request_date")[0]), **request}
+    if get("requested_setting"):
+        request["setting"] = get("requested_setting")[0][0]
+    items = []
+    for item, where in sorted(get("requested_item"), key=lambda r: ([m.value for m in Item].index(r[0]),
+                                                                     -1 if r[1] == "case" else _level_key(r[1]))):
+        entry = {"item": item}
+        if where != "case":
+            entry["level"] = where
+        if (row := one("requested_item_side", item)):
+            entry["side"] = row[1]
+        if (row := one("requested_item_source", item)):
+            entry["source"] = row[1]
+        items.append(entry)
+    if items:
+        request["items"] = items
+    case["request"] = request
+
+    # imaging
+    studies = {sid: kind for sid, kind in get("imaging_study")}
+    if "imaging" in documented:
+        imaging = []
+        for sid in sorted(studies):
+            study: dict[str, Any] = {"study": studies[sid]}
+            if (row := one("imaging_date", sid)):
+                study["date"] = _date(row[1], row[2])
+            per_level: dict[str, dict[str, Any]] = defaultdict(dict)
+            for term in documented:
+                if term.startswith("stenosis(") and term.endswith(f",{sid})"):
+                    per_level[term[len('stenosis("'):].split('"')[0]].setdefault("stenosis", [])
+            for level, zone, side, grade, st in get("stenosis"):
+                if st == sid:
+                    entry = {"zone": zone, "grade": grade}
+                    if zone == UNSPECIFIED:
+                        del entry["zone"]
+                    if side != UNSPECIFIED:
+                        entry["side"] = side
+                    per_level[level].setdefault("stenosis", []).append(entry)
+            for level, finding, state, st in get("level_finding"):
+                if st == sid:
+                    path = level_findings_at.get(finding, (finding,))
+                    _put(per_level[level], path, state == "yes")
+            for name, key in (("spondylolisthesis_grade", "meyerding_grade"), ("spondylolisthesis_slip", "slip_mm"),
+                              ("spondylolisthesis_type", "type"), ("spondylolisthesis_direction", "direction")):
+                for level, value, st in get(name):
+                    if st == sid:
+                        per_level[level]["spondylolisthesis"][key] = _decimal(value) if name.endswith("slip") else value
+            for level, value, st in get("modic_type"):
+                if st == sid:
+                    per_level[level]["modic_change"]["type"] = value
+            for level, value, st in get("dynamic_translation"):
+                if st == sid:
+                    per_level[level]["translation_mm"] = _decimal(value)
+            for level, value, st in get("dynamic_angulation"):
+                if st == sid:
+                    per_level[level]["angulation_deg"] = _decimal(value)
+            if per_level:
+                study["levels"] = [{"level": lv, **per_level[lv]} for lv in sorted(per_level, key=_level_key)]
+            alignment: dict[str, Any] = {}
+            if f"cobb_curves({sid})" in documented:
+                curves = []
+                for cid, angle, st in get("cobb_curve"):
+                    if st == sid:
+                        inside = sorted({lv for c, lv in get("cobb_curve_level") if c == cid}, key=_level_key)
+                        curves.append({"angle_deg": _decimal(angle), "upper_level": inside[0], "lower_level": inside[-1]})
+                alignment["cobb"] = curves
+            for name, key in (("sagittal_vertical_axis", "sva_mm"), ("pi_ll_mismatch", "pi_ll_mismatch_deg"),
+                              ("coronal_imbalance", "coronal_imbalance_mm")):
+                for value, st in get(name):
+                    if st == sid:
+                        alignment[key] = _decimal(value)
+            descriptions = [text for st, text in get("alignment_description") if st == sid]
+            if descriptions:
+                alignment["descriptions"] = descriptions
+            if alignment:
+                study["alignment"] = alignment
+            imaging.append(study)
+        case["imaging"] = imaging
+
+    # yes/no findings, wherever they sit
+    for name, state in get("finding"):
+        _put(case, findings_at[name], state == "yes")
+    clinical: dict[str, Any] = case.setdefault("clinical", {})
+    if (row := one("motor_weakness_mrc")):
+        clinical["motor_weakness"]["mrc"] = f"{row[0]}{ {'minus': '-', 'plain': '', 'plus': '+'}[row[1]] }"
+    for name, key in (("motor_weakness_side", "side"), ("motor_weakness_course", "course")):
+        if (row := one(name)):
+            clinical["motor_weakness"][key] = row[0]
+    for name, key in (("radiculopathy_side", "side"), ("radiculopathy_root", "root"),
+                      ("radiculopathy_basis", "basis"), ("radiculopathy_acuity", "acuity")):
+        if (row := one(name)):
+            clinical["radiculopathy"][key] = row[0]
+    if "pain_scores" in documented:
+        clinical["pain_scores"] = [{"scale": sc, "score": _decimal(v)} for sc, v in get("pain_score")]
+    if (row := one("oswestry_disability_index")):
+        clinical["odi_pct"] = _decimal(row[0])
+    if "limited_activities" in documented:
+        clinical["limited_activities"] = [a for (a,) in get("limited_activity")]
+    if "concordant_levels" in documented:
+        clinical["concordant_levels"] = sorted((lv for (lv,) in get("concordant_level")), key=_level_key)
+    if not clinical:
+        del case["clinical"]
+
+    # conservative care
+    care: dict[str, Any] = {}
+    if (row := one("conservative_care_total_days")):
+        care["total_weeks"] = _weeks(row[0])
+    if "care_episodes" in documented:
+        episodes = []
+        for eid, modality in get("care_episode"):
+            ep: dict[str, Any] = {"modality": modality}
+            if (row := one("care_delivery", eid)):
+                ep["delivery"] = row[1]
+            start, end, days = one("care_start", eid), one("care_end", eid), one("care_days", eid)
+            if start:
+                ep["start"] = _date(start[1], start[2])
+            if end:
+                ep["end"] = _date(end[1], end[2])
+            from_dates = (max(0, end[1] - start[2]), end[2] - start[1]) if start and end else None
+            if days and (days[1], days[2]) != from_dates:
+                ep["weeks"] = _weeks(days[1])
+            if (row := one("care_sessions", eid)):
+                ep["sessions"] = row[1]
+            if (row := one("care_outcome", eid)):
+                ep["outcome"] = row[1]
+            if (row := one("care_source", eid)):
+                ep["source"] = row[1]
+            episodes.append(ep)
+        care["episodes"] = episodes
+    if care:
+        case["conservative_care"] = care
+
+    # history
+    history: dict[str, Any] = case.setdefault("history", {})
+    if "prior_surgeries" in documented:
+        surgeries = []
+        for sid, kind, region in get("prior_surgery"):
+            entry = {"type": kind, "region": region}
+            if (row := one("prior_surgery_level", sid)):
+                entry["level"] = row[1]
+            if (row := one("prior_surgery_date", sid)):
+                entry["date"] = _date(row[1], row[2])
+            surgeries.append(entry)
+        history["prior_surgeries"] = surgeries
+    if (row := one("smoking_status")):
+        smoking: dict[str, Any] = {"status": row[0]}
+        if (r := one("nicotine_free_days")):
+            smoking["nicotine_free_weeks"] = _weeks(r[0])
+        if (r := one("cotinine")):
+            smoking["cotinine_ng_ml"] = _decimal(r[0])
+        history["smoking"] = smoking
+    if (row := one("hba1c")):
+        history["diabetes"]["hba1c_pct"] = _decimal(row[0])
+    if (row := one("body_mass_index")):
+        history["bmi"] = _decimal(row[0])
+    if (row := one("dexa_t_score")):
+        history.setdefault("bone_density", {})["dexa_t_score"] = _decimal(row[0])
+    if (row := one("inflammatory_arthropathy")):
+        arthropathy: dict[str, Any] = {"kind": row[0], "status": row[1]}
+        if (r := one("inflammatory_arthropathy_si_joint", row[0])):
+            arthropathy["involves_si_joint"] = r[1] == "yes"
+        history["inflammatory_arthropathy"] = arthropathy
+    if (row := one("si_provocative_tests")):
+        si = history.setdefault("si_joint", {})
+        si["provocative_tests_positive"], si["provocative_tests_performed"] = row
+    if "si_diagnostic_blocks" in documented:
+        history.setdefault("si_joint", {})["diagnostic_blocks"] = [
+            {"relief_pct": _decimal(r)} for _b, r in get("si_diagnostic_block")]
+    if not history:
+        del case["history"]
+    return case
+
+
+# where the study id sits in each imaging predicate (argument index)
+_STUDY_ARG = {
+    "imaging_study": 0, "imaging_date": 0, "alignment_description": 0,
+    "stenosis": 4, "level_finding": 3, "spondylolisthesis_grade": 2, "spondylolisthesis_slip": 2,
+    "spondylolisthesis_type": 2, "spondylolisthesis_direction": 2, "modic_type": 2,
+    "dynamic_translation": 2, "dynamic_angulation": 2, "cobb_curve": 2,
+    "sagittal_vertical_axis": 1, "pi_ll_mismatch": 1, "coronal_imbalance": 1,
+}
+_CURVE_ARG = {"cobb_curve": 0, "cobb_curve_level": 0}
+
+
+def _renumber(atom: Symbol, studies: dict[int, int], curves: dict[int, int]) -> Symbol:
+    args = list(atom.arguments)
+    if atom.name in _STUDY_ARG:
+        i = _STUDY_ARG[atom.name]
+        args[i] = Number(studies[args[i].number])
+    if atom.name in _CURVE_ARG:
+        i = _CURVE_ARG[atom.name]
+        args[i] = Number(curves[args[i].number])
+    if atom.name == "documented" and args[0].type == clingo.SymbolType.Function and args[0].arguments:
+        inner = args[0]
+        inner_args = list(inner.arguments)
+        inner_args[-1] = Number(studies[inner_args[-1].number])
+        args[0] = Function(inner.name, inner_args)
+    return Function(atom.name, args)
+
+
+def round_trip_mismatch(chosen: Iterable[Symbol], emitted: Iterable[Symbol]) -> set[str]:
+    """Case atoms on one side only, with study and curve ids compared by their order."""
+    def canon(atoms: Iterable[Symbol]) -> set[str]:
+        atoms = [a for a in atoms if f"{a.name}/{len(a.arguments)}" in CASE_SIGNATURES]
+        studies = sorted({a.arguments[0].number for a in atoms if a.name == "imaging_study"})
+        curves = sorted({a.arguments[0].number for a in atoms if a.name == "cobb_curve"})
+        order = {sid: i + 1 for i, sid in enumerate(studies)}
+        curve_order = {cid: i + 1 for i, cid in enumerate(curves)}
+        return {str(_renumber(a, order, curve_order)) for a in atoms}
+    return canon(chosen) ^ canon(emitted)

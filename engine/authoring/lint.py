@@ -1,0 +1,192 @@
+"""Static checks on a policy folder, reported like a compiler.
+
+Each finding is ``file:line:col: CODE message``.  The codes are documented in
+docs/authoring.md (what each finds, why it matters, an example, the fix).
+
+What is "known" is derived, not listed by hand: the case vocabulary comes
+from facts.vocabulary, and the engine's own predicates from walking
+engine/deciding/core.lp, so a new case field or core rule needs no change here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import clingo
+from clingo import ast
+
+from engine.deciding.core import POLICY_API, intrusions
+from engine.deciding.core import signatures as engine_signatures
+from engine.deciding.core import statements as core_statements
+from engine.deciding.errors import PolicyError
+from engine.deciding.policy import REQUIRED_HEADER, Policy, _display, parse_files, read_header, vet
+from engine.deciding.predicates import atoms as _atoms
+from engine.deciding.predicates import relocated as _relocated
+from engine.deciding.predicates import uses as _uses
+from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
+
+# Predicates in a policy's rules whose first argument names a criterion.
+_CRITERION_ARG = {
+    "scope", "bears_on", "met", "not_met", "noted", "documentation", "part_of", "waives",
+    "provision", "derived", "precondition_unmet", "documented_with", "holds", "satisfied", "status",
+    "evaluated", "assumed",
+}
+
+
+_LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+)(?:-[\d:]+)?: (?P<msg>.*)$", re.S)
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+def _near(sig: str, known: set[str]) -> str:
+    name, _, arity = sig.rpartition("/")
+    same_name = sorted(k for k in known if k.rpartition("/")[0] == name)
+    if same_name:
+        return f" (did you mean '{same_name[0]}'?)"
+    close = difflib.get_close_matches(sig, sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _at(loc: ast.Location) -> tuple[str, int, int]:
+    return loc.begin.filename, loc.begin.line, loc.begin.column
+
+
+def _ground_errors(statements: list[ast.AST]) -> list[Finding]:
+    """Errors clingo finds only when grounding, such as unsafe variables."""
+    messages: list[str] = []
+    ctl = clingo.Control(logger=lambda _c, m: messages.append(m), message_limit=100)
+    try:
+        with ast.ProgramBuilder(ctl) as builder:
+            for stm in core_statements():
+                builder.add(stm)
+            for stm in statements:
+                if stm.ast_type != ast.ASTType.Script:  # refused already (E201), never run
+                    builder.add(stm)
+        ctl.ground([("base", [])])
+    except RuntimeError:
+        pass
+    out = []
+    for msg in messages:
+        if ": error:" not in msg:
+            continue
+        where, _, rest = msg.partition(": error: ")
+        parts = where.split(":")
+        try:
+            line, col = int(parts[1]), int(parts[2].split("-")[0])
+        except (IndexError, ValueError):
+            line, col = 1, 1
+        detail = " ".join(rest.replace("<string>", parts[0]).split())
+        code = "E102" if "unsafe" in rest else "E101"
+        out.append(Finding(parts[0], line, col, code, detail))
+    return out
+
+
+def refuse_ungroundable(policy: Policy) -> None:
+    """Raise ``PolicyError`` when the policy cannot be grounded with the core (an unsafe
+    variable): for a command that would otherwise meet the error once per case."""
+    findings = _ground_errors(list(policy.statements))
+    if findings:
+        raise PolicyError([str(f) for f in findings])
+
+
+def lint(folder: Path) -> list[Finding]:
+    """Every finding in one policy folder, sorted by place."""
+    findings: list[Finding] = []
+    files, vet_errors = vet(folder)
+    for err in vet_errors:
+        head, _, rest = err.partition(": ")
+        parts = head.split(":")
+        code, _, message = rest.partition(" ")
+        if len(parts) >= 3 and code.startswith("E"):
+            findings.append(Finding(parts[0], int(parts[1]), int(parts[2]), code, message))
+        else:
+            findings.append(Finding(parts[0], 1, 1, "E200", rest or err))
+    statements, parse_errors = parse_files(files)
+    for err in parse_errors:
+        m = _LOCATED.match(err)
+        if m:
+            message = " ".join(m["msg"].removeprefix("error: ").split())
+            code, _, rest = message.partition(" ")
+            if not re.fullmatch(r"E\d{3}", code):  # a syntax error; E204 comes coded already
+                code, rest = "E101", message
+            findings.append(Finding(m["file"], int(m["line"]), int(m["col"]), code, rest))
+        else:
+            findings.append(Finding(err.split(":")[0], 1, 1, "E101", " ".join(err.split())))
+    if parse_errors or not files:
+        return sorted(set(findings))
+
+    main_file, main_text = next(((p, t) for p, t in files if p.name == "policy.lp"), files[0])
+    missing = [k for k in REQUIRED_HEADER if k not in read_header(main_text)]
+    if missing:
+        findings.append(Finding(_display(main_file), 1, 1, "E302", f"header lacks {', '.join(missing)}: add '% key: value' lines"))
+
+    core_defined, _ = engine_signatures()
+    uses = list(_uses(statements))
+    policy_defined = {u.signature for u in uses if u.head}
+    known = CASE_SIGNATURES | core_defined | POLICY_API | policy_defined
+
+    findings.extend(Finding(*_at(where), code, message) for where, code, message in intrusions(statements))
+    engine = POLICY_API | core_defined
+    for u in uses:
+        if u.head:
+            name = u.signature.rpartition("/")[0]
+            same_name = sorted(sig for sig in engine if sig.rpartition("/")[0] == name)
+            if same_name and u.signature not in engine:
+                findings.append(Finding(*_at(u.location), "E104",
+                                        f"'{u.signature}' has the wrong arity for the engine's '{same_name[-1]}'"
+                                        " (a ';' pool inside arguments splits the tuple: write one fact per value)"))
+        elif u.signature not in known:
+            findings.append(Finding(*_at(u.location), "E103", f"unknown predicate '{u.signature}'{_near(u.signature, known - {u.signature})}"))
+
+    # criteria: declared once, with id, title and citation; referenced only if declared
+    declared: dict[str, tuple[str, int, int]] = {}
+    for stm in statements:
+        if stm.ast_type != ast.ASTType.Rule:
+            continue
+        for u in _relocated(_atoms(stm.head, True), stm.location.begin.filename):
+            if u.signature != "criterion/3":
+                continue
+            where = _at(u.location)
+            term = stm.head.atom.symbol if stm.head.ast_type == ast.ASTType.Literal else None
+            args = list(term.arguments) if term is not None and term.ast_type == ast.ASTType.Function else []
+            values = [a.symbol.string if a.ast_type == ast.ASTType.SymbolicTerm and a.symbol.type == clingo.SymbolType.String else None
+                      for a in args]
+            if stm.body or len(values) != 3 or any(not v for v in values):
+                findings.append(Finding(*where, "E301", "criterion/3 needs a fact with three non-empty strings: id, title, citation"))
+                continue
+            if values[0] in declared:
+                first = declared[values[0]]
+                findings.append(Finding(*where, "E303", f"criterion '{values[0]}' is declared twice (first at {first[0]}:{first[1]})"))
+            else:
+                declared[values[0]] = where
+    scoped: set[str] = set()
+    for u in uses:
+        name = u.signature.rpartition("/")[0]
+        if name not in _CRITERION_ARG or u.first_arg is None or u.first_arg.type != clingo.SymbolType.String:
+            continue
+        cid = u.first_arg.string
+        if name == "scope" and u.head:
+            scoped.add(cid)
+        if cid not in declared:
+            close = difflib.get_close_matches(cid, sorted(declared), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ": declare it with criterion/3"
+            findings.append(Finding(*_at(u.location), "E304", f"criterion '{cid}' is used but not declared{hint}"))
+    for cid, where in declared.items():
+        if cid not in scoped:
+            findings.append(Finding(*where, "E305", f"criterion '{cid}' has no scope/2: say where it is judged (case, level, pelvis, item(I))"))
+
+    findings.extend(_ground_errors(statements))
+    return sorted(set(findings))

@@ -1,0 +1,56 @@
+"""What-if answers as a reader takes them in: interchangeable criteria said once.
+
+The solver returns every smallest set of criteria that would change a
+decision.  Where several sets differ in one criterion only ("REF-D4a and
+REF-F1", "REF-D4a and REF-F2", ...), they say one thing: "REF-D4a and one of
+REF-F1, REF-F2".  This module only regroups what the solver found; every set
+it stands for is still a set the solver found (``WouldChange.alternatives``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from engine.deciding.decision import CHANGE_KINDS, DETERMINATIONS, Assumption, WouldChange
+
+_RANK = {name: i for i, name in enumerate((*DETERMINATIONS, "medically_necessary"))}
+
+
+def grouped(changes: Iterable[WouldChange], key: Callable[[Assumption], tuple]) -> tuple[WouldChange, ...]:
+    """``changes`` (each a plain set) with sets that differ in one criterion merged into "one of" lines.
+
+    Ordered: documentation to obtain before findings the record contradicts,
+    the lower determination first, then by the criteria's order in the policy.
+    """
+    by_subject: dict[tuple[str, str], list[frozenset[Assumption]]] = defaultdict(list)
+    for change in changes:
+        by_subject[(change.kind, change.determination)].append(frozenset(change.requires))
+    out = []
+    for (kind, determination), sets in by_subject.items():
+        for core, choices in _merge(sets, key):
+            out.append(WouldChange(determination, tuple(sorted(core, key=key)), tuple(sorted(choices, key=key)), kind))
+    out.sort(key=lambda w: (CHANGE_KINDS.index(w.kind), _RANK.get(w.determination, 99),
+                            len(w.requires) + (1 if w.one_of else 0), [key(a) for a in (*w.requires, *w.one_of)]))
+    return tuple(out)
+
+
+def _merge(sets: list[frozenset[Assumption]], key) -> list[tuple[frozenset[Assumption], tuple[Assumption, ...]]]:
+    """Greedily the largest groups of sets sharing all but one criterion; the rest alone."""
+    remaining = sorted(set(sets), key=lambda s: [key(a) for a in sorted(s, key=key)])
+    out = []
+    while remaining:
+        cores: dict[frozenset[Assumption], list[tuple[Assumption, frozenset[Assumption]]]] = defaultdict(list)
+        for members in remaining:
+            for choice in members:
+                cores[members - {choice}].append((choice, members))
+        # the largest group; of equal ones, the one whose shared criteria come first
+        core, group = min(cores.items(), key=lambda kv: (-len(kv[1]), [key(a) for a in sorted(kv[0], key=key)]))
+        if len(group) < 2:
+            out.extend((members, ()) for members in remaining)
+            break
+        out.append((core, tuple(choice for choice, _ in group)))
+        taken = {members for _, members in group}
+        remaining = [m for m in remaining if m not in taken]
+    return out
+

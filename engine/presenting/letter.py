@@ -1,0 +1,203 @@
+"""A decision as a letter a provider's office can act on (Markdown).
+
+Per requested service: the decision in plain words and the reason, with the
+criteria that failed on a documented finding kept apart from those the
+record is silent on; then the documentation to submit (what would change the
+decision), apart from the findings the record contradicts; then every
+citation.  Every sentence is built from the ``Decision``.
+"""
+
+from __future__ import annotations
+
+from engine.presenting import labels
+from engine.deciding.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+from engine.presenting.terminal import blocking, change_phrase, elsewhere, hidden, subject_key, subject_name
+
+
+def md(text: str) -> str:
+    """Text from a case or policy, made inert: it cannot change the letter's
+    structure, and control characters or bidirectional overrides are written
+    as visible escapes."""
+    out = []
+    for ch in text.replace("\r", " ").replace("\n", " "):
+        if hidden(ch):
+            out.append(ch.encode("unicode_escape").decode("ascii").replace("\\", "\\\\"))
+        else:
+            out.append("\\" + ch if ch in "\\`*_[]<>|#" else ch)
+    return "".join(out)
+
+
+def _asked(s: LevelDecision | ItemDecision) -> str:
+    return labels.procedure(s.requested) if isinstance(s, LevelDecision) else "item"
+
+
+def _verdict(s: LevelDecision | ItemDecision) -> str:
+    """The decision on one service, in a provider's words."""
+    det = s.determination
+    if det == "not_addressed":
+        return "referred for manual review: the policy has no criterion for it"
+    if isinstance(s, ItemDecision):
+        return "approved" if det == "medically_necessary" else "not approved"
+    if det == "fusion":
+        return "approved as requested"
+    if det == "decompression_only":
+        if "fusion" in s.requested and "decompression" in s.requested:
+            return "decompression approved; fusion not approved"
+        if "fusion" in s.requested:
+            return "fusion not approved (the policy would justify decompression only)"
+        return "approved as requested"
+    return "not approved"
+
+
+def _cite(c: CriterionResult) -> str:
+    return f"{c.id} ({md(c.title)})"
+
+
+def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
+    """One paragraph: why the service is not (fully) approved."""
+    if s.determination in ("fusion", "medically_necessary") or s.determination == "not_addressed":
+        return ""
+    blockers = blocking(decision, s)
+    refuted = [c for c in blockers if c.status == "not_met"]
+    silent = [c for c in blockers if c.status == "not_documented" and not c.unsettled]
+    open_ = [c for c in blockers if c.status == "not_documented" and c.unsettled]
+    sentences = []
+    if silent:
+        sentences.append("The record does not document " + "; ".join(
+            f"{md(c.documentation or c.title.lower())} ({c.id})" for c in silent) + ".")
+    if open_:
+        sentences.append("The record leaves open " + "; ".join(
+            f"{_cite(c)}: {'; '.join(md(e.text) for e in c.unsettled)}" for c in open_) + ".")
+    if refuted:
+        # "not met", then why: a documented finding ("mild stenosis") or a determination
+        # the criterion rests on ("fusion not justified at L5-S1"), which is no finding
+        sentences.append("Not met: " + "; ".join(
+            f"{_cite(c)}: {'; '.join(md(e.text) for e in c.evidence) or 'not met'}" for c in refuted) + ".")
+    return " ".join(sentences)
+
+
+def _criteria_block(criteria: list[CriterionResult], subject: str = "case") -> list[str]:
+    groups = (
+        ("Not met on a documented finding", [c for c in criteria if c.status == "not_met" and not c.waived_by]),
+        ("Not documented (the record is silent)", [c for c in criteria if c.status == "not_documented" and not c.waived_by]),
+        ("Waived", [c for c in criteria if c.waived_by]),
+        ("Met", [c for c in criteria if c.status == "met"]),
+    )
+    lines: list[str] = []
+    for title, group in groups:
+        if not group:
+            continue
+        lines += [f"*{title}:*", ""]
+        for c in group:
+            scope = "" if c.scope in ("case", subject) else f" at {c.scope}"
+            if c.waived_by:
+                why = f"waived by {c.waived_by}"
+            elif c.status == "not_documented" and c.unsettled:
+                why = "; ".join(md(e.text) for e in c.unsettled)
+                why += f"; what would settle it: {md(c.documentation)}" if c.documentation else ""
+            elif c.status == "not_documented":
+                why = "the record does not document " + md(c.documentation or c.title.lower())
+            else:
+                why = "; ".join(md(e.text) for e in c.evidence)
+            why += "".join(f"; superseded: {md(e.text)}" for e in c.superseded)
+            lines.append(f"- {c.id}{scope}, {md(c.title)}: {why}")
+        lines.append("")
+    return lines
+
+
+def _requirement(a, subject: str, with_status: bool) -> str:
+    where = elsewhere(a.scope, subject)
+    at = f" at {where}" if where else ""
+    status = f" ({labels.status(a.status)})" if with_status else ""
+    return f"{a.criterion}{at}{status}"
+
+
+def _change(w: WouldChange, subject: str) -> str:
+    return change_phrase(w, subject, _requirement, one_of="any one of", joined=False)
+
+
+def to_markdown(decision: Decision, level: str | None = None) -> str:
+    p = decision.policy
+    levels = [lv for lv in decision.levels if level is None or lv.level == level]
+    items = [it for it in decision.items if level is None or it.level == level]
+    subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
+    lines = [
+        f"# Medical necessity determination: {md(decision.case)}",
+        "",
+        f"**Policy:** {md(p.title or p.id)} ({md(p.id)} version {md(p.version)}, effective {md(p.effective)})  ",
+        f"**Decision:** {labels.outcome(decision.outcome)}{labels.in_part(len(decision.undecided))}",
+        "",
+    ]
+    for n in decision.notices:
+        lines += [f"> **Please note:** {md(n.text)}", ""]
+    lines += ["## Decision by service", "", "| Service | Requested | Decision |", "|---|---|---|"]
+    for s in subjects:
+        lines.append(f"| {md(subject_name(s))} | {_asked(s)} | {_verdict(s)} |")
+
+    reasons = [(s, _reason(decision, s)) for s in subjects]
+    if any(text for _, text in reasons):
+        lines += ["", "## Why", ""]
+        for s, text in reasons:
+            if text:
+                lines += [f"**{md(subject_name(s))}** ({_verdict(s)}): {text}", ""]
+
+    documentation = [(s, w) for s in subjects for w in s.would_change if w.kind == DOCUMENTATION]
+    if documentation:
+        lines += ["## Documentation to submit", "",
+                  "Documenting the criteria below would change the decision as shown.", ""]
+        for s, w in documentation:
+            lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
+                         f"{_change(w, subject_key(s))}")
+        wanted = _documentation_wanted(subjects, documentation)
+        if wanted:
+            lines += ["", "| Criterion | What to document |", "|---|---|"]
+            lines += [f"| {cid} | {md(text)} |" for cid, text in wanted]
+        lines.append("")
+    contradicted = [(s, w) for s in subjects for w in s.would_change if w.kind == CONTRADICTED]
+    if contradicted:
+        lines += ["## Findings the record contradicts", "",
+                  "These would change the decision only if the documented finding were different; "
+                  "further paperwork alone cannot change them.", ""]
+        for s, w in contradicted:
+            lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
+                         f"would need {_change(w, subject_key(s))}")
+        lines.append("")
+
+    lines += ["## Criteria applied", ""]
+    case_level: dict[str, CriterionResult] = {}
+    for s in subjects:
+        for c in s.criteria:
+            if c.scope == "case":
+                case_level.setdefault(c.id, c)
+    if case_level:
+        lines += ["### The whole case", ""]
+        lines += _criteria_block(list(case_level.values()))
+    for s in subjects:
+        own = [c for c in s.criteria if c.scope != "case"]
+        if own:
+            lines += [f"### {md(subject_name(s))}", ""]
+            lines += _criteria_block(own, subject_key(s))
+
+    cited: dict[str, str] = {}
+    for s in subjects:
+        for c in s.criteria:
+            cited.setdefault(c.id, c.citation)
+    if cited:
+        lines += ["## Citations", ""]
+        lines += [f"- {cid}: {md(cite)}" for cid, cite in cited.items()]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _documentation_wanted(subjects, documentation) -> list[tuple[str, str]]:
+    """Each criterion named in documentation to obtain, once, with what the record must say."""
+    texts: dict[str, str] = {}
+    for s in subjects:
+        for c in s.criteria:
+            if c.documentation:
+                texts.setdefault(c.id, c.documentation)
+    out: dict[str, str] = {}
+    for _, w in documentation:
+        for a in (*w.requires, *w.one_of):
+            if a.criterion in texts:
+                out.setdefault(a.criterion, texts[a.criterion])
+    return list(out.items())
