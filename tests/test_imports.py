@@ -218,3 +218,22 @@ def test_each_wing_names_its_public_surface(package):
 def test_a_module_once_in_a_circle_imports_alone(module):
     result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def _command_bodies(root: Path = ROOT) -> dict[str, int]:
+    """Each function of the command line (engine/cli/) and the lines of its body after its docstring (the help)."""
+    found = {}
+    for path in sorted((root / "engine" / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.body:
+                body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+                found[f"{path.name}::{node.name}"] = (node.end_lineno - body[0].lineno + 1) if body else 0
+    return found
+
+
+def test_the_command_line_is_thin():
+    """A command parses its options, calls one function of a wing, and exits with its status."""
+    assert len((ROOT / "engine" / "cli" / "__init__.py").read_text(encoding="utf-8").splitlines()) < 400
+    long = {name: n for name, n in _command_bodies().items() if n > 40}
+    assert not long, f"command bodies over 40 lines (move the work into a wing): {long}"
+    assert _command_bodies()["__init__.py::diff_command"] <= 10  # the command that did the most, once
