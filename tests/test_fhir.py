@@ -41,9 +41,12 @@ GOLDENS = [(pid, path) for pid in shipped_policies() for path in discover(ROOT /
 
 
 def _without_unsent(case):
-    """What a request Bundle carries of a case: no assessment, no notes on requested items."""
+    """What a request Bundle carries of a case: no assessment, no notes on requested items, and a setting only
+    when an inpatient stay is requested (the place of service of an outpatient line requests nothing)."""
     items = tuple(i.model_copy(update={"note": None}) for i in case.request.items)
-    return case.model_copy(update={"assessment": None, "request": case.request.model_copy(update={"items": items})})
+    setting = case.request.setting if case.request.setting is not None and case.request.setting.value == "inpatient" else None
+    request = case.request.model_copy(update={"items": items, "setting": setting})
+    return case.model_copy(update={"assessment": None, "request": request})
 
 
 def _same_decision(case, policy, *, would_change: bool = True) -> None:
