@@ -170,17 +170,21 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
         canon = next((lv for lv in SPINAL_LEVELS if lv.lower() == level.strip().lower()), None)
         if canon is None:
             raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
-        if canon not in {lv.level for lv in case.request.levels}:
-            requested = ", ".join(lv.level for lv in case.request.levels)
+        if case is None or canon not in {lv.level for lv in case.request.levels}:
+            requested = ", ".join(lv.level for lv in case.request.levels) if case is not None else "no level"
             raise UserError(f"--level {level}: {case_file} does not request {canon} (it requests {requested})")
         level = canon
     from engine.deciding.limits import Stopped
 
     policy = load(policy_ref, policies_dir)
-    for event in _worker(lambda: [decide(policy, case)], timeout):
+    for event in _worker(lambda: [decide(policy, case) if case is not None else None], timeout):
         if isinstance(event, Stopped):
             raise UserError(f"{case_file}: {event.detail}: not decided")
         decision = event
+    if decision is None:  # a request the policy decides nothing of: every item pended (exchange.request)
+        from exchange.request import undecided
+
+        decision = undecided(request, policy)
     if request is not None:
         from exchange.request import noticed
 

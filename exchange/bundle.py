@@ -52,7 +52,7 @@ _HINTS = {
 }
 
 
-def _known_type(name: Any) -> bool:
+def known_type(name: Any) -> bool:
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
@@ -67,7 +67,7 @@ def _resource_types(data: Any, root: str) -> list[tuple[str, str]]:
     problems = []
     if not isinstance(data, dict):
         return [(root, f"a FHIR resource is a JSON object, not a {type(data).__name__}")]
-    if not isinstance(data.get("resourceType"), str) or not _known_type(data["resourceType"]):
+    if not isinstance(data.get("resourceType"), str) or not known_type(data["resourceType"]):
         return [(f"{root}.resourceType", f"'{data.get('resourceType')}' is not a FHIR R4 resource type: correct it")]
     for i, entry in enumerate(data.get("entry") or [] if isinstance(data.get("entry"), list) else []):
         if isinstance(entry, dict) and "resource" in entry:

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.deciding.decision import ITEM_NOT_DECIDED, Decision, Notice, PolicyRef
 from exchange import form
-from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
+from exchange.bundle import BundleError, known_type, as_json, full_url, plain, resource_id, validate
 from exchange.claim import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, place, read_items
 from exchange.evidence import Targets, merge_request, period, read_answers, read_observations, to_case
 from exchange.strict import Refused, check, loads
@@ -283,8 +283,8 @@ def _request_span(claim: Any, r: Reading) -> Any:
 
 def from_bundle(data: Any, source: str) -> Request:
     """The case record of a PAS request Bundle, and what the response needs of the request."""
-    if isinstance(data, dict) and isinstance(data.get("resourceType"), str) and data["resourceType"] != "Bundle":
-        raise BundleError(source, [("resourceType", f"a {data['resourceType'][:40]} on its own, not a Bundle: a PAS "
+    if isinstance(data, dict) and data.get("resourceType") != "Bundle" and known_type(data.get("resourceType")):
+        raise BundleError(source, [("resourceType", f"a {data['resourceType']} on its own, not a Bundle: a PAS "
                                                     "request is a Bundle (type collection) whose first entry is the "
                                                     "Claim")])
     try:
