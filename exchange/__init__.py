@@ -18,10 +18,10 @@ def looks_like_bundle(text: str) -> bool:
     head = text.lstrip("\ufeff \t\r\n")
     if not head.startswith("{"):
         return False
-    import json
+    from exchange.strict import loads
 
     try:
-        data = json.loads(head)
+        data = loads(head)
     except (ValueError, RecursionError):
         return False  # the case file reader says what is wrong with it
     return isinstance(data, dict) and "resourceType" in data

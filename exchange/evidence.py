@@ -114,19 +114,20 @@ def period(value: Any) -> Span | None:
 
 def _when(value: Any, where: str, request: Span | None, r: Reading) -> Span | None | bool:
     """The span of an Observation's date, or False when it is refused (future, after the request, off the calendar)."""
+    written = shown(value.isoformat() if hasattr(value, "isoformat") else value)
     try:
         span = period(value)
     except (OverflowError, ValueError):
-        r.problems.append((where, f"{shown(value)} is outside the calendar once taken to UTC: correct the date"))
+        r.problems.append((where, f"{written} is outside the calendar once taken to UTC: correct the date"))
         return False
     if span is None:
         return None
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     if span[0] > now:
-        r.problems.append((where, f"{shown(value)} is in the future: check the year"))
+        r.problems.append((where, f"{written} is in the future: check the year"))
         return False
     if request is not None and span[0] >= request[1]:
-        r.problems.append((where, f"{shown(value)} is after the request (Claim.created): a result taken after the "
+        r.problems.append((where, f"{written} is after the request (Claim.created): a result taken after the "
                                   "request is not part of it: correct the date or leave the Observation out"))
         return False
     return span
@@ -235,12 +236,16 @@ def read_answers(bundle: Any, claim: Any, targets: Targets, r: Reading) -> Docum
                                                   "(a form still in progress, stopped, or entered in error): send the "
                                                   "completed QuestionnaireResponse (status completed or amended)"))
         of_the_patient(claim, targets, answered.subject, f"{where}.subject", "a QuestionnaireResponse", r)
+        unread = len(doc.unread)
         _scan(answered.item, where, systems, fields, doc, r)
         reader = doc.reader if n == 0 else form.Reader()
         try:
             answers = reader.record(answered.item, form.tree(), where, "")
         except form.FormError as exc:
-            r.problems.append((exc.where, exc.message))
+            if len(doc.unread) == unread:
+                r.problems.append((exc.where, exc.message))
+            else:  # what the form cannot read, where it is, explains this: every item is pended already
+                r.warn(exc.where, f"not read: {exc.message}")
             continue
         for at, link in reader.unknown:
             r.warn(at, f"linkId '{link}' is not a field of the case record (see `necessity vocab --fields`): not read")

@@ -32,8 +32,9 @@ from typing import Any
 from facts.document import MAX_DIGITS
 from facts.text import HIDDEN
 
-#: More digits than any FHIR decimal holds (the R4 spec asks for 18 significant digits).
-FHIR_DIGITS = 18
+#: More digits than any FHIR number holds (R4 asks readers for 18 significant digits of a decimal;
+#: a longer one is kept so that the value read is refused for its precision, at its element).
+FHIR_DIGITS = 40
 #: Decimal places a case value keeps (facts/model.py measures to tenths).
 CASE_DECIMALS = 1
 #: A PAS request bundles the Claim with the few dozen resources it references.
