@@ -410,12 +410,12 @@ def test_a_cancelled_item_is_not_certified(tmp_path: Path) -> None:
     items = bundle["entry"][0]["resource"]["item"]
     cancelled = items[-1]
     cancelled["modifierExtension"] = [{"url": CANCELLED, "valueBoolean": True}]
-    request = from_bundle(copy.deepcopy(bundle), "cancelled")
+    response, _ = _answered(tmp_path, copy.deepcopy(bundle))
+    assert _codes(response)[cancelled["sequence"]] != "A1"
+    request = from_bundle(bundle, "cancelled")
     ci = next(i for i in request.items if i.sequence == cancelled["sequence"])
     assert ci.cancelled and ci.subject is None
     assert request.case.request.items == ()
-    response, _ = _answered(tmp_path, bundle)
-    assert _codes(response)[cancelled["sequence"]] != "A1"
 
 
 def test_a_second_questionnaire_response_is_merged() -> None:
@@ -500,7 +500,8 @@ def test_requests_in_the_guides_style_are_answered(tmp_path: Path, name: str) ->
 
 
 def test_a_bom_and_crlf_are_read() -> None:
-    bundle = _pas_request([_line(1, CPT, "63047", site={"text": "L4-L5"})])
+    bundle = _pas_request([_line(1, CPT, "63047", site={"coding": [{"system": "urn:necessity:spinal-level",
+                                                                     "code": "L4-L5"}]})])
     text = "\ufeff" + json.dumps(bundle, indent=1).replace("\n", "\r\n")
     assert read_text(text, "bom").case.request.levels[0].level == "L4-L5"
 
@@ -516,3 +517,61 @@ def test_references_in_the_guides_style_are_echoed() -> None:
 def test_reading_never_raises_anything_but_a_bundle_error() -> None:
     with pytest.raises(BundleError):
         read_text('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient"}}]}', "x")
+
+
+# ---------------------------------------------------------------------------
+# no traceback: a fuzz over bundle structure
+# ---------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NUMBERS = st.one_of(
+    st.integers(min_value=-(10 ** 60), max_value=10 ** 60).map(str),
+    st.integers(0, 30).flatmap(lambda n: st.decimals(allow_nan=False, allow_infinity=False, places=n)).map(str),
+    st.sampled_from(["1e400", "-1e-400", "1E+99999", "0.00000000000000000001", "-0", "9" * 5000, "-2.4999999999999999999"]),
+)
+_DATES = st.sampled_from(["0001-01-01", "9999-12-31", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                          "2025-02", "2025", "2024-02-29", "2025-06-01T12:00:00Z", "1970-01-01T00:00:00-12:00"])
+_TYPES = st.sampled_from(["Bundle", "Patient", "Claim", "QuestionnaireResponse", "OperationOutcome", "Observation",
+                          "Parameters", "Bundel", "", 7])
+
+
+@st.composite
+def _fuzzed(draw: st.DrawFn) -> str:
+    bundle = _with_dexa() if draw(st.booleans()) else _pas_request(
+        [_line(1, draw(st.sampled_from([CPT, HCPCS, ""])), draw(st.sampled_from(["63047", "22630", "G0154", "x"])),
+               site=draw(st.sampled_from([None, {"text": "L4/5"}, {"text": "L4-L5, L5-S1"}, {"coding": []}])))])
+    top = draw(_TYPES)
+    if top != "Bundle":
+        bundle = {**bundle["entry"][0]["resource"], "resourceType": top} if draw(st.booleans()) else {"resourceType": top}
+    text = json.dumps(bundle)
+    for _ in range(draw(st.integers(0, 3))):
+        text = text.replace('"value": -2.8', '"value": ' + draw(_NUMBERS), 1)
+        text = text.replace('"sessions": 12', '"sessions": ' + draw(_NUMBERS), 1)
+    if '"effectiveDateTime"' not in text and draw(st.booleans()):
+        text = text.replace('"status": "final"', '"status": "final", "effectiveDateTime": "' + draw(_DATES) + '"', 1)
+    text = text.replace('"created": "2025-12-01"', '"created": "' + draw(_DATES) + '"', 1)
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n").replace(", ", ",\r\n")
+    if draw(st.booleans()):
+        text = "\ufeff" + text
+    return text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_fuzzed())
+def test_no_bundle_gives_a_traceback(text: str) -> None:
+    """Every Bundle is read, or refused with element paths (BundleError): nothing else escapes the reader."""
+    from engine.deciding.policy import load
+    from exchange import response_text
+    from exchange.request import undecided
+
+    try:
+        request = read_text(text, "fuzzed")
+    except BundleError as exc:
+        assert all(where and what for where, what in exc.problems)
+        return
+    if request.case is None:
+        policy = load("reference")
+        json.loads(response_text(undecided(request, policy), request, policy))
