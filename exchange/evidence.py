@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from exchange import form
@@ -138,16 +139,22 @@ def _when(value: Any, where: str, request: Span | None, r: Reading) -> Span | No
 # ---------------------------------------------------------------------------
 
 
-def _expected_systems() -> dict[str, set[str]]:
+@lru_cache(maxsize=1)
+def _expected_systems() -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {}
     for f in form.every_field():
         options = form._answer_options(f)
         if options:
-            out[f.entries] = {o["valueCoding"]["system"] for o in options}
+            out[f.entries] = frozenset(o["valueCoding"]["system"] for o in options)
     return out
 
 
-def _scan(items: list[Any] | None, where: str, systems: dict[str, set[str]], fields: set[str],
+@lru_cache(maxsize=1)
+def _field_links() -> frozenset[str]:
+    return frozenset({f.entries for f in form.every_field()} | {f.path for f in form.every_field()})
+
+
+def _scan(items: list[Any] | None, where: str, systems: dict[str, frozenset[str]], fields: frozenset[str],
           doc: Documentation, r: Reading) -> None:
     """Answers' coding systems, and documentation placed where the form does not read it."""
     stack = [(items or [], where)]
@@ -185,7 +192,7 @@ def _links(items: list[Any]) -> set[str]:
     return out
 
 
-def _nested(items: list[Any], where: str, how: str, fields: set[str], doc: Documentation, r: Reading) -> None:
+def _nested(items: list[Any], where: str, how: str, fields: frozenset[str], doc: Documentation, r: Reading) -> None:
     links = _links(items)
     holds = sorted(link for link in links if link in fields)
     what = f"items nested {how} ({', '.join(shown(x) for x in sorted(links)[:5])}): the form reads each field " \
@@ -229,7 +236,7 @@ def read_answers(bundle: Any, claim: Any, targets: Targets, r: Reading) -> Docum
                     _unread(f"Bundle.entry[{k}].resource.contained[{n}]", "a QuestionnaireResponse contained in a "
                             f"{e.resource.get_resource_type()}: send it as a Bundle entry", True, doc, r)
     systems = _expected_systems()
-    fields = {f.entries for f in form.every_field()} | {f.path for f in form.every_field()}
+    fields = _field_links()
     for n, (where, answered) in enumerate(found):
         if answered.status not in ("completed", "amended"):
             r.problems.append((f"{where}.status", f"'{shown(answered.status)}': the answers are not final documentation "

@@ -13,9 +13,10 @@ problem at its element path, when
   before any rounding: ``-2.4999999999999999999`` is not -2.5;
 * the request holds more than a real one does: ``MAX_ENTRIES`` Bundle
   entries, ``MAX_ITEMS`` Claim items, ``MAX_ANSWERS`` QuestionnaireResponse
-  items and answers in all (the entries of a list of records, conservative
-  care episodes among them, are items), counted while the text is walked,
-  before anything is built on it.
+  items and answers in all, ``MAX_LIST_ENTRIES`` entries of one list of
+  records (conservative care episodes, imaging studies) in one group,
+  counted while the text is walked, before the FHIR models or the case
+  model are built on it.
 
 Strings with control characters are left to the case model (it refuses them
 in every value it reads); what is only reported (a warning naming a linkId)
@@ -43,6 +44,9 @@ MAX_ENTRIES = 1_000
 MAX_ITEMS = 200
 #: Items and answers in every QuestionnaireResponse of a request, nested ones included.
 MAX_ANSWERS = 10_000
+#: Entries of one list of records in the answers (conservative care episodes, imaging studies, prior surgeries):
+#: each is grounded against the others, so the work grows faster than their number.
+MAX_LIST_ENTRIES = 100
 
 
 class Refused(Exception):
@@ -104,7 +108,7 @@ def shown(text: Any) -> str:
     return HIDDEN.sub(lambda m: ascii(m.group())[1:-1], str(text))
 
 
-def _read_value(path: str, parent_key: str, grand_key: str) -> bool:
+def _read_value(parent_key: str, grand_key: str) -> bool:
     """Whether a number at this place is one the case record reads."""
     return parent_key == "valueDecimal" or (parent_key == "value" and grand_key == "valueQuantity")
 
@@ -127,16 +131,16 @@ def check(data: Any) -> None:
     counts = {"answers": 0}
     root = data.get("resourceType") if isinstance(data, dict) and isinstance(data.get("resourceType"), str) else "Bundle"
     # an explicit stack: a deep document is walked without recursion (the models refuse it after)
-    stack: list[tuple[Any, str, str, str, int]] = [(data, shown(root), "", "", 0)]
+    stack: list[tuple[Any, str, str, str]] = [(data, shown(root), "", "")]
     while stack:
-        node, path, key, parent, depth = stack.pop()
+        node, path, key, parent = stack.pop()
         if len(problems) >= 20:
             break
         if isinstance(node, Huge):
             problems.append((path, f"the number {node[:20]}{'...' if len(node) > 20 else ''} is not a FHIR number "
                                    f"(more than {FHIR_DIGITS} digits, or not a number at all): correct it"))
         elif isinstance(node, Decimal) or (isinstance(node, int) and not isinstance(node, bool)):
-            if _read_value(path, key, parent):
+            if _read_value(key, parent):
                 why = _too_precise(Decimal(node))
                 if why:
                     problems.append((path, why))
@@ -160,10 +164,19 @@ def check(data: Any) -> None:
                     problems.append((path, f"more than {MAX_ANSWERS} QuestionnaireResponse items and answers in "
                                            "the request (docs/security.md): a case record holds a few hundred"))
                     break
+                repeated: dict[str, int] = {}
+                for child in node.get("item") if isinstance(node.get("item"), list) else ():
+                    link = child.get("linkId") if isinstance(child, dict) else None
+                    if isinstance(link, str) and link.endswith("[]"):
+                        repeated[link] = repeated.get(link, 0) + 1
+                for link, n in repeated.items():
+                    if n > MAX_LIST_ENTRIES:
+                        problems.append((f"{path}.item", f"{n} entries of {shown(link)}: a request holds at most "
+                                                         f"{MAX_LIST_ENTRIES} (docs/security.md)"))
             for k in reversed(list(node)):
-                stack.append((node[k], f"{path}.{shown(k)}", k, key, depth + 1))
+                stack.append((node[k], f"{path}.{shown(k)}", k, key))
         elif isinstance(node, list):
             for i in range(len(node) - 1, -1, -1):
-                stack.append((node[i], f"{path}[{i}]", key, parent, depth + 1))
+                stack.append((node[i], f"{path}[{i}]", key, parent))
     if problems:
         raise Refused(problems)
