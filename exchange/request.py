@@ -17,7 +17,6 @@ The engine sees none of this: the result is the same ``Case`` a case file gives.
 
 from __future__ import annotations
 
-import datetime
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any

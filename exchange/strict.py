@@ -26,7 +26,6 @@ is shown with its control characters escaped (``shown``).
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
