@@ -22,9 +22,11 @@ class BundleError(UserError):
     """A FHIR document that cannot be used: every problem, each at an element path."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
+        from exchange.strict import shown  # text from the request is printed: its control characters escaped
+
         self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {where}: {what}" for where, what in problems))
+        self.problems = [(shown(where), shown(what)) for where, what in problems]
+        super().__init__("\n".join(f"{source}: {where}: {what}" for where, what in self.problems))
 
     def render(self) -> str:
         return str(self)

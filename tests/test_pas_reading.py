@@ -233,6 +233,9 @@ def test_a_link_id_with_an_escape_sequence_is_shown_escaped(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "\x1b[2J" not in result.output and "\x07" not in result.output
     assert "evil\\x1b[2J" in result.output
+    text = json.dumps(bundle).replace('"status": "completed"', '"status": "completed", "status": "x\\u001b[2J"', 1)
+    out = _refused(tmp_path, text)  # a key given twice: refused, and the value never printed raw
+    assert "\x1b" not in out, out
 
 
 # ---------------------------------------------------------------------------
