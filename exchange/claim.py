@@ -37,9 +37,8 @@ INFO_CANCELLED = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/modifie
 #: Extensions only a PAS inquiry's Claim carries (PASClaimInquiry): an inquiry asks about
 #: authorizations already given, it requests none.
 INQUIRY_MARKS = ("profile-claim-inquiry", "profile-pas-inquiry-request-bundle", "extension-reviewActionCode",
-                 "extension-itemCertIssueDate", "extension-itemCertExpirationDate",
-                 "extension-itemCertEffectiveDate", "extension-certIssueDate", "extension-certExpirationDate",
-                 "extension-certEffectiveDate")
+                 "extension-itemCertificationIssueDate", "extension-itemCertificationEffectiveDate",
+                 "extension-itemCertificationExpirationDate")
 LEVEL_SERVICES = ("decompression", "fusion", "instrumentation")
 #: The part of the documented plan (request.levels[]) that documents a service at a level.
 PLAN_PART = {"decompression": "decompression", "fusion": "fusion", "instrumentation": "fusion"}
@@ -268,7 +267,8 @@ def read_items(claim: Any, at: str, r: Reading) -> ClaimRead:
                 if kind is not None and kind["setting"]:
                     out.settings.setdefault(kind["setting"], f"{here}.extension[{n}]")
         if row is None:
-            why = f"{said(coding)} has no row in exchange/data/procedures.csv"
+            why = (f"{said(coding)} has no row in exchange/data/procedures.csv: not a service this engine decides "
+                   "under the policy")
             r.not_read(f"{here}.productOrService", why, "", item.sequence, coding)
             out.slots.append(ClaimItem(item.sequence, raw, None, location, why))
             continue

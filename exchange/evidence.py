@@ -174,8 +174,9 @@ def _scan(items: list[Any] | None, where: str, systems: dict[str, frozenset[str]
             if link.endswith("#criteria") and item.answer:
                 _unread(f"{here}.answer", f"answers given on the help item {shown(link)}, which asks nothing: "
                                           "answer the field itself", True, doc, r)
-            if item.answer and item.item:
-                _nested(item.item, here, "under a question", fields, doc, r)
+            nested = [x for x in item.item or [] if x.answer or x.item or not (x.linkId or "").endswith("#criteria")]
+            if item.answer and nested:  # (a #criteria help item, empty, is where the Questionnaire puts it)
+                _nested(nested, here, "under a question", fields, doc, r)
             elif item.item:
                 stack.append((item.item, here))
 

@@ -265,7 +265,8 @@ def _with_unlisted_item() -> tuple[dict, int]:
 
 
 NOT_DECIDED = "Claim item 6 (22899) is not decided: http://www.ama-assn.org/go/cpt|22899 (Unlisted procedure, spine) " \
-              "has no row in exchange/data/procedures.csv (Bundle.entry[0].resource.item[{}].productOrService); " \
+              "has no row in exchange/data/procedures.csv: not a service this engine decides under the policy " \
+              "(Bundle.entry[0].resource.item[{}].productOrService); " \
               "pended for manual review"
 
 

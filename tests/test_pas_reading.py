@@ -267,6 +267,15 @@ def test_answers_on_a_criteria_help_item_are_a_notice_and_pend(tmp_path: Path) -
     assert set(_codes(response).values()) == {"A4"}
 
 
+def test_an_empty_help_item_where_the_questionnaire_puts_it_is_no_notice() -> None:
+    bundle = _case_bundle()
+    _, answers = _entry(bundle, "QuestionnaireResponse")
+    question = _find(answers["item"], "clinical.adl_limitation")
+    question["item"] = [{"linkId": "clinical.adl_limitation#criteria"}]
+    request = from_bundle(bundle, "help")
+    assert request.warnings == () and all(i.subject is not None for i in request.items)
+
+
 def test_answers_contained_in_the_claim_are_read() -> None:
     """A QuestionnaireResponse contained in the Claim was ignored, and every item pended."""
     bundle = _case_bundle()
@@ -476,9 +485,14 @@ def test_batch_answers_services_outside_the_policy(tmp_path: Path) -> None:
 def test_an_inquiry_is_not_a_submission() -> None:
     bundle = _pas_request([_line(1, CPT, "63047", site={"text": "L4-L5"})])
     bundle["meta"] = {"profile": ["http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-pas-inquiry-request-bundle"]}
-    request = from_bundle(bundle, "inquiry")
+    request = from_bundle(copy.deepcopy(bundle), "inquiry")
     assert request.inquiry and request.case is None
     assert all(i.subject is None and "inquiry" in i.why_unmapped for i in request.items)
+    del bundle["meta"]  # an inquiry's item carries the review action of the authorization asked about
+    bundle["entry"][0]["resource"]["item"][0]["extension"].append({
+        "url": "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode",
+        "valueCodeableConcept": {"coding": [{"system": "https://codesystem.x12.org/005010/306", "code": "A1"}]}})
+    assert from_bundle(bundle, "inquiry").inquiry
 
 
 # the PAS guide's request examples, in their style (written here): each answered, none refused
