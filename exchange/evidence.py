@@ -421,6 +421,18 @@ def _later(a: _Result, b: _Result) -> bool | None:
     return None
 
 
+def _effective(obs: Any, where: str) -> tuple[Any, str]:
+    """When an Observation was taken, and the element saying it (a period: its start, when it began)."""
+    if obs.effectiveDateTime is not None:
+        return obs.effectiveDateTime, f"{where}.effectiveDateTime"
+    if obs.effectiveInstant is not None:
+        return obs.effectiveInstant, f"{where}.effectiveInstant"
+    period_ = obs.effectivePeriod
+    if period_ is not None and period_.start is not None:
+        return period_.start, f"{where}.effectivePeriod.start"
+    return None, f"{where}.effectiveDateTime"
+
+
 def _unit_ok(row: Row, unit: str) -> bool:
     if row["unit"]:
         return unit == row["unit"]
@@ -450,7 +462,8 @@ def read_observations(bundle: Any, claim: Any, targets: Targets, request: Span |
             r.warn(f"{where}.status", f"an Observation with status {obs.status} is not read: only final results count")
             continue
         of_the_patient(claim, targets, obs.subject, f"{where}.subject", "an Observation", r)
-        when = _when(obs.effectiveDateTime, f"{where}.effectiveDateTime", request, r)
+        effective, at = _effective(obs, where)
+        when = _when(effective, at, request, r)
         if when is False:
             continue
         quantity = obs.valueQuantity

@@ -163,6 +163,13 @@ def test_an_observation_after_the_request_or_in_the_future_is_refused(tmp_path: 
     assert f"Bundle.entry[{k}].resource.effectiveDateTime: {when}" in out and said in out, out
 
 
+def test_an_observation_whose_period_starts_in_the_future_is_refused(tmp_path: Path) -> None:
+    bundle = _with_dexa()
+    k, obs = _entry(bundle, "Observation")
+    obs["effectivePeriod"] = {"start": "2031-01-05"}
+    assert f"Bundle.entry[{k}].resource.effectivePeriod.start: 2031-01-05 is in the future" in _refused(tmp_path, bundle)
+
+
 @pytest.mark.parametrize("when", ["9999-12-31", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_calendar_extremes_are_refused_without_a_traceback(tmp_path: Path, when: str) -> None:
     """9999-12-31 and year 1 at +14:00 raised OverflowError in exchange/request.py."""
