@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -572,14 +573,43 @@ _TYPES = st.sampled_from(["Bundle", "Patient", "Claim", "QuestionnaireResponse",
                           "Parameters", "Bundel", "", 7])
 
 
+_ANY = st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70), st.text(max_size=8), st.just([]),
+                 st.just({}), st.just([{}]), st.just({"resourceType": "Patient"}), st.just("\x1b[2J"),
+                 st.sampled_from(["9999-12-31", "0000-00-00", "2025-13-40", "urn:uuid:x", "Patient/x", "#qr"]))
+
+
+def _replace_somewhere(data: Any, pick: int, value: Any) -> None:
+    places = []
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+        for key in keys:
+            places.append((node, key))
+            stack.append(node[key])
+    if places:
+        node, key = places[pick % len(places)]
+        node[key] = value
+
+
+def _first_resource(bundle: Any) -> bool:
+    try:
+        return isinstance(bundle["entry"][0]["resource"], dict)
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
 @st.composite
 def _fuzzed(draw: st.DrawFn) -> str:
     bundle = _with_dexa() if draw(st.booleans()) else _pas_request(
         [_line(1, draw(st.sampled_from([CPT, HCPCS, ""])), draw(st.sampled_from(["63047", "22630", "G0154", "x"])),
                site=draw(st.sampled_from([None, {"text": "L4/5"}, {"text": "L4-L5, L5-S1"}, {"coding": []}])))])
+    for _ in range(draw(st.integers(0, 3))):  # a value anywhere replaced by any JSON value
+        _replace_somewhere(bundle, draw(st.integers(0, 10 ** 6)), draw(_ANY))
     top = draw(_TYPES)
     if top != "Bundle":
-        bundle = {**bundle["entry"][0]["resource"], "resourceType": top} if draw(st.booleans()) else {"resourceType": top}
+        first = bundle["entry"][0]["resource"] if _first_resource(bundle) else {}
+        bundle = {**first, "resourceType": top} if draw(st.booleans()) else {"resourceType": top}
     text = json.dumps(bundle)
     for _ in range(draw(st.integers(0, 3))):
         text = text.replace('"value": -2.8', '"value": ' + draw(_NUMBERS), 1)
@@ -594,7 +624,8 @@ def _fuzzed(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "80")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(_fuzzed())
 def test_no_bundle_gives_a_traceback(text: str) -> None:
     """Every Bundle is read, or refused with element paths (BundleError): nothing else escapes the reader."""
