@@ -26,7 +26,7 @@ from typing import Any
 
 from exchange import form
 from exchange.bundle import BundleError, as_json
-from exchange.claim import Reading, mapped, said
+from exchange.requested import Reading, mapped, said
 from exchange.strict import shown
 from exchange.tables import Row, admits, default_value, values
 from facts.load import CaseFileError, parse_case

@@ -1,7 +1,7 @@
 """A Da Vinci PAS request Bundle to a case record, and a case record to one.
 
 The Claim (``use = preauthorization``) says what is requested (read by
-``exchange.claim``: codes, levels, sides, the inpatient setting);
+``exchange.requested``: codes, levels, sides, the inpatient setting);
 ``Claim.created`` is the request date.  The QuestionnaireResponses and
 Observations document the rest (read by ``exchange.evidence``), and refine
 what a code leaves open (22630 is TLIF or PLIF; the answer to
@@ -24,7 +24,7 @@ from typing import Any
 from engine.deciding.decision import ITEM_NOT_DECIDED, Decision, Notice, PolicyRef
 from exchange import form
 from exchange.bundle import BundleError, known_type, as_json, full_url, plain, resource_id, validate
-from exchange.claim import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, place, read_items
+from exchange.requested import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, place, read_items
 from exchange.evidence import Targets, merge_request, period, read_answers, read_observations, to_case
 from exchange.strict import Refused, check, loads
 from exchange.tables import Row, admits, coding_of, default_value, table, values
