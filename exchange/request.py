@@ -27,7 +27,7 @@ from exchange.bundle import BundleError, known_type, as_json, full_url, plain, r
 from exchange.requested import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, place, read_items
 from exchange.evidence import Targets, merge_request, period, read_answers, read_observations, to_case
 from exchange.strict import Refused, check, loads
-from exchange.tables import Row, admits, coding_of, default_value, table, values
+from exchange.tables import Row, table
 from facts.model import Case
 
 CASE_SYSTEM = "urn:necessity:case"
@@ -71,16 +71,34 @@ class Request:
 # ---------------------------------------------------------------------------
 
 
+def _values(row: Row) -> list[str]:
+    return row["values"].split()
+
+
+def _default(row: Row) -> str | None:
+    first = _values(row)[0]
+    return None if first == "*" else first
+
+
+def _admits(row: Row, value: str) -> bool:
+    values = _values(row)
+    return "*" in values or any(value in v.split("+") for v in values)
+
+
+def _coding(row: Row) -> dict[str, Any]:
+    return {"system": row["system"], "code": row["code"], "display": row["display"]}
+
+
 def _procedure_for(service: str, value: str | None) -> Row:
     """The first row that stands for ``value`` by default, else the first that admits it."""
     rows = [r for r in table("procedures") if r["service"] == service]
     for r in rows:
-        if default_value(r) == value and (value is not None or values(r) == ["*"]):
+        if _default(r) == value and (value is not None or _values(r) == ["*"]):
             return r
     for r in rows:
-        if value is not None and admits(r, value) and values(r) != ["*"]:
+        if value is not None and _admits(r, value) and _values(r) != ["*"]:
             return r
-    return next(r for r in rows if values(r) == ["*"] or (value is not None and admits(r, value)))
+    return next(r for r in rows if _values(r) == ["*"] or (value is not None and _admits(r, value)))
 
 
 def _item_row(item: str, source: str | None) -> Row:
@@ -110,15 +128,15 @@ def _item(sequence: int, row: Row, level: str | None, location: dict | None, mod
         ],
         "sequence": sequence,
         "category": {"coding": [{"system": X12_SERVICE_TYPE, "code": "2", "display": "Surgical"}]},
-        "productOrService": {"coding": [coding_of(row)]},
+        "productOrService": {"coding": [_coding(row)]},
     }
     if modifier is not None:
-        item["modifier"] = [{"coding": [coding_of(modifier)]}]
+        item["modifier"] = [{"coding": [_coding(modifier)]}]
     if location is not None:
         item["locationCodeableConcept"] = location
     if level is not None:
         site = _first("body-sites", "level", level)
-        item["bodySite"] = {"coding": [coding_of(site)]}
+        item["bodySite"] = {"coding": [_coding(site)]}
     return item
 
 
@@ -152,7 +170,7 @@ def to_bundle(case: Case) -> dict[str, Any]:
     req = case.request
     location = None
     if req.setting is not None:
-        location = {"coding": [coding_of(_first("places-of-service", "setting", req.setting.value))]}
+        location = {"coding": [_coding(_first("places-of-service", "setting", req.setting.value))]}
     items: list[dict[str, Any]] = []
 
     def add(row: Row, level: str | None = None, modifier: Row | None = None, admission: bool = False) -> None:
@@ -188,7 +206,7 @@ def to_bundle(case: Case) -> dict[str, Any]:
             "resourceType": "Observation",
             "id": f"{_id(cid)}-{row['code']}",
             "status": "final",
-            "code": {"coding": [coding_of(row)]},
+            "code": {"coding": [_coding(row)]},
             "subject": {"reference": urls["patient"]},
             "valueQuantity": quantity,
         })
@@ -251,8 +269,6 @@ def to_bundle(case: Case) -> dict[str, Any]:
 def _id(case_id: str) -> str:
     """The id of a resource made for a case: room is left for a suffix (``-documentation``)."""
     return resource_id(case_id, 48)
-
-
 
 
 # ---------------------------------------------------------------------------
