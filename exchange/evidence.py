@@ -18,6 +18,7 @@ item is pended (``Documentation.unread``).
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import json
 from dataclasses import dataclass, field
@@ -113,21 +114,50 @@ def period(value: Any) -> Span | None:
     return start, end
 
 
-def _when(value: Any, where: str, request: Span | None, r: Reading) -> Span | None | bool:
-    """The span of an Observation's date, or False when it is refused (future, after the request, off the calendar)."""
-    written = shown(value.isoformat() if hasattr(value, "isoformat") else value)
+def _days(value: Any) -> tuple[datetime.date, datetime.date] | None:
+    """The calendar days a date or dateTime names as written (a dateTime: its own local day)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date(), value.date()
+    if isinstance(value, datetime.date):
+        return value, value
     try:
+        parts = [int(p) for p in str(value).split("-")][:2]
+        if len(parts) == 1:
+            return datetime.date(parts[0], 1, 1), datetime.date(parts[0], 12, 31)
+        return (datetime.date(parts[0], parts[1], 1),
+                datetime.date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1]))
+    except ValueError:  # the models admit only dates; anything else is taken as undated
+        return None
+
+
+def _aware(value: Any) -> bool:
+    return isinstance(value, datetime.datetime) and value.tzinfo is not None
+
+
+def _when(value: Any, where: str, created: Any, r: Reading) -> Span | None | bool:
+    """The span of an Observation's date, or False when it is refused (future, after the request, off the calendar).
+
+    As the case model does: a date is compared by calendar day (today, the
+    request's day); two instants with their time zones are compared as instants.
+    """
+    written = shown(value.isoformat() if hasattr(value, "isoformat") else value)
+    days, asked = _days(value), _days(created)
+    if days is None:
+        return None
+    try:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        future = value > now if _aware(value) else days[0] > datetime.date.today()
+        after = asked is not None and (value > created if _aware(value) and _aware(created) else days[0] > asked[1])
         span = period(value)
     except (OverflowError, ValueError):
         r.problems.append((where, f"{written} is outside the calendar once taken to UTC: correct the date"))
         return False
-    if span is None:
-        return None
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    if span[0] > now:
+    if future:
         r.problems.append((where, f"{written} is in the future: check the year"))
         return False
-    if request is not None and span[0] >= request[1]:
+    if after:
         r.problems.append((where, f"{written} is after the request (Claim.created): a result taken after the "
                                   "request is not part of it: correct the date or leave the Observation out"))
         return False
@@ -439,7 +469,7 @@ def _unit_ok(row: Row, unit: str) -> bool:
     return unit in DIMENSIONLESS or (unit.startswith("{") and unit.endswith("}"))
 
 
-def read_observations(bundle: Any, claim: Any, targets: Targets, request: Span | None, record: dict[str, Any],
+def read_observations(bundle: Any, claim: Any, targets: Targets, created: Any, record: dict[str, Any],
                       reader: form.Reader, r: Reading) -> None:
     """Measurements given as Observations, beside the answers (they must agree).
 
@@ -463,7 +493,7 @@ def read_observations(bundle: Any, claim: Any, targets: Targets, request: Span |
             continue
         of_the_patient(claim, targets, obs.subject, f"{where}.subject", "an Observation", r)
         effective, at = _effective(obs, where)
-        when = _when(effective, at, request, r)
+        when = _when(effective, at, created, r)
         if when is False:
             continue
         quantity = obs.valueQuantity

@@ -25,7 +25,7 @@ from engine.deciding.decision import ITEM_NOT_DECIDED, Decision, Notice, PolicyR
 from exchange import form
 from exchange.bundle import BundleError, known_type, as_json, full_url, plain, resource_id, validate
 from exchange.requested import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, place, read_items
-from exchange.evidence import Targets, merge_request, period, read_answers, read_observations, to_case
+from exchange.evidence import Targets, merge_request, read_answers, read_observations, to_case
 from exchange.strict import Refused, check, loads
 from exchange.tables import Row, table
 from facts.model import Case
@@ -287,15 +287,6 @@ def _date(created: Any) -> str:
     return text[:10] if "T" in text else text
 
 
-def _request_span(claim: Any, r: Reading) -> Any:
-    try:
-        return period(claim.created)
-    except (OverflowError, ValueError):
-        r.problems.append(("Bundle.entry[0].resource.created", f"{_text(claim.created)} is outside the calendar once "
-                                                                "taken to UTC: correct the date"))
-        return None
-
-
 def from_bundle(data: Any, source: str) -> Request:
     """The case record of a PAS request Bundle, and what the response needs of the request."""
     if isinstance(data, dict) and data.get("resourceType") != "Bundle" and known_type(data.get("resourceType")):
@@ -329,7 +320,6 @@ def from_bundle(data: Any, source: str) -> Request:
     request: dict[str, Any] = {}
     if claim.created is not None:
         request["date"] = _date(claim.created)
-    span = _request_span(claim, r)
 
     read = read_items(claim, at, r)
     doc = read_answers(bundle, claim, targets, r)
@@ -348,7 +338,7 @@ def from_bundle(data: Any, source: str) -> Request:
         request["levels"] = list(placed.levels.values())
         if placed.case_items:
             request["items"] = placed.case_items
-        read_observations(bundle, claim, targets, span, doc.answers, doc.reader, r)
+        read_observations(bundle, claim, targets, claim.created, doc.answers, doc.reader, r)
     if r.problems:
         raise BundleError(source, r.problems)
 

@@ -155,13 +155,22 @@ def test_answers_with_no_subject_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("when, said", [("2031-01-05", "is in the future"), ("2025-12-02", "is after the request"),
-                                        ("2025-12-01T23:00:00-05:00", "is after the request")])
+                                        ("2025-12-02T01:00:00+05:00", "is after the request"),
+                                        ("2031-01-05T10:00:00Z", "is in the future")])
 def test_an_observation_after_the_request_or_in_the_future_is_refused(tmp_path: Path, when: str, said: str) -> None:
     bundle = _with_dexa()
     k, obs = _entry(bundle, "Observation")
     obs["effectiveDateTime"] = when
     out = _refused(tmp_path, bundle)
-    assert f"Bundle.entry[{k}].resource.effectiveDateTime: {when}" in out and said in out, out
+    assert f"Bundle.entry[{k}].resource.effectiveDateTime: {when[:10]}" in out and said in out, out
+
+
+def test_an_observation_of_the_request_day_in_another_time_zone_is_read() -> None:
+    """The request is dated by its day: a result of that day, late in the evening west of UTC, is not after it."""
+    bundle = _with_dexa()
+    _, obs = _entry(bundle, "Observation")
+    obs["effectiveDateTime"] = "2025-12-01T23:00:00-05:00"
+    assert from_bundle(bundle, "evening").case.history.bone_density.dexa_t_score == -2.8
 
 
 def test_an_observation_whose_period_starts_in_the_future_is_refused(tmp_path: Path) -> None:
