@@ -29,7 +29,7 @@ from exchange import form
 from exchange.bundle import BundleError, as_json
 from exchange.requested import Reading, mapped, said
 from exchange.strict import shown
-from exchange.tables import Row, admits, default_value, values
+from exchange.tables import Row
 from facts.load import CaseFileError, parse_case
 from facts.model import Case
 
@@ -294,118 +294,6 @@ def read_answers(bundle: Any, claim: Any, targets: Targets, r: Reading) -> Docum
             for key, value in reader.origin.items():
                 doc.reader.origin.setdefault(key, value)
     return doc
-
-
-# ---------------------------------------------------------------------------
-# the documented plan merged with what the Claim requests
-# ---------------------------------------------------------------------------
-
-
-def merge_request(documented: dict[str, Any], levels: dict[str, dict[str, Any]],
-                  rows: dict[str, dict[str, list[tuple[Row, str]]]], request: dict[str, Any],
-                  reader: form.Reader, r: Reading) -> None:
-    """Fold the QuestionnaireResponse's account of the plan into what the Claim requests.
-
-    The Claim's codes are what is requested; the answers only say which of the
-    values a code covers is meant (22630: TLIF or PLIF).  An answer that would
-    drop what a code requests, or that no code covers, contradicts the Claim
-    and is refused: the request is never read as less, or other, than it asks.
-    """
-    answered: dict[str, int] = {}
-    for n, entry in enumerate(documented.get("levels", [])):
-        key = f"request.levels[{n}]"
-        level = entry.get("level")
-        where = reader.where(key) or "QuestionnaireResponse"
-        if level in answered:
-            r.problems.append((where, f"documents the plan at {level} a second time (first at "
-                                      f"{reader.where(f'request.levels[{answered[level]}]')}): give one entry per level"))
-            continue
-        if level not in levels:
-            r.problems.append((where, r.refusal(f"documents the plan at {level}, where the Claim requests no service",
-                                                "add the level's items to the Claim or drop the entry")))
-            continue
-        answered[level] = n
-        target = levels[level]
-        for part in ("decompression", "fusion"):
-            if part in entry and part not in target:
-                r.problems.append((reader.where(f"{key}.{part}") or where, r.refusal(
-                    f"documents {part} at {level}, which the Claim does not request",
-                    f"add a {part} item for {level} or drop the answers")))
-        for name, value in entry.items():
-            if name not in ("level", "decompression", "fusion"):
-                target[name] = value
-    entries = documented.get("levels", [])
-    for level, target in levels.items():
-        n = answered.get(level)
-        key = f"request.levels[{n}]" if n is not None else None
-        entry = entries[n] if n is not None else {}
-        codes = rows.get(level, {})
-        if "decompression" in target:
-            answer = entry.get("decompression", {})
-            technique = _technique(level, answer.get("technique"), codes.get("decompression", []),
-                                   key and (reader.where(f"{key}.decompression.technique") or reader.where(key)), r)
-            target["decompression"] = {**answer, **({"technique": technique} if technique else {})}
-        if "fusion" in target:
-            answer = entry.get("fusion", {})
-            at = key and (reader.where(f"{key}.fusion.approaches") or reader.where(key))
-            if "approaches" in answer:
-                _check_approaches(level, answer["approaches"], codes.get("fusion", []), at, r)
-            if answer.get("instrumentation") is False and codes.get("instrumentation"):
-                r.problems.append((reader.where(f"{key}.fusion.instrumentation") or at,
-                                   f"answers no instrumentation at {level}, while the Claim requests it at "
-                                   f"{codes['instrumentation'][0][1]}: correct one of them"))
-            target["fusion"] = {**target["fusion"], **answer}
-    for name, value in documented.items():
-        if name != "levels":
-            request[name] = value
-
-
-def _coded(codes: list[tuple[Row, str]]) -> str:
-    return ", ".join(f"{row['code']} at {where}" for row, where in codes)
-
-
-def _technique(level: str, answered: str | None, codes: list[tuple[Row, str]], where: str | None,
-               r: Reading) -> str | None:
-    """The one decompression technique the case record holds for a level: what every code covers.
-
-    A level has one technique in the case record; two codes that name
-    different ones (63030 laminotomy, 63005 laminectomy) cannot both be read
-    into it, so one is never silently kept over the other.
-    """
-    if answered is not None:
-        refusing = [(row, at) for row, at in codes if not admits(row, answered)]
-        if refusing:
-            r.problems.append((where or refusing[0][1],
-                               f"technique {answered} at {level} disagrees with the Claim's code "
-                               f"{_coded(refusing)}: correct one of them"))
-        return answered
-    defaults = list(dict.fromkeys(t for t in (default_value(row) for row, _ in codes) if t))
-    if len(defaults) > 1:
-        shared = [v for v in values(codes[0][0]) if v != "*" and all(admits(row, v) for row, _ in codes)]
-        fix = (f"answer request.levels[].decompression.technique for {level} with {' or '.join(shared)}, which "
-               "every code covers, or request one decompression code" if shared else "request one decompression code")
-        r.problems.append((codes[1][1], f"requests decompression at {level} by {defaults[1]} ({codes[1][0]['code']}), "
-                                        f"while {codes[0][1]} requests {defaults[0]} ({codes[0][0]['code']}): the case "
-                                        f"record holds one technique per level: {fix}"))
-    return defaults[0] if defaults else None
-
-
-def _check_approaches(level: str, approaches: list[str], codes: list[tuple[Row, str]], where: str | None,
-                      r: Reading) -> None:
-    """The answered approaches say which of its values each fusion code means; they add none and drop none."""
-    for approach in approaches:
-        if codes and not any(admits(row, approach) for row, _ in codes):
-            r.problems.append((where or codes[0][1],
-                               f"approach {approach} at {level} disagrees with the Claim's fusion code "
-                               f"{_coded(codes)}: correct one of them"))
-    for row, at in codes:
-        vals = values(row)
-        if "*" in vals or any(set(v.split("+")) <= set(approaches) for v in vals):
-            continue
-        means = " or ".join(v.replace("+", " with ") for v in vals)
-        r.problems.append((where or at, f"approaches {', '.join(approaches) or '(none)'} at {level} leave out what "
-                                        f"the Claim's code {row['code']} at {at} requests ({means}): answer every "
-                                        "approach the Claim's codes request, or correct the Claim"))
 
 
 # ---------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from typing import Any
 from engine.deciding.decision import ITEM_NOT_DECIDED, Decision, Notice, PolicyRef
 from exchange import form
 from exchange.bundle import BundleError, known_type, as_json, full_url, plain, resource_id, validate
-from exchange.requested import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, place, read_items
-from exchange.evidence import Targets, merge_request, read_answers, read_observations, to_case
+from exchange.requested import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, merge_request, place, read_items
+from exchange.evidence import Targets, read_answers, read_observations, to_case
 from exchange.strict import Refused, check, loads
 from exchange.tables import Row, table
 from facts.model import Case
