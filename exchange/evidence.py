@@ -27,7 +27,7 @@ from typing import Any
 
 from exchange import form
 from exchange.bundle import BundleError, as_json
-from exchange.requested import Reading, mapped, said
+from exchange.requested import INFO_CANCELLED, Reading, mapped, said
 from exchange.strict import shown
 from exchange.tables import Row
 from facts.load import CaseFileError, parse_case
@@ -64,6 +64,18 @@ class Targets:
                 self.index.setdefault(local, i)
                 if entry.fullUrl and entry.fullUrl.endswith("/" + local):
                     self.index.setdefault(entry.fullUrl, i)
+
+    def withdrawn(self, claim: Any) -> dict[Any, str]:
+        """What the requester withdrew: the entries (by index) and contained resources (``#id``) a supportingInfo
+        flagged ``modifierextension-infoCancelled`` points at, each with the element saying so."""
+        out: dict[Any, str] = {}
+        for n, info in enumerate(claim.supportingInfo or []):
+            cancelled = any(e.url == INFO_CANCELLED and e.valueBoolean is True for e in info.modifierExtension or [])
+            if cancelled and info.valueReference is not None:
+                text = info.valueReference.reference or ""
+                out[text if text.startswith("#") else self(info.valueReference)] = \
+                    f"Bundle.entry[0].resource.supportingInfo[{n}].modifierExtension"
+        return out
 
     def __call__(self, reference: Any) -> Any:
         text = reference.reference
@@ -256,10 +268,15 @@ def _merge(into: dict[str, Any], other: dict[str, Any], path: str, doc: Document
 def read_answers(bundle: Any, claim: Any, targets: Targets, r: Reading) -> Documentation:
     """The QuestionnaireResponses of the request (Bundle entries, and those contained in the Claim), merged."""
     doc = Documentation()
-    found = [(f"Bundle.entry[{k}].resource", e.resource) for k, e in enumerate(bundle.entry or [])
+    withdrawn = targets.withdrawn(claim)
+    found = [(k, f"Bundle.entry[{k}].resource", e.resource) for k, e in enumerate(bundle.entry or [])
              if e.resource is not None and e.resource.get_resource_type() == "QuestionnaireResponse"]
-    found += [(f"Bundle.entry[0].resource.contained[{n}]", c) for n, c in enumerate(claim.contained or [])
+    found += [(f"#{c.id}", f"Bundle.entry[0].resource.contained[{n}]", c) for n, c in enumerate(claim.contained or [])
               if c.get_resource_type() == "QuestionnaireResponse"]
+    for key, where, _ in found:
+        if key in withdrawn:
+            r.warn(where, f"not read: withdrawn by the requester ({withdrawn[key]}: infoCancelled)")
+    found = [(where, resource) for key, where, resource in found if key not in withdrawn]
     for k, e in enumerate(bundle.entry or []):
         if k and e.resource is not None:
             for n, c in enumerate(getattr(e.resource, "contained", None) or []):
@@ -367,11 +384,15 @@ def read_observations(bundle: Any, claim: Any, targets: Targets, created: Any, r
     results that differ are refused and the sender says which one counts.
     """
     latest: dict[tuple[str, str], _Result] = {}
+    withdrawn = targets.withdrawn(claim)
     for k, entry in enumerate(bundle.entry or []):
         obs = entry.resource
         if obs is None or obs.get_resource_type() != "Observation":
             continue
         where = f"Bundle.entry[{k}].resource"
+        if k in withdrawn:
+            r.warn(where, f"not read: withdrawn by the requester ({withdrawn[k]}: infoCancelled)")
+            continue
         row, coding = mapped("observations", obs.code, f"{where}.code", r)
         if row is None:
             r.warn(f"{where}.code", f"{said(coding)} has no row in exchange/data/observations.csv: not read")

@@ -304,6 +304,18 @@ def test_answers_contained_in_the_claim_are_read() -> None:
     assert from_bundle(bundle, "contained").case == plain
 
 
+def test_documentation_the_requester_withdrew_is_not_read() -> None:
+    """A supportingInfo flagged infoCancelled ("this piece of information is not to be used") was read all the same."""
+    bundle = _with_dexa(-2.8)
+    k, _ = _entry(bundle, "Observation")
+    info = next(i for i in bundle["entry"][0]["resource"]["supportingInfo"]
+                if i["valueReference"]["reference"] == bundle["entry"][k]["fullUrl"])
+    info["modifierExtension"] = [{"url": CANCELLED, "valueBoolean": True}]
+    request = from_bundle(bundle, "withdrawn")
+    assert request.case.history.bone_density is None or request.case.history.bone_density.dexa_t_score is None
+    assert any("withdrawn by the requester" in w for w in request.warnings)
+
+
 def test_two_codings_that_disagree_are_refused(tmp_path: Path) -> None:
     bundle = _case_bundle()
     bundle["entry"][0]["resource"]["item"][1]["productOrService"]["coding"].append({"system": CPT, "code": "22612"})
