@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.deciding.decision import ITEM_NOT_DECIDED, Decision, Notice, PolicyRef
+from engine.deciding.decision import Decision, Notice, PolicyRef
 from exchange import form
 from exchange.bundle import BundleError, known_type, as_json, full_url, plain, resource_id, validate
 from exchange.requested import REQUEST_TYPE_EXT, ClaimItem, Reading, is_inquiry, merge_request, place, read_items
@@ -357,7 +357,7 @@ def from_bundle(data: Any, source: str) -> Request:
     elif doc.unread:
         why = f"the request holds documentation that cannot be read (at {doc.unread[0]}) and may change the decision"
     if why is not None:
-        r.notices.append(Notice(ITEM_NOT_DECIDED, f"no item is decided: {why}; every item is pended for manual review"))
+        r.notices.append(Notice(NOTHING_DECIDED, f"no item is decided: {why}; every item is pended for manual review"))
         items = [replace(ci, subject=None, why_unmapped=ci.why_unmapped or why) for ci in items]
     echo: list[tuple[str, dict[str, Any]]] = []
     for ref in (claim.patient, claim.insurer, claim.provider):
@@ -433,3 +433,5 @@ def undecided(request: Request, policy: Any) -> Decision:
 
 #: The outcome of a request no item of which is decided (``undecided``): not one of the engine's outcomes.
 NOT_DECIDED = "not_decided"
+#: The notice saying why no item of a request is decided (each item has its own ITEM_NOT_DECIDED notice).
+NOTHING_DECIDED = "nothing_decided"
