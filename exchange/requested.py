@@ -29,7 +29,7 @@ from engine.deciding.decision import ITEM_NOT_DECIDED, NOT_READ, Notice
 from engine.presenting import labels
 from exchange.bundle import as_json
 from exchange.strict import shown
-from exchange.tables import Row, admits, default_value, lookup, meaning, values
+from exchange.tables import Row, admits, default_value, is_category, lookup, meaning, values
 from facts.model import INPATIENT_ITEM
 from facts.terms import SPINAL_LEVELS
 
@@ -129,8 +129,9 @@ def mapped(name: str, concept: Any, where: str, r: Reading) -> tuple[Row | None,
                                                        f"{said(coding)} says {' '.join(meaning(row))}: the codings of "
                                                        "one element are one concept: keep the one meant"))
     for n, c in unmapped:
-        r.warn(f"{where}.coding[{n}]", f"{said(c)} has no row in exchange/data/{name}.csv: coding[{n0}] "
-                                       f"{said(coding)} is read")
+        if not is_category(c.system, c.code):
+            r.warn(f"{where}.coding[{n}]", f"{said(c)} has no row in exchange/data/{name}.csv: coding[{n0}] "
+                                           f"{said(coding)} is read")
     return row, coding
 
 

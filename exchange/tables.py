@@ -146,9 +146,15 @@ def lookup(name: str, system: str | None, code: str | None) -> Row | None:
     if row is not None:
         return row
     for alias, pattern, read_as in _aliases():
-        if alias == (system or "") and pattern.fullmatch(code):
+        if read_as and alias == (system or "") and pattern.fullmatch(code):
             return index.get((read_as, code))
     return None
+
+
+def is_category(system: str | None, code: str | None) -> bool:
+    """Whether a code classifies a service rather than names it (code-systems.csv rows with no read_as)."""
+    return code is not None and any(not read_as and alias == (system or "") and pattern.fullmatch(code)
+                                    for alias, pattern, read_as in _aliases())
 
 
 def meaning(row: Row) -> tuple[str, ...]:

@@ -323,6 +323,15 @@ def test_two_codings_that_disagree_are_refused(tmp_path: Path) -> None:
     assert "Bundle.entry[0].resource.item[1].productOrService.coding[1]: http://www.ama-assn.org/go/cpt|22612" in out
 
 
+def test_a_second_coding_no_row_reads_is_a_notice_unless_it_is_a_category() -> None:
+    bundle = _case_bundle()
+    coding = bundle["entry"][0]["resource"]["item"][0]["productOrService"]["coding"]
+    coding.append({"system": "https://codesystem.x12.org/005010/1365", "code": "2", "display": "Surgical"})
+    assert from_bundle(copy.deepcopy(bundle), "category").warnings == ()
+    coding.append({"system": "http://snomed.info/sct", "code": "5001"})
+    assert [w for w in from_bundle(bundle, "translation").warnings if "coding[2]: http://snomed.info/sct|5001 has no row" in w]
+
+
 def test_a_body_site_with_two_levels_is_refused(tmp_path: Path) -> None:
     bundle = _case_bundle()
     bundle["entry"][0]["resource"]["item"][0]["bodySite"]["text"] = "L5-S1"
