@@ -62,7 +62,7 @@ def explain(console: Console, case_file: str, *, policy_ref: str, policies_dir: 
     if decision is None:  # a PAS request the policy decides nothing of: every item pended
         decision = bundles.undecided(request, policy)
     if request is not None:
-        decision = bundles.noticed(decision, request)  # what the Bundle held beyond the case record is part of the answer
+        decision = bundles.noticed(decision, request)  # what the Bundle held beyond the case record is answered too
     if fmt == "fhir":
         if bundles is None:
             raise UserError("--format fhir needs the FHIR exchange (exchange/)")
