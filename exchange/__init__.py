@@ -19,10 +19,10 @@ def looks_like_bundle(text: str) -> bool:
     head = text.lstrip("\ufeff \t\r\n")
     if not head.startswith("{"):
         return False
-    import json
+    from exchange.strict import loads
 
     try:
-        data = json.loads(head)
+        data = loads(head)
     except (ValueError, RecursionError):
         return False  # the case file reader says what is wrong with it
     return isinstance(data, dict) and "resourceType" in data
@@ -50,6 +50,12 @@ class Pas:
         from exchange.request import read_text
 
         return read_text(text, source)
+
+    @staticmethod
+    def undecided(request: Any, policy: Any) -> Any:
+        from exchange.request import undecided
+
+        return undecided(request, policy)
 
     @staticmethod
     def noticed(decision: Any, request: Any) -> Any:

@@ -22,9 +22,11 @@ class BundleError(UserError):
     """A FHIR document that cannot be used: every problem, each at an element path."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
+        from exchange.strict import shown  # text from the request is printed: its control characters escaped
+
         self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {where}: {what}" for where, what in problems))
+        self.problems = [(shown(where), shown(what)) for where, what in problems]
+        super().__init__("\n".join(f"{source}: {where}: {what}" for where, what in self.problems))
 
     def render(self) -> str:
         return str(self)
@@ -52,7 +54,7 @@ _HINTS = {
 }
 
 
-def _known_type(name: Any) -> bool:
+def known_type(name: Any) -> bool:
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
@@ -67,7 +69,7 @@ def _resource_types(data: Any, root: str) -> list[tuple[str, str]]:
     problems = []
     if not isinstance(data, dict):
         return [(root, f"a FHIR resource is a JSON object, not a {type(data).__name__}")]
-    if not isinstance(data.get("resourceType"), str) or not _known_type(data["resourceType"]):
+    if not isinstance(data.get("resourceType"), str) or not known_type(data["resourceType"]):
         return [(f"{root}.resourceType", f"'{data.get('resourceType')}' is not a FHIR R4 resource type: correct it")]
     for i, entry in enumerate(data.get("entry") or [] if isinstance(data.get("entry"), list) else []):
         if isinstance(entry, dict) and "resource" in entry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +29,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "review-actions": ("action", "system", "code", "display", "source"),
     "reason-codes": ("action", "system", "code", "display", "source"),
     "attachments": ("field", "system", "code", "display", "source"),
+    "request-types": ("system", "code", "display", "setting", "source"),
+    "code-systems": ("system", "pattern", "read_as", "source"),
+}
+
+#: The cells that say what a row means: two codings of one element that map to rows differing in
+#: them say two different things (refused), rows agreeing in them say the same thing twice.
+MEANING: dict[str, tuple[str, ...]] = {
+    "procedures": ("service", "values"),
+    "body-sites": ("level",),
+    "modifiers": ("side",),
+    "places-of-service": ("setting",),
+    "observations": ("field", "unit"),
+    "request-types": ("setting",),
 }
 
 #: A file that replaces the shipped reason codes (the same columns).
@@ -100,9 +114,73 @@ def table(name: str) -> tuple[Row, ...]:
     return _shipped(name)
 
 
+def _by_code(rows: tuple[Row, ...]) -> dict[tuple[str, str], Row]:
+    out: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        out.setdefault((row["system"], row["code"]), row)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _shipped_index(name: str) -> dict[tuple[str, str], Row]:
+    return _by_code(_shipped(name))
+
+
+@lru_cache(maxsize=None)
+def _aliases() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    return tuple((r["system"], re.compile(r["pattern"]), r["read_as"]) for r in _shipped("code-systems"))
+
+
 def lookup(name: str, system: str | None, code: str | None) -> Row | None:
-    """The row for a code, or None when the table has no row for it."""
-    for row in table(name):
-        if row["code"] == code and row["system"] == (system or ""):
-            return row
+    """The row for a code, or None when the table has no row for it.
+
+    A code given under a system that code-systems.csv says also carries
+    another's codes (CPT codes are HCPCS Level I codes) is looked up under
+    that system too.
+    """
+    if code is None:
+        return None
+    rows = table(name)
+    index = _shipped_index(name) if rows is _shipped(name) else _by_code(rows)
+    row = index.get((system or "", code))
+    if row is not None:
+        return row
+    for alias, pattern, read_as in _aliases():
+        if read_as and alias == (system or "") and pattern.fullmatch(code):
+            return index.get((read_as, code))
     return None
+
+
+def is_category(system: str | None, code: str | None) -> bool:
+    """Whether a code classifies a service rather than names it (code-systems.csv rows with no read_as)."""
+    return code is not None and any(not read_as and alias == (system or "") and pattern.fullmatch(code)
+                                    for alias, pattern, read_as in _aliases())
+
+
+def meaning(row: Row) -> tuple[str, ...]:
+    """What a row says, in the cells that say it (MEANING)."""
+    return tuple(row[c] for c in MEANING.get(row.table, ("code",)))
+
+
+# ---------------------------------------------------------------------------
+# what a procedures.csv row's values say
+# ---------------------------------------------------------------------------
+
+
+def values(row: Row) -> list[str]:
+    return row["values"].split()
+
+
+def default_value(row: Row) -> str | None:
+    """The value a code stands for when the documentation does not refine it (None: ``*``, it names none)."""
+    first = values(row)[0]
+    return None if first == "*" else first
+
+
+def admits(row: Row, value: str) -> bool:
+    vals = values(row)
+    return "*" in vals or any(value in v.split("+") for v in vals)
+
+
+def coding_of(row: Row) -> dict[str, str]:
+    return {"system": row["system"], "code": row["code"], "display": row["display"]}

@@ -41,9 +41,12 @@ GOLDENS = [(pid, path) for pid in shipped_policies() for path in discover(ROOT /
 
 
 def _without_unsent(case):
-    """What a request Bundle carries of a case: no assessment, no notes on requested items."""
+    """What a request Bundle carries of a case: no assessment, no notes on requested items, and a setting only
+    when an inpatient stay is requested (the place of service of an outpatient line requests nothing)."""
     items = tuple(i.model_copy(update={"note": None}) for i in case.request.items)
-    return case.model_copy(update={"assessment": None, "request": case.request.model_copy(update={"items": items})})
+    setting = case.request.setting if case.request.setting is not None and case.request.setting.value == "inpatient" else None
+    request = case.request.model_copy(update={"items": items, "setting": setting})
+    return case.model_copy(update={"assessment": None, "request": request})
 
 
 def _same_decision(case, policy, *, would_change: bool = True) -> None:
@@ -262,7 +265,8 @@ def _with_unlisted_item() -> tuple[dict, int]:
 
 
 NOT_DECIDED = "Claim item 6 (22899) is not decided: http://www.ama-assn.org/go/cpt|22899 (Unlisted procedure, spine) " \
-              "has no row in exchange/data/procedures.csv (Bundle.entry[0].resource.item[{}].productOrService); " \
+              "has no row in exchange/data/procedures.csv: not a service this engine decides under the policy " \
+              "(Bundle.entry[0].resource.item[{}].productOrService); " \
               "pended for manual review"
 
 
@@ -615,7 +619,8 @@ def _unmapped_site(item: dict) -> None:
 
 def test_a_claim_with_no_readable_level_names_its_items_and_why(tmp_path: Path) -> None:
     """Every level item with a SNOMED body site (no row): this was 'request.levels: Tuple should have at least
-    1 item' at Bundle.entry[0].resource.created."""
+    1 item' at Bundle.entry[0].resource.created, then a refusal; a line whose level cannot be found is pended
+    (issue 22), each item named with why, and the request answered."""
     bundle = _source("source-002")
     items = bundle["entry"][0]["resource"]["item"]
     with_site = [i for i, it in enumerate(items) if "bodySite" in it]
@@ -623,13 +628,24 @@ def test_a_claim_with_no_readable_level_names_its_items_and_why(tmp_path: Path) 
         _unmapped_site(items[i])
     _item(_answers(bundle)["item"], "request")["item"] = [
         i for i in _item(_answers(bundle)["item"], "request")["item"] if i["linkId"] != "request.levels[]"]
-    result = _refused(tmp_path, bundle)
-    assert "Bundle.entry[0].resource.item: requests no decompression or fusion at a spinal level, as far as its " \
-           "items can be read" in result.output, result.output
+    result = _explain_bundle(tmp_path, bundle, "--format", "fhir")
+    assert result.exit_code == 0, result.output
     for i in with_site:
-        assert f"Bundle.entry[0].resource.item[{i}].bodySite: body site http://snomed.info/sct|123 (L5-S1) has no " \
-               "row in exchange/data/body-sites.csv" in result.output
-    assert "created" not in result.output and "Tuple" not in result.output
+        assert f"Bundle.entry[0].resource.item[{i}].bodySite: body site http://snomed.info/sct|123 (L5-S1) names " \
+               "no spinal level exchange/data/body-sites.csv maps" in result.stderr
+    response = json.loads(result.stdout)
+    assert set(_review_codes(response).values()) == {"A4"}
+    assert "Tuple" not in result.output and ".created:" not in result.stderr
+
+
+def _review_codes(bundle: dict) -> dict[int, str]:
+    """Each Claim item's X12 306 review action code, wherever in its adjudication's extensions it is written."""
+    out = {}
+    for item in bundle["entry"][0]["resource"]["item"]:
+        text = json.dumps(item["adjudication"])
+        codes = [c for c in ("A1", "A2", "A3", "A4", "A6", "A7", "C") if f'"code": "{c}"' in text]
+        out[item["itemSequence"]] = codes[0]
+    return out
 
 
 def test_a_refusal_names_the_claim_item_that_could_not_be_read(tmp_path: Path) -> None:

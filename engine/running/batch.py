@@ -145,8 +145,11 @@ class Decider:
             except Exception as exc:  # noqa: BLE001 - one record must never stop the batch
                 results[i] = error(item.source, f"{item.source}: this record could not be read "
                                                 f"({type(exc).__name__}: {exc}): please report it")
-        decisions = self.engine.decide_many(cases, would_change=self.would_change)
+        decided = iter(self.engine.decide_many([c for c in cases if c is not None], would_change=self.would_change))
+        decisions = [next(decided) if c is not None else None for c in cases]
         for i, case, request, decision in zip(where, cases, requests, decisions):
+            if decision is None:  # a request the policy decides nothing of: every item pended
+                decision = self.bundles.undecided(request, self.engine.policy)
             source = chunk[i].source
             if isinstance(decision, PolicyError):
                 results[i] = error(source, f"{source}: {decision}")

@@ -16,7 +16,11 @@ class Bundles(Protocol):
         """Whether a JSON document is a FHIR resource (it names its resourceType) rather than a case record."""
 
     def read(self, text: str, source: str) -> Any:
-        """The PAS request in ``text``: its ``.case`` (a ``facts.model.Case``) and ``.warnings``."""
+        """The PAS request in ``text``: its ``.case`` (a ``facts.model.Case``, or None when the policy decides
+        nothing it requests) and ``.warnings``."""
+
+    def undecided(self, request: Any, policy: Any) -> Any:
+        """The decision to answer a request whose ``.case`` is None with: no determination, every item pended."""
 
     def noticed(self, decision: Any, request: Any) -> Any:
         """The decision with what the request held beyond its case record as notices."""

@@ -26,8 +26,8 @@ def requested_level(level: str, case: Any, source: str) -> str:
     canon = next((lv for lv in SPINAL_LEVELS if lv.lower() == level.strip().lower()), None)
     if canon is None:
         raise UserError(f"--level {level}: unknown spinal level: use one of {', '.join(SPINAL_LEVELS)}")
-    if canon not in {lv.level for lv in case.request.levels}:
-        requested = ", ".join(lv.level for lv in case.request.levels)
+    if case is None or canon not in {lv.level for lv in case.request.levels}:
+        requested = ", ".join(lv.level for lv in case.request.levels) if case is not None else "no level"
         raise UserError(f"--level {level}: {source} does not request {canon} (it requests {requested})")
     return canon
 
@@ -55,10 +55,12 @@ def explain(console: Console, case_file: str, *, policy_ref: str, policies_dir: 
             raise UserError("--level does not apply to --format fhir: a PAS response answers every item of the request")
         level = requested_level(level, case, case_file)
     policy = load(policy_ref, policies_dir)
-    for event in limited(lambda: [decide(policy, case)], timeout=timeout):
+    for event in limited(lambda: [decide(policy, case) if case is not None else None], timeout=timeout):
         if isinstance(event, Stopped):
             raise UserError(f"{case_file}: {event.detail}: not decided")
         decision = event
+    if decision is None:  # a PAS request the policy decides nothing of: every item pended
+        decision = bundles.undecided(request, policy)
     if request is not None:
         decision = bundles.noticed(decision, request)  # what the Bundle held beyond the case record is answered too
     if fmt == "fhir":
