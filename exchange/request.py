@@ -24,6 +24,7 @@ from engine.presenting import labels
 from engine.deciding.decision import ITEM_NOT_DECIDED, NOT_READ, Decision, Notice
 from exchange import form
 from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
+from exchange.references import resolve
 from exchange.tables import Row, lookup, table
 from facts.load import CaseFileError, parse_case
 from facts.model import INPATIENT_ITEM, Case
@@ -501,9 +502,10 @@ def from_bundle(data: Any, source: str) -> Request:
     record = {"case": case_id, "request": request, **answers}
     case = _case(record, source, reader, origin)
     by_url = {e.fullUrl: e.resource for e in bundle.entry or [] if e.fullUrl}
+    listed = [(e.fullUrl, e.resource.get_resource_type(), e.resource.id) for e in bundle.entry or [] if e.resource]
     echo: list[tuple[str, dict[str, Any]]] = []
     for ref in (claim.patient, claim.insurer, claim.provider):
-        url = ref.reference if ref is not None else None
+        url = resolve(ref.reference if ref is not None else None, bundle.entry[0].fullUrl, listed)
         if url in by_url and url not in dict(echo):
             echo.append((url, as_json(by_url[url])))
     return Request(

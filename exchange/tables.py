@@ -28,6 +28,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "review-actions": ("action", "system", "code", "display", "source"),
     "reason-codes": ("action", "system", "code", "display", "source"),
     "attachments": ("field", "system", "code", "display", "source"),
+    "authorization": ("setting", "value", "source"),
 }
 
 #: A file that replaces the shipped reason codes (the same columns).

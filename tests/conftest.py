@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+#: The time of decision every FHIR response in the tests carries (exchange/issued.py): the same bytes every run.
+os.environ.setdefault("NECESSITY_DECISION_TIME", "2026-01-05T14:30:00Z")
 
 from browser import PACKAGE, Browser, executable
 

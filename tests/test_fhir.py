@@ -284,8 +284,8 @@ def test_an_item_not_decided_is_reported_in_every_format(tmp_path: Path) -> None
     assert 'data-notice="item_not_decided"' in page and "for the items decided" in page
     response = json.loads(_explain_bundle(tmp_path, bundle, "--format", "fhir").stdout)
     claim = response["entry"][0]["resource"]
-    assert claim["disposition"] == "approved for the items decided under reference 1.1; item 6 pended for manual review"
-    assert claim["processNote"][0]["text"].endswith(": approved for the items decided; item 6 pended for manual review")
+    assert claim["disposition"] == "certified: item 1; pended for review: item 6 (under reference 1.1)"
+    assert claim["processNote"][0]["text"].endswith(": certified: item 1; pended for review: item 6")
     assert actions(response)[6] == "A4"
 
 

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from casebuilder import baseline, case_from, merge
 from engine.presenting import labels
@@ -24,6 +25,11 @@ from responses import actions, by_subject, claim_response, communications, item_
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def _record(name: str) -> dict:
+    """An example case file as data (its dates as text, as a case file writes them)."""
+    return json.loads(json.dumps(yaml.safe_load((ROOT / "examples" / f"{name}.yaml").read_text()), default=str))
 
 
 def _lines(resource: dict) -> list[int]:
@@ -64,10 +70,26 @@ def test_source_000_modifies_the_fusion_to_decompression() -> None:
     codes = actions(bundle)
     fusion = sequences(request, ("level", "L3-L4", "fusion"))
     assert fusion and all(codes[s] == "A6" for s in fusion)
-    assert all(codes[s] == "A1" for s in sequences(request, ("level", "L3-L4", "decompression")))
-    authorised = next(a for a in claim_response(bundle)["addItem"] if set(fusion) <= set(a["itemSequence"]))
-    assert authorised["bodySite"]["coding"][0]["code"] == "L3-L4"
-    assert authorised["productOrService"]["coding"][0]["code"] == "63047"
+    decompression = sequences(request, ("level", "L3-L4", "decompression"))
+    assert decompression and all(codes[s] == "A1" for s in decompression)
+    # The decompression has its own certified item: it is not authorised a second time in addItem (issue 22, 5).
+    assert "addItem" not in claim_response(bundle)
+    assert any(f"by item {decompression[0]}" in t for t in item_notes(bundle, fusion[0]))
+
+
+def test_a_fusion_without_its_decompression_item_is_modified_to_one_added_item() -> None:
+    record = _record("source-000")
+    for level in record["request"]["levels"]:
+        if level["level"] == "L3-L4":
+            del level["decompression"]
+    bundle, request = respond(case_from(record))
+    fusion = sequences(request, ("level", "L3-L4", "fusion"))
+    assert fusion and all(actions(bundle)[s] == "A6" for s in fusion)
+    added = [a for a in claim_response(bundle)["addItem"] if a["bodySite"]["coding"][0]["code"] == "L3-L4"]
+    assert len(added) == 1
+    # 1..1 in the PAS profile (one sequence, where [3, 4, 5] was written); 0..* in R4, so a JSON array
+    assert added[0]["itemSequence"] == [fusion[0]]
+    assert added[0]["productOrService"]["coding"][0]["code"] == "63047"
 
 
 def test_source_003_pends_for_supervised_physical_therapy() -> None:
@@ -260,3 +282,146 @@ def test_same_decision_same_bytes() -> None:
     first, _ = respond(load_case(ROOT / "examples" / "source-003.yaml"))
     again, _ = respond(load_case(ROOT / "examples" / "source-003.yaml"))
     assert json.dumps(first) == json.dumps(again)
+
+
+# ---------------------------------------------------------------------------
+# issue 22: what a PAS client reads
+# ---------------------------------------------------------------------------
+
+PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
+
+
+def _review_actions(adjudicated: dict) -> list[dict]:
+    return [e for a in adjudicated["adjudication"] for e in a.get("extension", [])
+            if e["url"] == PAS + "extension-reviewAction"]
+
+
+def test_the_review_action_code_is_the_standalone_extension_by_its_full_url() -> None:
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    for item in claim_response(bundle)["item"]:
+        (review,) = _review_actions(item)
+        urls = [e["url"] for e in review["extension"]]
+        assert "code" not in urls
+        assert urls.count(PAS + "extension-reviewActionCode") == 1, urls
+
+
+def test_a_response_repeats_the_resources_the_claim_references_relatively(tmp_path: Path) -> None:
+    """IG style: fullUrl http://example.org/fhir/Patient/x, reference Patient/x (FHIR bundle resolution)."""
+    from exchange.request import from_bundle, to_bundle
+
+    data = to_bundle(load_case(ROOT / "examples" / "source-002.yaml"))
+    renamed = {}
+    for entry in data["entry"]:
+        r = entry["resource"]
+        renamed[entry["fullUrl"]] = f"{r['resourceType']}/{r['id']}"
+        entry["fullUrl"] = f"http://example.org/fhir/{r['resourceType']}/{r['id']}"
+    text = json.dumps(data)
+    for old, new in renamed.items():
+        text = text.replace(f'"{old}"', f'"{new}"')
+    request = from_bundle(json.loads(text), "relative.json")
+    from engine.deciding.policy import load
+    from engine.deciding.solver import decide
+    from exchange.response import to_response
+
+    p = load("reference")
+    bundle = to_response(decide(p, request.case), request, p)
+    urls = {e["fullUrl"]: e["resource"]["resourceType"] for e in bundle["entry"]}
+    response = claim_response(bundle)
+    for role, kind in (("patient", "Patient"), ("insurer", "Organization"), ("requestor", "Organization")):
+        assert urls.get(response[role]["reference"]) == kind, (role, response[role], sorted(urls))
+
+
+@pytest.mark.parametrize("name", ["source-001", "source-004"])
+def test_the_response_bundle_always_has_a_timestamp(name: str) -> None:
+    """source-001 has no request date, source-004 one known to the month: Bundle.timestamp is 1..1."""
+    bundle, _ = respond(ROOT / "examples" / f"{name}.yaml")
+    assert bundle["timestamp"] == "2026-01-05T14:30:00Z"
+
+
+def test_the_response_carries_the_time_of_decision_not_the_claims(monkeypatch) -> None:
+    bundle, request = respond(ROOT / "examples" / "source-002.yaml")
+    assert claim_response(bundle)["created"] == bundle["timestamp"] == "2026-01-05T14:30:00Z"
+    monkeypatch.setenv("NECESSITY_DECISION_TIME", "2026-02-03T04:05:06+01:00")
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    assert claim_response(bundle)["created"] == "2026-02-03T04:05:06+01:00"
+    monkeypatch.delenv("NECESSITY_DECISION_TIME")
+    import datetime
+
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    created = datetime.datetime.fromisoformat(claim_response(bundle)["created"].replace("Z", "+00:00"))
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - created).total_seconds()) < 300
+
+
+def test_a_bad_decision_time_is_refused_naming_the_variable(monkeypatch) -> None:
+    from engine.deciding.errors import UserError
+
+    monkeypatch.setenv("NECESSITY_DECISION_TIME", "2026-02-30")
+    with pytest.raises(UserError, match="NECESSITY_DECISION_TIME"):
+        respond(ROOT / "examples" / "source-002.yaml")
+
+
+@pytest.mark.parametrize("name", ["source-003", "source-004"])
+def test_when_every_item_is_pended_the_disposition_says_pended(name: str) -> None:
+    bundle, _ = respond(ROOT / "examples" / f"{name}.yaml")
+    assert set(actions(bundle).values()) == {"A4"}
+    response = claim_response(bundle)
+    first = notes(bundle)[1]
+    for text in (response["disposition"], first):
+        assert "pended" in text and "denied" not in text, text
+
+
+def test_the_disposition_follows_the_review_actions() -> None:
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    disposition = claim_response(bundle)["disposition"]
+    got = actions(bundle)
+    for code, said in (("A1", "certified: item"), ("A3", "not certified: item"), ("A4", "pended for review: item")):
+        assert (code in got.values()) == (said in disposition), disposition
+
+
+def test_approved_items_carry_an_authorization_number_and_period() -> None:
+    bundle, _ = respond(ROOT / "examples" / "source-002.yaml")
+    response = claim_response(bundle)
+    assert response["preAuthRef"] and response["preAuthPeriod"]["start"] == "2026-01-05"
+    numbers = []
+    for item in response["item"]:
+        (review,) = _review_actions(item)
+        number = [e["valueString"] for e in review["extension"] if e["url"] == "number"]
+        extensions = {e["url"]: e for e in item.get("extension", [])}
+        if actions(bundle)[item["itemSequence"]] == "A1":
+            assert number and number[0] not in numbers
+            numbers += number
+            assert extensions[PAS + "extension-itemPreAuthIssueDate"]["valueDate"] == "2026-01-05"
+            period = extensions[PAS + "extension-itemPreAuthPeriod"]["valuePeriod"]
+            assert period["start"] == "2026-01-05" and period["end"] > period["start"]
+        else:
+            assert not number and not extensions
+    again, _ = respond(ROOT / "examples" / "source-002.yaml")
+    assert claim_response(again)["preAuthRef"] == response["preAuthRef"]  # derived, not random
+    other = case_from(merge(_record("source-002"), {"case": "another"}))
+    assert claim_response(respond(other)[0])["preAuthRef"] != response["preAuthRef"]
+
+
+def test_a_communication_request_names_who_asks_who_sends_and_how() -> None:
+    bundle, _ = respond(ROOT / "examples" / "source-003.yaml")
+    urls = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    asked = communications(bundle)
+    assert asked
+    for resource in asked:
+        assert resource["category"][0]["coding"][0]["system"] == "https://codesystem.x12.org/005010/755"
+        assert resource["medium"][0]["coding"][0]["system"] == "https://codesystem.x12.org/005010/756"
+        assert urls[resource["requester"]["reference"]]["resourceType"] == "Organization"
+        assert urls[resource["recipient"][0]["reference"]]["resourceType"] == "Organization"
+        assert urls[resource["sender"]["reference"]]["resourceType"] == "Organization"
+
+
+@pytest.mark.parametrize("path", EXAMPLES + sorted((ROOT / "tests" / "data").glob("*.yaml")), ids=lambda p: p.stem)
+def test_process_notes_are_bounded_and_split_notes_say_their_part(path: Path) -> None:
+    from exchange.issued import NOTE_LIMIT
+
+    bundle, _ = respond(path)
+    texts = [n["text"] for n in claim_response(bundle)["processNote"]]
+    assert max(map(len, texts)) <= NOTE_LIMIT
+    parts = [t for t in texts if t.endswith(")") and " (part " in t]
+    for t in parts:
+        n, of = t.rsplit(" (part ", 1)[1].rstrip(")").split(" of ")
+        assert 1 <= int(n) <= int(of)
