@@ -23,9 +23,9 @@ from typing import Any
 from engine.presenting import labels
 from engine.deciding.decision import ITEM_NOT_DECIDED, NOT_READ, Decision, Notice
 from exchange import form
-from exchange.bundle import BundleError, as_json, full_url, plain, resource_id, validate
+from exchange.bundle import BundleError, as_json, resource_id, validate
 from exchange.references import resolve
-from exchange.tables import Row, lookup, table
+from exchange.tables import Row, lookup
 from facts.load import CaseFileError, parse_case
 from facts.model import INPATIENT_ITEM, Case
 
@@ -96,181 +96,11 @@ def _coding(row: Row) -> dict[str, Any]:
     return {"system": row["system"], "code": row["code"], "display": row["display"]}
 
 
-def _procedure_for(service: str, value: str | None) -> Row:
-    """The first row that stands for ``value`` by default, else the first that admits it."""
-    rows = [r for r in table("procedures") if r["service"] == service]
-    for r in rows:
-        if _default(r) == value and (value is not None or _values(r) == ["*"]):
-            return r
-    for r in rows:
-        if value is not None and _admits(r, value) and _values(r) != ["*"]:
-            return r
-    return next(r for r in rows if _values(r) == ["*"] or (value is not None and _admits(r, value)))
-
-
-def _item_row(item: str, source: str | None) -> Row:
-    key = f"{item}:{source}" if source else item
-    rows = [r for r in table("procedures") if r["service"] == "item"]
-    return next((r for r in rows if r["values"] == key), None) or next(r for r in rows if r["values"] == item)
-
-
-def _first(name: str, column: str, value: str) -> Row:
-    return next(r for r in table(name) if r[column] == value)
-
-
-# ---------------------------------------------------------------------------
-# a case record to a request Bundle
-# ---------------------------------------------------------------------------
-
-
-def _item(sequence: int, row: Row, level: str | None, location: dict | None, modifier: Row | None,
-          admission: bool = False) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "extension": [
-            {"url": REQUEST_TYPE_EXT, "valueCodeableConcept": {"coding": [
-                {"system": X12_REQUEST_TYPE, "code": "AR" if admission else "HS",
-                 "display": "Admission Review" if admission else "Health Services Review"}]}},
-            {"url": CERTIFICATION_EXT, "valueCodeableConcept": {"coding": [
-                {"system": X12_CERTIFICATION, "code": "I", "display": "Initial"}]}},
-        ],
-        "sequence": sequence,
-        "category": {"coding": [{"system": X12_SERVICE_TYPE, "code": "2", "display": "Surgical"}]},
-        "productOrService": {"coding": [_coding(row)]},
-    }
-    if modifier is not None:
-        item["modifier"] = [{"coding": [_coding(modifier)]}]
-    if location is not None:
-        item["locationCodeableConcept"] = location
-    if level is not None:
-        site = _first("body-sites", "level", level)
-        item["bodySite"] = {"coding": [_coding(site)]}
-    return item
-
-
-def _without_links(items: list[dict[str, Any]], links: set[str]) -> list[dict[str, Any]]:
-    out = []
-    for item in items:
-        if item["linkId"] in links:
-            continue
-        if "item" in item:
-            inner = _without_links(item["item"], links)
-            item = {**item, "item": inner}
-            if not inner:
-                item.pop("item")
-        out.append(item)
-    return out
-
-
-def _get(case: Case, path: str) -> Any:
-    value: Any = case
-    for part in path.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
-
-
 def to_bundle(case: Case) -> dict[str, Any]:
-    """A PAS request Bundle for a case record: the Claim, the documentation, the resources they reference."""
-    cid = case.case
-    urls = {role: full_url(cid, role) for role in ("claim", "patient", "insurer", "provider", "coverage", "answers")}
-    req = case.request
-    location = None
-    if req.setting is not None:
-        location = {"coding": [_coding(_first("places-of-service", "setting", req.setting.value))]}
-    items: list[dict[str, Any]] = []
+    """A PAS request Bundle for a case record: written by exchange.claim (kept here for the reader's callers)."""
+    from exchange.claim import to_bundle as write
 
-    def add(row: Row, level: str | None = None, modifier: Row | None = None, admission: bool = False) -> None:
-        items.append(_item(len(items) + 1, row, level, location, modifier, admission))
-
-    for lv in req.levels:
-        if lv.decompression is not None:
-            technique = lv.decompression.technique
-            add(_procedure_for("decompression", technique.value if technique else None), lv.level)
-        if lv.fusion is not None:
-            approaches = [a.value for a in lv.fusion.approaches]
-            for approach in approaches or [None]:
-                add(_procedure_for("fusion", approach), lv.level)
-            if lv.fusion.instrumentation:
-                add(_procedure_for("instrumentation", "yes"), lv.level)
-    for it in req.items:
-        modifier = _first("modifiers", "side", it.side.value) if it.side is not None else None
-        add(_item_row(it.item.value, it.source.value if it.source else None), it.level, modifier)
-    if req.setting is not None and req.setting.value == "inpatient":
-        add(_first("procedures", "service", "admission"), admission=True)
-
-    observations = []
-    observed: set[str] = set()
-    for row in table("observations"):
-        value = _get(case, row["field"])
-        if value is None or row["field"] in observed:
-            continue
-        observed.add(row["field"])
-        quantity: dict[str, Any] = {"value": value}
-        if row["unit"]:
-            quantity.update(unit=row["unit"], system="http://unitsofmeasure.org", code=row["unit"])
-        observations.append({
-            "resourceType": "Observation",
-            "id": f"{_id(cid)}-{row['code']}",
-            "status": "final",
-            "code": {"coding": [_coding(row)]},
-            "subject": {"reference": urls["patient"]},
-            "valueQuantity": quantity,
-        })
-    answers = _without_links(form.answers(case), observed)
-    response = {
-        "resourceType": "QuestionnaireResponse",
-        "id": f"{_id(cid)}-documentation",
-        "questionnaire": FULL_QUESTIONNAIRE,
-        "status": "completed",
-        "subject": {"reference": urls["patient"]},
-        "item": answers,
-    }
-    supporting = [{
-        "extension": [{"url": DOCUMENT_INFORMATION, "extension": [{"url": "reportTypeCode", "valueCodeableConcept": {
-            "coding": [{"system": X12_REPORT_TYPE, "code": "PY", "display": "Physician's Report"}]}}]}],
-        "sequence": n + 1,
-        "category": {"coding": [{"system": PAS_TEMP_CODES, "code": "additionalInformation"}]},
-        "valueReference": {"reference": url},
-    } for n, url in enumerate([urls["answers"]] + [full_url(cid, o["id"]) for o in observations])]
-    claim: dict[str, Any] = {
-        "resourceType": "Claim",
-        "id": _id(cid),
-        "identifier": [{"system": CASE_SYSTEM, "value": cid}],
-        "status": "active",
-        "type": {"coding": [{"system": CLAIM_TYPE, "code": "institutional" if location and req.setting.value == "inpatient" else "professional"}]},
-        "use": "preauthorization",
-        "patient": {"reference": urls["patient"]},
-        "insurer": {"reference": urls["insurer"]},
-        "provider": {"reference": urls["provider"]},
-        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
-        "supportingInfo": supporting,
-        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": urls["coverage"]}}],
-        "item": items,
-    }
-    if req.date is not None:
-        claim["created"] = str(req.date)
-    else:
-        claim["_created"] = {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}
-    entries = [
-        (urls["claim"], claim),
-        (urls["patient"], {"resourceType": "Patient", "id": f"{_id(cid)}-patient",
-                           "identifier": [{"system": CASE_SYSTEM, "value": cid}]}),
-        (urls["insurer"], {"resourceType": "Organization", "id": f"{_id(cid)}-insurer", "name": "Payer (not named by the case record)"}),
-        (urls["provider"], {"resourceType": "Organization", "id": f"{_id(cid)}-provider", "name": "Requesting provider (not named by the case record)"}),
-        (urls["coverage"], {"resourceType": "Coverage", "id": f"{_id(cid)}-coverage", "status": "active",
-                            "beneficiary": {"reference": urls["patient"]}, "payor": [{"reference": urls["insurer"]}]}),
-        (urls["answers"], response),
-    ] + [(full_url(cid, o["id"]), o) for o in observations]
-    bundle = {
-        "resourceType": "Bundle",
-        "identifier": {"system": CASE_SYSTEM, "value": cid},
-        "type": "collection",
-        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
-    }
-    if req.date is not None and req.date.precision == "day":
-        bundle["timestamp"] = f"{req.date}T00:00:00Z"
-    return plain(bundle)
+    return write(case)
 
 
 def _id(case_id: str) -> str:
@@ -385,7 +215,8 @@ def from_bundle(data: Any, source: str) -> Request:
                 r.warn(f"{here}.locationCodeableConcept", f"place of service {_said(pos_coding)} has no row in "
                        "exchange/data/places-of-service.csv: the setting is not read from it")
             else:
-                settings.setdefault(pos["setting"], f"{here}.locationCodeableConcept")
+                if pos["setting"]:  # a row with no setting (99, not stated) requests none
+                    settings.setdefault(pos["setting"], f"{here}.locationCodeableConcept")
         if row is None:
             why = f"{_said(coding)} has no row in exchange/data/procedures.csv"
             r.not_read(f"{here}.productOrService", why, "", item.sequence, coding)

@@ -47,7 +47,7 @@ from engine.deciding.policy import Policy
 from exchange.bundle import full_url, plain, resource_id
 from exchange.issued import decision_time, disposition, reference_number, split, validity
 from exchange.references import resolve
-from exchange.request import CASE_SYSTEM, DATA_ABSENT, ClaimItem, Request, noticed
+from exchange.request import CASE_SYSTEM, ClaimItem, Request, noticed
 from exchange.tables import Row, table
 from facts.terms import SPINAL_LEVELS
 
