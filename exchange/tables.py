@@ -29,6 +29,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "reason-codes": ("action", "system", "code", "display", "source"),
     "attachments": ("field", "system", "code", "display", "source"),
     "authorization": ("setting", "value", "source"),
+    "questionnaire-codes": ("field", "system", "code", "display", "define", "source"),
 }
 
 #: A file that replaces the shipped reason codes (the same columns).
