@@ -328,9 +328,12 @@ def _write(out_path: str, text: str) -> None:
 @policies_dir_option
 @click.option("--all-fields", is_flag=True, help="Every field of the case record, whatever the policy reads "
               "(the questionnaire `fhir bundle` answers).")
+@click.option("--library", "as_library", is_flag=True, help="Write instead the CQL Library the questionnaire "
+              "names (cqf-library): its initialExpressions prepopulate the form from US Core data.")
 @click.option("--out", "out_path", default="-", show_default=True, metavar="FILE", help="Where to write it (- for standard output).")
 @user_errors
-def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bool, out_path: str) -> None:
+def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bool, as_library: bool,
+                       out_path: str) -> None:
     """Write the DTR Questionnaire of the documentation a policy reads.
 
     One item per case field the policy's rules read (derived from the policy
@@ -345,17 +348,19 @@ def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bo
     Examples:
       necessity fhir questionnaire --policy reference
       necessity fhir questionnaire --policy cigna-cmm-609 --out cigna-dtr.json
+      necessity fhir questionnaire --library --out prepopulation-library.json
     """
     from engine.presenting.output import refuse_inputs
     from engine.deciding.policy import load
     from exchange.bundle import dumps, validate
     from exchange.documents import full_questionnaire, questionnaire
+    from exchange.form import library
 
-    policy = None if all_fields else load(policy_ref, policies_dir)
+    policy = None if all_fields or as_library else load(policy_ref, policies_dir)
     if out_path != "-" and policy is not None:
         refuse_inputs(out_path, "--out", [(policy.folder, "policy")], written="the questionnaire")
-    resource = full_questionnaire() if policy is None else questionnaire(policy)
-    _write(out_path, dumps(validate(resource, "questionnaire", "Questionnaire")))
+    resource = library() if as_library else full_questionnaire() if policy is None else questionnaire(policy)
+    _write(out_path, dumps(validate(resource, "questionnaire", resource["resourceType"])))
 
 
 @fhir_group.command(name="bundle")

@@ -310,7 +310,11 @@ class Checker:
         self.value(t, element, node, path, resource)
         if not isinstance(node, dict):
             return
-        for child in t.children.get(element["id"], []):
+        # A recursive element (Questionnaire.item.item) is defined by the element it refers to.
+        shape = t.by_id.get(element.get("contentReference", "").split("#")[-1], element)
+        if shape is not element:
+            self.invariants(t, shape, node, path, resource)
+        for child in t.children.get(shape["id"], []):
             if _name(child) in ("id", "resourceType") and child is not t.root:
                 continue
             values = _values(node, child)

@@ -87,9 +87,9 @@ def constraints() -> tuple[dict[str, str], ...]:
 
 
 def _kind(resource: dict) -> str:
-    if resource.get("resourceType") == "Bundle":
-        first = (resource.get("entry") or [{}])[0].get("resource", {})
-        return f"Bundle/{first.get('resourceType')}"
+    if resource.get("resourceType") == "Bundle":  # a PAS response holds a ClaimResponse, a request a Claim
+        kinds = {e.get("resource", {}).get("resourceType") for e in resource.get("entry") or []}
+        return next((f"Bundle/{k}" for k in ("ClaimResponse", "Claim", "QuestionnaireResponse") if k in kinds), "Bundle")
     return resource.get("resourceType", "")
 
 
@@ -114,7 +114,11 @@ def table_problems(document: dict) -> list[str]:
                 continue
             nodes = _eval(resource, row["context"], resource) if row["context"] else [resource]
             for n, node in enumerate(nodes):
-                got = _eval(node, row["path"], resource)
+                # evaluated from the resource, so that choice elements (content[x], value[x]) keep their types
+                got = _eval(resource, f"({row['context']})[{n}].select({row['path']})" if row["context"]
+                            else row["path"], resource)
+                if not got and row["path"].isidentifier() and isinstance(node, dict) and f"_{row['path']}" in node:
+                    got = [node[f"_{row['path']}"]]  # a primitive given by its extensions only (data-absent-reason)
                 high = None if row["max"] == "*" else int(row["max"])
                 at = f"{where or kind}{'.' + row['context'] + f'[{n}]' if row['context'] else ''}.{row['path']}"
                 if len(got) < int(row["min"]) or (high is not None and len(got) > high):
@@ -318,7 +322,9 @@ IG_BROKEN = {
     ("Bundle-home-o2-questionnaireresponse-bundle.json", "an answer without its origin"):
         lambda d: _first_answer(d["entry"][0]["resource"]["item"]).pop("extension"),
     ("Questionnaire-home-o2-std-questionnaire.json", "no narrative"): lambda d: d.pop("text"),
-    ("Questionnaire-home-o2-std-questionnaire.json", "name against que-0"): lambda d: d.update(name="home o2"),
+    ("Questionnaire-home-o2-std-questionnaire.json", "no url"): lambda d: d.pop("url"),
+    ("Questionnaire-home-o2-std-questionnaire.json", "a nested item without its linkId"):
+        lambda d: next(i for i in d["item"] if i.get("item"))["item"][0].pop("linkId"),
 }
 
 
