@@ -26,8 +26,8 @@ from exchange.bundle import full_url, plain
 from exchange.issued import decision_time
 from exchange.request import (CASE_SYSTEM, CERTIFICATION_EXT, CLAIM_TYPE, DATA_ABSENT, DOCUMENT_INFORMATION,
                               FULL_QUESTIONNAIRE, PAS_TEMP_CODES, REQUEST_TYPE_EXT, X12_CERTIFICATION,
-                              X12_REPORT_TYPE, X12_REQUEST_TYPE, X12_SERVICE_TYPE, _admits, _coding, _default,
-                              _id, _values)
+                              X12_REPORT_TYPE, X12_REQUEST_TYPE, X12_SERVICE_TYPE, Request, _admits, _coding,
+                              _default, _id, _values, from_bundle)
 from exchange.tables import Row, table
 from facts.model import Case
 
@@ -265,3 +265,8 @@ def _with_origin(items: list[dict[str, Any]], clinician: str) -> list[dict[str, 
     return out
 
 
+
+
+def for_case(case: Case) -> Request:
+    """The request a case record stands for, read back from the Bundle ``to_bundle`` writes."""
+    return from_bundle(to_bundle(case), case.case)

@@ -96,13 +96,6 @@ def _coding(row: Row) -> dict[str, Any]:
     return {"system": row["system"], "code": row["code"], "display": row["display"]}
 
 
-def to_bundle(case: Case) -> dict[str, Any]:
-    """A PAS request Bundle for a case record: written by exchange.claim (kept here for the reader's callers)."""
-    from exchange.claim import to_bundle as write
-
-    return write(case)
-
-
 def _id(case_id: str) -> str:
     """The id of a resource made for a case: room is left for a suffix (``-documentation``)."""
     return resource_id(case_id, 48)
@@ -661,11 +654,6 @@ def read_text(text: str, source: str) -> Request:
     except RecursionError:
         raise BundleError(source, [("Bundle", "nested too deeply to be a FHIR Bundle: check its brackets")]) from None
     return from_bundle(data, source)
-
-
-def for_case(case: Case) -> Request:
-    """The request a case record stands for, read back from the Bundle ``to_bundle`` writes."""
-    return from_bundle(to_bundle(case), case.case)
 
 
 def noticed(decision: Decision, request: Request) -> Decision:

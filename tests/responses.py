@@ -8,7 +8,8 @@ from pathlib import Path
 from engine.deciding.policy import load
 from engine.deciding.solver import decide
 from exchange.bundle import validate
-from exchange.request import Request, for_case
+from exchange.claim import for_case
+from exchange.request import Request
 from exchange.response import REVIEW_ACTION_CODE, to_response
 from facts import load_case
 from facts.model import Case

@@ -30,7 +30,7 @@ from engine.cli import main
 from engine.deciding.policy import shipped_policies
 from exchange.conformance import PACKAGES_ENV, check, load, packages_folder
 from exchange.form import library
-from exchange.request import to_bundle
+from exchange.claim import to_bundle
 from facts import load_case
 
 fhirpathpy = pytest.importorskip("fhirpathpy", reason="fhirpathpy (the test extra) evaluates the constraints")

@@ -101,7 +101,7 @@ DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 
 
 def _written(name: str) -> dict:
-    from exchange.request import to_bundle
+    from exchange.claim import to_bundle
     from facts import load_case
 
     return to_bundle(load_case(ROOT / "examples" / f"{name}.yaml"))

@@ -28,7 +28,8 @@ from engine.presenting.render import to_json
 from engine.deciding.solver import decide
 from exchange.bundle import validate
 from exchange.documents import fields_read, questionnaire
-from exchange.request import for_case, from_bundle, to_bundle
+from exchange.claim import for_case, to_bundle
+from exchange.request import from_bundle
 from facts import load_case, parse_case
 from facts.terms import VERTEBRAE
 

@@ -307,7 +307,8 @@ def test_the_review_action_code_is_the_standalone_extension_by_its_full_url() ->
 
 def test_a_response_repeats_the_resources_the_claim_references_relatively(tmp_path: Path) -> None:
     """IG style: fullUrl http://example.org/fhir/Patient/x, reference Patient/x (FHIR bundle resolution)."""
-    from exchange.request import from_bundle, to_bundle
+    from exchange.claim import to_bundle
+    from exchange.request import from_bundle
 
     data = to_bundle(load_case(ROOT / "examples" / "source-002.yaml"))
     renamed = {}
