@@ -1,4 +1,4 @@
-"""A Da Vinci PAS request Bundle to a case record, and a case record to one.
+"""A Da Vinci PAS request Bundle to a case record (exchange.claim writes one for a case record).
 
 The Claim (``use = preauthorization``) says what is requested: each item's
 code (exchange/data/procedures.csv) names a service, its body site
