@@ -17,7 +17,7 @@ from exchange.documents import full_questionnaire, questionnaire
 from exchange.form import LIBRARY_URL, library, read
 from exchange.bundle import validate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _items(items: list[dict]) -> list[dict]:

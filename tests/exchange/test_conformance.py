@@ -36,7 +36,7 @@ from facts import load_case
 fhirpathpy = pytest.importorskip("fhirpathpy", reason="fhirpathpy (the test extra) evaluates the constraints")
 from fhirpathpy.models import models  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 HAND_WRITTEN = ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json"
 PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
