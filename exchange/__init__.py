@@ -65,7 +65,7 @@ class Pas:
 
     @staticmethod
     def response(decision: Any, request: Any, case: Any, policy: Any, *, one_line: bool = False) -> str:
-        from exchange.request import for_case
+        from exchange.claim import for_case
 
         return response_text(decision, request or for_case(case), policy, one_line=one_line)
 

@@ -6,19 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 
-def questionnaire(console: Any, policy_ref: str, policies_dir: str | None, *, all_fields: bool, out_path: str) -> int:
-    """The questionnaire of what the policy reads (``all_fields``: of every case field), to ``out_path``."""
+def questionnaire(console: Any, policy_ref: str, policies_dir: str | None, *, all_fields: bool, out_path: str,
+                  as_library: bool = False) -> int:
+    """The questionnaire of what the policy reads (``all_fields``: of every case field), to ``out_path``;
+    with ``as_library`` the CQL Library it names instead."""
     from engine.deciding.policy import load
     from engine.presenting.output import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.documents import full_questionnaire
     from exchange.documents import questionnaire as of_policy
 
-    policy = None if all_fields else load(policy_ref, policies_dir)
+    from exchange.form import library
+
+    policy = None if all_fields or as_library else load(policy_ref, policies_dir)
     if out_path != "-" and policy is not None:
         refuse_inputs(out_path, "--out", [(policy.folder, "policy")], written="the questionnaire")
-    resource = full_questionnaire() if policy is None else of_policy(policy)
-    console.write(out_path, dumps(validate(resource, "questionnaire", "Questionnaire")))
+    resource = library() if as_library else full_questionnaire() if policy is None else of_policy(policy)
+    console.write(out_path, dumps(validate(resource, "questionnaire", resource["resourceType"])))
     return 0
 
 
@@ -26,7 +30,7 @@ def bundle(console: Any, case_file: str, *, out_path: str) -> int:
     """The PAS request Bundle of a case file, to ``out_path``."""
     from engine.presenting.output import refuse_inputs
     from exchange.bundle import dumps, validate
-    from exchange.request import to_bundle
+    from exchange.claim import to_bundle
     from facts import load_case
 
     if out_path != "-":

@@ -9,7 +9,7 @@ a policy that starts reading ``finding(tumor, _)`` asks for
 
 from __future__ import annotations
 
-from engine.deciding.policy import Policy, load
+from engine.deciding.policy import Policy
 from engine.analysing.reads import case_reads
 from exchange import form
 from exchange.tables import Row, table
@@ -20,8 +20,11 @@ Readers = dict[str, list[tuple[str, str, str]]]
 
 
 def fields_read(policy: Policy) -> tuple[set[str], Readers]:
-    """Every case field the policy's rules read, and the criteria that read each."""
-    reads = case_reads(policy)
+    """Every case field the policy's rules read, or the engine's core reads beside them (the study dates it
+    settles disagreeing studies with), and the criteria that read each."""
+    from engine.deciding import core
+
+    reads = case_reads(policy) + case_reads(list(core.statements()))
     fields: set[str] = set()
     readers: Readers = {}
     for path, patterns in footprints().items():

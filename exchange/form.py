@@ -37,6 +37,15 @@ VERTEBRA_SYSTEM = "urn:necessity:vertebra"
 VOCABULARY_SYSTEM = "urn:necessity:vocabulary:"
 ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+LAUNCH_CONTEXT = SDC + "sdc-questionnaire-launchContext"
+INITIAL_EXPRESSION = SDC + "sdc-questionnaire-initialExpression"
+CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
+#: The CQL library that prepopulates the form from US Core data (exchange/data/LumbarSpinePrepopulation.cql).
+LIBRARY_NAME = "LumbarSpinePrepopulation"
+LIBRARY_URL = f"urn:necessity:library:{LIBRARY_NAME}"
+#: The request date: carried by the Claim (Claim.created) and read from it; the form shows it, read-only.
+REQUEST_DATE = "request.date"
 
 #: Text fields whose values the vocabulary closes, by the type the model checks them with.
 CLOSED_TEXT = ((Level, LEVEL_SYSTEM, SPINAL_LEVELS), (Vertebra, VERTEBRA_SYSTEM, VERTEBRAE))
@@ -195,6 +204,7 @@ def _question(f: Field, siblings: tuple[Field, ...], readers, wanted: set[str] |
         out.append(gate)
         enable = [{"question": f.path, "operator": "=", "answerBoolean": True}]
     item: dict[str, Any] = {"linkId": f.entries, "text": f.description or _words(f.name), "type": _item_type(f)}
+    _coded(item, f.path)
     if f.required and not f.is_list:
         item["required"] = True
     if f.is_list:
@@ -213,6 +223,54 @@ def _question(f: Field, siblings: tuple[Field, ...], readers, wanted: set[str] |
         item["item"] = children
     out.append(item)
     return out
+
+
+@lru_cache(maxsize=1)
+def _codes() -> dict[str, tuple[dict[str, str] | None, str]]:
+    """For a field: its item.code (questionnaire-codes.csv, else observations.csv) and its CQL define."""
+    from exchange.tables import table
+
+    out: dict[str, tuple[dict[str, str] | None, str]] = {}
+    for row in table("observations"):
+        out.setdefault(row["field"], ({"system": row["system"], "code": row["code"], "display": row["display"]}, ""))
+    for row in table("questionnaire-codes"):
+        code = {"system": row["system"], "code": row["code"], "display": row["display"]} if row["code"] else None
+        out[row["field"]] = (code or out.get(row["field"], (None, ""))[0], row["define"])
+    return out
+
+
+def _coded(item: dict[str, Any], path: str) -> None:
+    """The item's code and the CQL define that prepopulates it, when the tables give them."""
+    code, define = _codes().get(path, (None, ""))
+    if code is not None:
+        item["code"] = [code]
+    if define:
+        item.setdefault("extension", []).append({"url": INITIAL_EXPRESSION, "valueExpression": {
+            "language": "text/cql", "expression": f'"{LIBRARY_NAME}"."{define}"',
+            "description": f"prepopulated by the CQL library {LIBRARY_NAME}: {define}"}})
+
+
+def _request_date(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request date, read-only (the Claim carries it), in the request group the form holds or a new one."""
+    date: dict[str, Any] = {"linkId": REQUEST_DATE, "text": "Request date (read from the Claim's created date; shown "
+                            "here for reference, an answer to it is not read)", "type": "date", "readOnly": True}
+    _coded(date, REQUEST_DATE)
+    group = next((i for i in items if i["linkId"] == "request"), None)
+    if group is None:
+        return [{"linkId": "request", "text": "The request", "type": "group", "item": [date]}, *items]
+    group["item"] = [date, *group.get("item", [])]
+    return items
+
+
+def _narrative(title: str, description: str, count: int) -> dict[str, str]:
+    from html import escape
+
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p><b>{escape(title)}</b></p>'
+                                         f"<p>{escape(description)}</p><p>{count} items.</p></div>"}
+
+
+def _count(items: list[dict[str, Any]]) -> int:
+    return sum(1 + _count(i.get("item", [])) for i in items)
 
 
 def _included(f: Field, wanted: set[str] | None) -> bool:
@@ -250,11 +308,21 @@ def questionnaire(url: str, version: str, title: str, wanted: set[str] | None,
                   readers: dict[str, list[tuple[str, str, str]]], description: str) -> dict[str, Any]:
     """A DTR-style Questionnaire of the fields in ``wanted`` (every field when None)."""
     keep = None if wanted is None else closure(wanted)
-    items = [q for f in tree() if _included(f, keep) for q in _question(f, tree(), readers, keep)]
+    items = _request_date([q for f in tree() if _included(f, keep) for q in _question(f, tree(), readers, keep)])
     return {
         "resourceType": "Questionnaire",
         "id": re.sub(r"[^A-Za-z0-9.-]", "-", url.rsplit(":", 1)[-1])[:64],
         "meta": {"profile": ["http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire"]},
+        "text": _narrative(title, description, _count(items)),
+        "extension": [
+            {"url": LAUNCH_CONTEXT, "extension": [
+                {"url": "name", "valueCoding": {"system": "http://hl7.org/fhir/uv/sdc/CodeSystem/launchContext",
+                                                "code": "patient", "display": "Patient"}},
+                {"url": "type", "valueCode": "Patient"},
+                {"url": "description", "valueString": "The patient the request is for: the US Core data the CQL "
+                                                      "library reads is this patient's"}]},
+            {"url": CQF_LIBRARY, "valueCanonical": LIBRARY_URL},
+        ],
         "url": url,
         "version": version,
         "name": re.sub(r"[^A-Za-z0-9]", "", title.title())[:100] or "Documentation",
@@ -367,7 +435,8 @@ class Reader:
             here = f"{where}.item[{i}]"
             f = by_link.get(item.linkId)
             if f is None:
-                if not item.linkId.endswith("#criteria"):
+                # A help item, or the read-only request date (read from the Claim): neither is a case field.
+                if not item.linkId.endswith("#criteria") and item.linkId != REQUEST_DATE:
                     self.unknown.append((here, item.linkId))
                 continue
             # Only a list of records repeats its group (one per entry).  Anything else answered
@@ -436,3 +505,30 @@ class Reader:
 def read(items: list[Any] | None, where: str) -> tuple[dict[str, Any], Reader]:
     reader = Reader()
     return reader.record(items, tree(), where, ""), reader
+
+
+# ---------------------------------------------------------------------------
+# the CQL library the questionnaire names
+# ---------------------------------------------------------------------------
+
+
+def library() -> dict[str, Any]:
+    """The Library resource holding the CQL that prepopulates the form (cqf-library of the Questionnaire)."""
+    import base64
+    from importlib import resources
+
+    text = resources.files("exchange").joinpath("data", f"{LIBRARY_NAME}.cql").read_text(encoding="utf-8")
+    version = re.search(r"^library \w+ version '([^']+)'", text, re.M)
+    return {
+        "resourceType": "Library",
+        "id": LIBRARY_NAME,
+        "url": LIBRARY_URL,
+        "version": version[1] if version else "1",
+        "name": LIBRARY_NAME,
+        "title": "Prepopulation of the lumbar spine surgery documentation from US Core data",
+        "status": "active",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "logic-library"}]},
+        "description": "CQL for the initialExpressions of the DTR Questionnaire `necessity fhir questionnaire` "
+                       "writes. Not run by this project (it has no CQL engine): a DTR client evaluates it.",
+        "content": [{"contentType": "text/cql", "data": base64.b64encode(text.encode()).decode()}],
+    }

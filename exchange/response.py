@@ -45,13 +45,25 @@ from engine.deciding.decision import (
 )
 from engine.deciding.policy import Policy
 from exchange.bundle import full_url, plain, resource_id
-from exchange.request import CASE_SYSTEM, DATA_ABSENT, ClaimItem, Request, noticed
+from exchange.issued import decision_time, disposition, reference_number, split, validity
+from exchange.references import resolve
+from exchange.request import CASE_SYSTEM, ClaimItem, Request, noticed
 from exchange.tables import Row, table
 from facts.terms import SPINAL_LEVELS
 
-REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
-SERVICE_LINE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-serviceLineNumber"
+PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
+REVIEW_ACTION = PAS + "extension-reviewAction"
+REVIEW_ACTION_CODE = PAS + "extension-reviewActionCode"
+ISSUE_DATE = PAS + "extension-itemPreAuthIssueDate"
+PREAUTH_PERIOD = PAS + "extension-itemPreAuthPeriod"
+PROFILES = {"Bundle": PAS + "profile-pas-response-bundle", "ClaimResponse": PAS + "profile-claimresponse",
+            "CommunicationRequest": PAS + "profile-communicationrequest"}
+SERVICE_LINE = PAS + "extension-serviceLineNumber"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
+#: What a CommunicationRequest asks for (X12 755 report type, as the request's documentInformation says it)
+#: and how it is to be sent (X12 756, the PASCommunicationRequestMedium value set).
+REPORT_TYPE = {"system": "https://codesystem.x12.org/005010/755", "code": "PY", "display": "Physician's Report"}
+MEDIUM = {"system": "https://codesystem.x12.org/005010/756", "code": "EL", "display": "Electronically Only"}
 #: The tier each level service needs: decompression is satisfied by decompression_only or more.
 NEEDS = {"decompression": "decompression_only", "fusion": "fusion", "instrumentation": "fusion"}
 
@@ -201,8 +213,9 @@ class _Notes:
     def __init__(self) -> None:
         self.texts: dict[str, int] = {}
 
-    def number(self, text: str) -> int:
-        return self.texts.setdefault(text, len(self.texts) + 1)
+    def number(self, text: str) -> list[int]:
+        """The numbers of a note: one, or one per part of a note too long for one (issued.split)."""
+        return [self.texts.setdefault(part, len(self.texts) + 1) for part in split(text)]
 
     def json(self) -> list[dict[str, Any]]:
         return [{"number": n, "type": "display", "text": t} for t, n in self.texts.items()]
@@ -213,8 +226,8 @@ def subject_name(subject: LevelDecision | ItemDecision) -> str:
 
 
 def subject_notes(subject: LevelDecision | ItemDecision, decision: Decision, notes: _Notes) -> list[int]:
-    numbers = [notes.number(criterion_note(c)) for c in subject.criteria]
-    numbers += [notes.number(change_note(subject_name(subject), w, decision)) for w in subject.would_change]
+    numbers = [n for c in subject.criteria for n in notes.number(criterion_note(c))]
+    numbers += [n for w in subject.would_change for n in notes.number(change_note(subject_name(subject), w, decision))]
     return numbers
 
 
@@ -249,7 +262,8 @@ def _what(a: Assumption, c: CriterionResult | None) -> str:
     return f"{head}: document {c.documentation}" if c.documentation else head
 
 
-def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], general: Row) -> dict[str, Any]:
+def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], general: Row,
+                   parties: dict[str, Any]) -> dict[str, Any]:
     found = [(a, criterion_of(decision, a.criterion, a.scope)) for a in wanted.choices]
     names = [f"{a.criterion}-{a.scope}" for a in wanted.choices]
     group = ["any-of"] if len(found) > 1 else []
@@ -261,9 +275,13 @@ def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], g
         text = "Documentation to obtain, any one of these will do: " + " | ".join(_what(a, c) for a, c in found)
     resource: dict[str, Any] = {
         "resourceType": "CommunicationRequest",
+        "meta": {"profile": [PROFILES["CommunicationRequest"]]},
         "id": resource_id("-".join([decision.case, *group, *names])),
         "identifier": [{"system": CASE_SYSTEM, "value": "/".join([decision.case, *group, *names])}],
         "status": "active",
+        "category": [{"coding": [REPORT_TYPE]}],
+        "medium": [{"coding": [MEDIUM]}],
+        **parties,
         "payload": [{"contentString": code}],
         "reasonCode": [{"text": f"{a.criterion}{where(a.scope)}: {c.title} [{c.citation}]" if c else a.criterion}
                        for a, c in found],
@@ -279,15 +297,24 @@ def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], g
 # ---------------------------------------------------------------------------
 
 
-def _review(action: str) -> dict[str, Any]:
+def _review(action: str, number: str | None = None) -> dict[str, Any]:
+    """An adjudication carrying the PAS reviewAction: its code as the standalone reviewActionCode
+    extension (by its full url, as ClaimResponse.fsh declares it), the authorization number, reasons."""
     row = next(r for r in table("review-actions") if r["action"] == action)
-    ext: list[dict[str, Any]] = [{"url": "code", "valueCodeableConcept": {
-        "coding": [{"system": row["system"], "code": row["code"], "display": row["display"]}]}}]
+    ext: list[dict[str, Any]] = [{"url": "number", "valueString": number}] if number else []
+    ext.append({"url": REVIEW_ACTION_CODE, "valueCodeableConcept": {
+        "coding": [{"system": row["system"], "code": row["code"], "display": row["display"]}]}})
     for reason in (r for r in table("reason-codes") if r["action"] == action):
         ext.append({"url": "reasonCode", "valueCodeableConcept": {
             "coding": [{"system": reason["system"], "code": reason["code"], "display": reason["display"]}]}})
     return {"extension": [{"url": REVIEW_ACTION, "extension": ext}],
             "category": {"coding": [{"system": ADJUDICATION, "code": "submitted"}]}}
+
+
+def _approval(number: str, decided: str) -> list[dict[str, Any]]:
+    """The must-support extensions of an approved item: the day it was issued and the period it is valid."""
+    return [{"url": ISSUE_DATE, "valueDate": decided[:10]},
+            {"url": PREAUTH_PERIOD, "valuePeriod": validity(decided)}]
 
 
 def _subject(decision: Decision, item: ClaimItem) -> LevelDecision | ItemDecision | None:
@@ -325,24 +352,57 @@ def _body_site(level: str) -> dict[str, Any]:
     return {"coding": [{"system": row["system"], "code": row["code"], "display": row["display"]}]}
 
 
-def to_response(decision: Decision, request: Request, policy: Policy) -> dict[str, Any]:
-    """The PAS response Bundle for a decision on a request, under ``policy`` (the one that decided it)."""
+def _parties(request: Request, resolved: dict[str, str | None]) -> dict[str, Any]:
+    """Who asks for documentation (the payer), who is to send it (the requestor) and who receives it."""
+    out: dict[str, Any] = {"requester": _ref(request.insurer, resolved), "recipient": [_ref(request.insurer, resolved)]}
+    if request.requestor is not None and _kind(request.requestor, resolved, request) == "Organization":
+        out["sender"] = _ref(request.requestor, resolved)
+    return out
+
+
+def _ref(reference: dict[str, Any], resolved: dict[str, str | None]) -> dict[str, Any]:
+    """A reference of the request as the response makes it: to the echoed entry's fullUrl when it resolves."""
+    url = resolved.get(reference.get("reference") or "")
+    return {**reference, "reference": url} if url else reference
+
+
+def _kind(reference: dict[str, Any], resolved: dict[str, str | None], request: Request) -> str | None:
+    """The resource type a reference points at: the echoed resource's, else the one its text names."""
+    url = resolved.get(reference.get("reference") or "")
+    kinds = {u: r.get("resourceType") for u, r in request.echo}
+    if url in kinds:
+        return kinds[url]
+    text = reference.get("reference") or ""
+    return next((t for t in ("Organization", "PractitionerRole", "Practitioner") if f"/{t}/" in f"/{text}"), None)
+
+
+def _resolved(request: Request) -> dict[str, str | None]:
+    """Each reference of the Claim the response repeats, resolved to the echoed entry it points at."""
+    listed = [(url, r.get("resourceType"), r.get("id")) for url, r in request.echo]
+    refs = [request.patient, request.insurer, request.requestor or {}]
+    return {t: resolve(t, request.claim_url, listed) for t in (r.get("reference") for r in refs) if t}
+
+
+def _request_key(request: Request) -> str:
+    """What names the request for its authorization numbers: the Claim's identifier, else its fullUrl."""
+    ident = request.claim_identifier or {}
+    return f"{ident.get('system', '')}|{ident['value']}" if ident.get("value") else request.claim_url
+
+
+def to_response(decision: Decision, request: Request, policy: Policy, decided: str | None = None) -> dict[str, Any]:
+    """The PAS response Bundle for a decision on a request, under ``policy`` (the one that decided it).
+
+    ``decided`` is the time of decision (a FHIR instant); by default $NECESSITY_DECISION_TIME, else now.
+    """
     from exchange.documents import attachment_codes, general_attachment
 
+    decided = decision_time(decided)
     decision = noticed(decision, request)
     notes = _Notes()
     p = decision.policy
-    outcome, pending = labels.outcome(decision.outcome), ""
-    undecided = [ci.sequence for ci in request.items if _subject(decision, ci) is None]
-    if undecided:
-        # The outcome is the engine's for what the case record holds; an item it could not hold is
-        # not part of it, so the request is never called plainly approved (or denied) around it.
-        outcome += " for the items decided"
-        pending = f"; item{'s' if len(undecided) > 1 else ''} {', '.join(map(str, undecided))} pended for manual review"
-    notes.number(f"Decided under {p.id} version {p.version} (effective {p.effective}): {outcome}{pending}")
-    for notice in decision.notices:
-        notes.number(f"Notice: {notice.text}")
+    key = _request_key(request)
     items, add_items = [], []
+    said: list[tuple[str, str]] = []  # (what, review action) for the disposition
     wanted: dict[tuple[tuple[str, str], ...], _Wanted] = {}
 
     def want(action: Action, line: int | None) -> None:
@@ -351,60 +411,90 @@ def to_response(decision: Decision, request: Request, policy: Policy) -> dict[st
             if line is not None and line not in entry.lines:
                 entry.lines.append(line)
 
+    first = notes.number("Decided under")  # placeholder: the first note is written once the items are known
+    for notice in decision.notices:
+        notes.number(f"Notice: {notice.text}")
     modified: dict[str, list[int]] = {}
+    answered: dict[int, tuple[Action, list[int]]] = {}
     for ci in request.items:
         action, subject = action_for(decision, ci)
-        numbers = [notes.number(action.reason)]
+        numbers = notes.number(action.reason)
         if subject is not None:
             numbers += subject_notes(subject, decision, notes)
-        items.append({"itemSequence": ci.sequence, "noteNumber": list(dict.fromkeys(numbers)),
-                      "adjudication": [_review(action.action)]})
-        want(action, ci.sequence)
+        answered[ci.sequence] = (action, numbers)
         if action.action == "modified" and ci.subject is not None:
             modified.setdefault(ci.subject[1], []).append(ci.sequence)
+    decompressed = {ci.subject[1]: ci.sequence for ci in request.items
+                    if ci.subject is not None and ci.subject[0] == "level" and ci.subject[2] == "decompression"
+                    and answered[ci.sequence][0].action == "certified"}
+    for level, sequences in modified.items():
+        if level in decompressed:
+            # The decompression is requested by an item of its own, which is certified: it is not authorised twice.
+            text = f"{level}: decompression is authorised in place of the requested fusion, by item {decompressed[level]}"
+            for n in sequences:
+                answered[n][1].extend(notes.number(text))
+            continue
+        number = reference_number(key, "add", sequences[0])
+        others = f" (the fusion items {', '.join(map(str, sequences))})" if len(sequences) > 1 else ""
+        add_items.append({
+            "extension": _approval(number, decided),
+            "itemSequence": [sequences[0]],  # 1..1 in PAS; an array in JSON (0..* in R4)
+            "productOrService": {"coding": [_decompression_coding(request, level)]},
+            "bodySite": _body_site(level),
+            "noteNumber": notes.number(f"{level}: decompression is authorised in place of the requested fusion{others}"),
+            "adjudication": [_review("certified", number)],
+        })
+    for ci in request.items:
+        action, numbers = answered[ci.sequence]
+        item: dict[str, Any] = {"itemSequence": ci.sequence, "noteNumber": list(dict.fromkeys(numbers))}
+        number = reference_number(key, ci.sequence) if action.action == "certified" else None
+        if number:
+            item["extension"] = _approval(number, decided)
+        items.append({**item, "adjudication": [_review(action.action, number)]})
+        said.append((f"item {ci.sequence}", action.action))
+        want(action, ci.sequence)
     covered = {ci.subject for ci in request.items}
     header = []
     for it in decision.items:
         if ("item", it.item, it.level) in covered:
             continue
-        # Requested through the Claim as a whole (the inpatient setting from the places of service):
-        # its review action is the Claim's own adjudication, its notes claim-level notes.
+        # Requested through the Claim as a whole (the inpatient setting from the Claim): its review
+        # action is the Claim's own adjudication, its notes claim-level notes.
         action = item_action(it)
         notes.number(f"{action.reason} (requested by the Claim as a whole, not by one item)")
         subject_notes(it, decision, notes)
-        header.append(_review(action.action))
+        header.append(_review(action.action, reference_number(key, it.item) if action.action == "certified" else None))
+        said.append((labels.item(it.item, it.level), action.action))
         want(action, None)
-    for level, sequences in modified.items():
-        add_items.append({
-            "itemSequence": sequences,
-            "productOrService": {"coding": [_decompression_coding(request, level)]},
-            "bodySite": _body_site(level),
-            "noteNumber": [notes.number(f"{level}: decompression is authorised in place of the requested fusion")],
-            "adjudication": [_review("certified")],
-        })
+    disposed = disposition(said)
+    notes.texts = {(f"Decided under {p.id} version {p.version} (effective {p.effective}): {disposed}"
+                    if n == first[0] else t): n for t, n in notes.texts.items()}
+    resolved = _resolved(request)
     codes, general = attachment_codes(policy), general_attachment()
-    communications = [_communication(decision, w, codes, general) for w in wanted.values()]
+    parties = _parties(request, resolved)
+    communications = [_communication(decision, w, codes, general, parties) for w in wanted.values()]
     cid = decision.case
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": resource_id(f"{cid}-response"),
+        "meta": {"profile": [PROFILES["ClaimResponse"]]},
         "identifier": [{"system": CASE_SYSTEM, "value": cid}],
         "status": "active",
         "type": request.claim_type,
         "use": "preauthorization",
-        "patient": request.patient,
-        "insurer": request.insurer,
+        "patient": _ref(request.patient, resolved),
+        "created": decided,
+        "insurer": _ref(request.insurer, resolved),
         "request": {"reference": request.claim_url, **({"identifier": request.claim_identifier} if request.claim_identifier else {})},
         "outcome": "complete",
-        "disposition": f"{outcome} under {p.id} {p.version}{pending}",
+        "disposition": f"{disposed} (under {p.id} {p.version})",
         "item": items,
     }
     if request.requestor is not None:
-        response["requestor"] = request.requestor
-    if request.created:
-        response["created"] = request.created
-    else:
-        response["_created"] = {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}
+        response["requestor"] = _ref(request.requestor, resolved)
+    if any(a in ("certified", "modified") for _, a in said) or add_items:
+        response["preAuthRef"] = reference_number(key)
+        response["preAuthPeriod"] = validity(decided)
     if add_items:
         response["addItem"] = add_items
     if header:
@@ -415,17 +505,14 @@ def to_response(decision: Decision, request: Request, policy: Policy) -> dict[st
         response["communicationRequest"] = [{"reference": u} for u in urls]
     entries = [{"fullUrl": full_url(cid, "response"), "resource": response}]
     entries += [{"fullUrl": u, "resource": c} for u, c in zip(urls, communications)]
-    referenced = {request.patient.get("reference"), request.insurer.get("reference"),
-                  (request.requestor or {}).get("reference")}
-    for url, resource in request.echo:
-        if url in referenced:
-            entries.append({"fullUrl": url, "resource": resource})
+    echoed = set(resolved.values())
+    entries += [{"fullUrl": url, "resource": resource} for url, resource in request.echo if url in echoed]
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
+        "meta": {"profile": [PROFILES["Bundle"]]},
         "identifier": {"system": CASE_SYSTEM, "value": f"{cid}/response"},
         "type": "collection",
+        "timestamp": decided,
         "entry": entries,
     }
-    if request.created and len(request.created) >= 10:
-        bundle["timestamp"] = request.created if "T" in request.created else f"{request.created[:10]}T00:00:00Z"
     return plain(bundle)

@@ -31,6 +31,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "attachments": ("field", "system", "code", "display", "source"),
     "request-types": ("system", "code", "display", "setting", "source"),
     "code-systems": ("system", "pattern", "read_as", "source"),
+    "authorization": ("setting", "value", "source"),
+    "questionnaire-codes": ("field", "system", "code", "display", "define", "source"),
 }
 
 #: The cells that say what a row means: two codings of one element that map to rows differing in

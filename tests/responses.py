@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from engine.deciding.policy import load
 from engine.deciding.solver import decide
 from exchange.bundle import validate
-from exchange.request import Request, for_case
-from exchange.response import to_response
+from exchange.claim import for_case
+from exchange.request import Request
+from exchange.response import REVIEW_ACTION_CODE, to_response
 from facts import load_case
 from facts.model import Case
 
@@ -32,7 +34,7 @@ def actions(bundle: dict) -> dict[int, str]:
     out = {}
     for item in claim_response(bundle)["item"]:
         review = item["adjudication"][0]["extension"][0]["extension"]
-        out[item["itemSequence"]] = next(e for e in review if e["url"] == "code")["valueCodeableConcept"]["coding"][0]["code"]
+        out[item["itemSequence"]] = next(e for e in review if e["url"] == REVIEW_ACTION_CODE)["valueCodeableConcept"]["coding"][0]["code"]
     return out
 
 
@@ -50,9 +52,19 @@ def notes(bundle: dict) -> dict[int, str]:
 
 
 def item_notes(bundle: dict, sequence: int) -> list[str]:
+    """The notes of a Claim item, a note split in parts (``... (part 1 of 2)``) joined back into one."""
     texts = notes(bundle)
     item = next(i for i in claim_response(bundle)["item"] if i["itemSequence"] == sequence)
-    return [texts[n] for n in item["noteNumber"]]
+    out: list[str] = []
+    for n in item["noteNumber"]:
+        text, part = texts[n], re.search(r" \(part (\d+) of \d+\)$", texts[n])
+        if part is None:
+            out.append(text)
+        elif part[1] == "1":
+            out.append(text[: part.start()])
+        else:
+            out[-1] += "; " + text[: part.start()]
+    return out
 
 
 def communications(bundle: dict) -> list[dict]:

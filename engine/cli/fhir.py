@@ -23,9 +23,12 @@ def fhir_group() -> None:
 @policies_dir_option
 @click.option("--all-fields", is_flag=True, help="Every field of the case record, whatever the policy reads "
               "(the questionnaire `fhir bundle` answers).")
+@click.option("--library", "as_library", is_flag=True, help="Write instead the CQL Library the questionnaire "
+              "names (cqf-library): its initialExpressions prepopulate the form from US Core data.")
 @out_option
 @user_errors
-def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bool, out_path: str) -> int:
+def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bool, as_library: bool,
+                       out_path: str) -> int:
     """Write the DTR Questionnaire of the documentation a policy reads.
 
     One item per case field the policy's rules read (derived from the policy
@@ -40,10 +43,12 @@ def fhir_questionnaire(policy_ref: str, policies_dir: str | None, all_fields: bo
     Examples:
       necessity fhir questionnaire --policy reference
       necessity fhir questionnaire --policy cigna-cmm-609 --out cigna-dtr.json
+      necessity fhir questionnaire --library --out prepopulation-library.json
     """
     from exchange.command import questionnaire
 
-    return questionnaire(console(), policy_ref, policies_dir, all_fields=all_fields, out_path=out_path)
+    return questionnaire(console(), policy_ref, policies_dir, all_fields=all_fields, out_path=out_path,
+                         as_library=as_library)
 
 
 @fhir_group.command(name="bundle")

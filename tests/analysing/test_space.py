@@ -1,0 +1,104 @@
+"""The searched case space: derived from what the policies read, complete for the vocabulary, and every
+chosen set of atoms is a case file the real emitter turns back into exactly those atoms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from clingo import ast
+
+from engine.analysing.analysis import Analysis
+from engine.deciding.core import statements as core_statements
+from engine.deciding.policy import load
+from engine.analysing.reads import Program, figures, read_signatures
+from engine.deciding.search import Search
+from engine.analysing.space import bounds, generated, minimised_facts, round_trip_mismatch, space_facts, space_statements, to_case
+from facts import anatomy, case_atoms, parse_case
+from facts.vocabulary import PREDICATES
+from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
+
+ANATOMY = frozenset(f"{a.name}/{len(a.arguments)}" for a in anatomy())
+
+
+def test_the_space_generates_every_case_predicate_of_the_vocabulary():
+    """A predicate the space cannot generate would make check and diff say 'not proved' for whatever
+    reads it: keep the space complete when the vocabulary grows."""
+    missing = sorted(CASE_SIGNATURES - ANATOMY - generated())
+    assert not missing, f"engine/analysing/space.lp does not generate {missing}"
+
+
+@pytest.mark.parametrize("levels", [("L4-L5",), ("T12-L1", "L4-L5", "L5-S1", "S1-pelvis")])
+def test_random_records_of_the_whole_space_round_trip_through_the_emitter(levels):
+    """Every predicate wanted, 150 models drawn at random: each is a valid case file whose emission is
+    exactly the chosen atoms (study and curve ids compared by order)."""
+    statements = [*core_statements()]
+    program = Program([*space_statements(), *statements], list(anatomy()))
+    b = bounds(program, figures(statements, CASE_SIGNATURES), frozenset(CASE_SIGNATURES), levels, approaches=2)
+    space = list(space_statements())
+    ast.parse_string(minimised_facts(), space.append)
+    search = Search(space, [*anatomy(), *space_facts(b)], [p.signature for p in PREDICATES], minimise=False)
+    ctl = search.ctl
+    ctl.configuration.solver.rand_freq = "1.0"
+    ctl.configuration.solver.sign_def = "rnd"
+    seen = 0
+    names: set[str] = set()
+    for seed in range(150):  # one model per seed: models enumerated in a row are near neighbours
+        ctl.configuration.solver.seed = str(seed)
+        with ctl.solve(yield_=True) as handle:
+            atoms = next(iter(handle)).symbols(shown=True)
+        names |= {a.name for a in atoms}
+        record = to_case("round-trip", atoms)
+        case = parse_case(json.dumps(record), "round-trip", fmt="json")
+        mismatch = round_trip_mismatch(atoms, [*anatomy(), *case_atoms(case)])
+        assert not mismatch, f"case: {json.dumps(record)}\nchosen and emitted differ: {sorted(mismatch)}"
+        seen += 1
+    assert seen == 150
+    if len(levels) == 1:
+        unseen = sorted({s.rpartition("/")[0] for s in generated()} - names)
+        assert not unseen, f"never drawn, so never round-tripped: {unseen}"
+
+
+def test_values_a_policy_cannot_tell_apart_are_one_class():
+    policy = load("reference")
+    statements = [*core_statements(), *policy.statements]
+    program = Program([*space_statements(), *statements], list(anatomy()))
+    assert ["mri", "ct", "ct_myelogram"] in program.classes(["mri", "ct", "ct_myelogram", "xray", "flexion_extension_xray"])
+    assert program.classes(["moderate", "moderate_to_severe", "severe", "mild", "none"]) == [
+        ["moderate", "moderate_to_severe", "severe"], ["mild"], ["none"]]
+    # a constant written in a comment is not read: the old reading of comments split these
+    assert program.classes(["mild", "mild_to_moderate"]) == [["mild", "mild_to_moderate"]]
+
+
+def test_every_figure_compared_with_a_case_value_is_collected_whatever_it_travels_through():
+    reference = figures([*core_statements(), *load("reference").statements], CASE_SIGNATURES)
+    # a stated total of care feeds care_span, whose longest is compared with 84
+    assert 84 in reference.of(("conservative_care_total_days/1", 0))
+    # episode lengths (least and most days) are summed (#sum) before 42 days of PT, and spanned before 84
+    assert {42, 84} <= reference.of(("care_days/3", 1)) and {42, 84} <= reference.of(("care_days/3", 2))
+    # a span between two dates: the dates (earliest and latest day) get the figure as an offset
+    assert all(84 in reference.of((sig, i)) for sig in ("care_start/3", "care_end/3") for i in (1, 2))
+    aetna = figures([*core_statements(), *load("aetna-cpb-0743").statements], CASE_SIGNATURES)
+    # a figure kept in a fact (unstable_translation(40)) and compared through a variable
+    assert 40 in aetna.of(("dynamic_translation/3", 1))
+    # a window written as R - 365
+    assert 365 in aetna.of(("request_date/2", 0)) or 365 in aetna.of(("request_date/2", 1))
+
+
+def test_the_space_offers_each_side_of_a_threshold_only_a_user_policy_has(tmp_path):
+    """Issue 12, reproduction 1: 90 days compared with the stated total was never collected."""
+    analysis = Analysis([load(str(_xray_mini()))], ("L4-L5",))
+    assert analysis.bounds.numbers[("conservative_care_total_days/1", 0)] == (89, 90, 91)
+    assert "xray" in analysis.bounds.domains["study_type"].values
+    assert "conservative_care_total_days" in analysis.bounds.wanted
+
+
+def test_what_a_policy_reads_is_derived_from_its_conditions():
+    read = read_signatures([*load(str(_xray_mini())).statements], CASE_SIGNATURES)
+    assert read == {"conservative_care_total_days/1", "level_finding/4", "imaging_study/2", "requested/2"}
+
+
+def _xray_mini():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "data" / "xray-mini"
