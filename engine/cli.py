@@ -28,24 +28,65 @@ def _fail(message: str) -> None:
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn known errors into a message and exit 2, never a traceback."""
+    """Turn known errors into a message and exit 2, never a traceback; a signal into one line and 128 + N."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from engine.deciding.errors import UserError
+        from engine.deciding.limits import ChildError, Interrupted
         from facts.load import CaseFileError
 
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk or a closed pipe is the command's error, not the interpreter's
         except CaseFileError as exc:
             _fail(f"error: {exc.render()}")
         except UserError as exc:
             _fail(f"error: {exc}")
-        except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(0)
+        except ChildError as exc:
+            _fail(str(exc))
+        except (Interrupted, KeyboardInterrupt) as exc:
+            import signal
+
+            stopped = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+            _quiet_stdout()
+            _say(f"necessity: stopped by {stopped.name}: nothing more was done")
+            sys.exit(stopped.status)
+        except OSError as exc:  # writing the output: a closed pipe, a full disk
+            _quiet_stdout()
+            _say(f"error: {output_error(exc)}")
+            sys.exit(EXIT_USAGE)
 
     return wrapper
+
+
+def output_error(exc: OSError) -> str:
+    """An error writing the output, in one line (the convention: exit 2, whatever the command)."""
+    import errno
+
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        return "the output was closed before it was all written (broken pipe)"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}cannot write the output ({exc.strerror or exc}): free some space or write elsewhere"
+
+
+def _quiet_stdout() -> None:
+    """Standard output to /dev/null: what is left in its buffer must not fail again when Python exits."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _say(message: str) -> None:
+    try:
+        click.echo(message, err=True)
+    except OSError:  # stderr closed too: the exit status says it
+        pass
 
 
 policy_option = click.option(
@@ -315,12 +356,17 @@ def _write(out_path: str, text: str) -> None:
     if out_path == "-":
         click.echo(text, nl=False)
         return
+    from engine.deciding.errors import UserError
     from engine.presenting.output import Replacement
 
     sink = Replacement(out_path, "--out")
-    with sink as out:
-        out.write(text)
-        sink.commit()
+    try:
+        with sink as out:
+            out.write(text)
+            sink.commit()
+    except OSError as exc:
+        raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): nothing was written; "
+                        "free some space or give another path") from None
 
 
 @fhir_group.command(name="questionnaire")
@@ -437,8 +483,9 @@ def _policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list:
 @main.command()
 @click.argument("policies", nargs=-1, metavar="[POLICY]...")
 @policies_dir_option
+@timeout_option("Stop grounding each policy after this long (finding E108), as every command that grounds.")
 @user_errors
-def lint(policies: tuple[str, ...], policies_dir: str | None) -> None:
+def lint(policies: tuple[str, ...], policies_dir: str | None, timeout: float | None) -> None:
     """Check policies for errors, like a compiler: file:line:col CODE message.
 
     Finds syntax errors and unsafe variables, predicates that are neither case
@@ -457,7 +504,7 @@ def lint(policies: tuple[str, ...], policies_dir: str | None) -> None:
 
     total = 0
     for folder in _policy_folders(policies, policies_dir):
-        findings = run_lint(folder)
+        findings = run_lint(folder, timeout)
         for finding in findings:
             click.echo(str(finding))
         total += len(findings)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.deciding.errors import PolicyError, UserError
+from engine.deciding.limits import die_with_parent
 from facts.load import MAX_BYTES, CaseFileError, case_format, decode, parse_case, read_text
 
 CHUNK = 64  # cases per grounding: past a few dozen the cost per case stops falling
@@ -234,11 +235,34 @@ class Decider:
                 return request.case, request
         return parse_case(item.text or "", item.source, fmt=item.fmt), None
 
-    def __call__(self, chunk: list[Item]) -> list[Result]:
-        from engine.deciding.errors import UserError
+    def _result(self, decision: Any, case: Any, request: Any, source: str) -> Result:
         from engine.presenting.render import to_json
         from engine.presenting.report import brief
 
+        if request is not None:
+            from exchange.request import noticed
+
+            decision = noticed(decision, request)  # what the Bundle held beyond the case record
+        if self.fmt == "fhir":
+            from exchange import response_text
+            from exchange.request import for_case
+
+            line = response_text(decision, request or for_case(case), self.engine.policy, one_line=True)
+        else:
+            line = record_line(to_json(decision))
+        return Result(
+            line,
+            decision.outcome,
+            tuple(lv.determination for lv in decision.levels),
+            tuple(it.determination for it in decision.items),
+            brief(decision, source) if self.briefs else None,
+        )
+
+    def failed(self, source: str, message: str) -> Result:
+        """The record of an input that could not be decided, in the output's format."""
+        return (_fhir_error if self.fmt == "fhir" else _error)(source, message)
+
+    def __call__(self, chunk: list[Item]) -> list[Result]:
         error = _fhir_error if self.fmt == "fhir" else _error
         results: list[Result | None] = [None] * len(chunk)
         cases, requests, where = [], [], []
@@ -264,54 +288,56 @@ class Decider:
             if isinstance(decision, PolicyError):
                 results[i] = error(source, f"{source}: {decision}")
                 continue
-            if request is not None:
-                from exchange.request import noticed
-
-                decision = noticed(decision, request)  # what the Bundle held beyond the case record
-            if self.fmt == "fhir":
-                from exchange import response_text
-                from exchange.request import for_case
-
-                line = response_text(decision, request or for_case(case), self.engine.policy, one_line=True)
-            else:
-                line = record_line(to_json(decision))
-            results[i] = Result(
-                line,
-                decision.outcome,
-                tuple(lv.determination for lv in decision.levels),
-                tuple(it.determination for it in decision.items),
-                brief(decision, source) if self.briefs else None,
-            )
+            try:
+                results[i] = self._result(decision, case, request, source)
+            except UserError as exc:
+                results[i] = error(source, "; ".join(str(exc).splitlines()))
+            except Exception as exc:  # noqa: BLE001 - one record must never stop the batch
+                results[i] = error(source, f"{source}: this record could not be written "
+                                           f"({type(exc).__name__}: {exc}): please report it")
         return [r for r in results if r is not None]
 
 
 _decider: Callable[[list[Item]], list[Any]] | None = None  # set before the workers fork, inherited by them
-_STOPPING = (signal.SIGINT, signal.SIGTERM)
+_STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _work(chunk: list[Item]) -> list[Any]:
+def _work(chunk: list[Item]) -> tuple[str, Any]:
+    """A chunk decided in a worker: ``("done", results)``, or ``("error", message)`` for an error
+    the decider raised, as plain text: an exception might not survive pickling, and the pool
+    would wait for its result for ever."""
     assert _decider is not None
-    return _decider(chunk)
+    try:
+        return "done", _decider(chunk)
+    except UserError as exc:
+        return "user", str(exc)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it crosses the process boundary as text
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
+def _results(chunk: list[Item], done: Any) -> list[Any]:
+    """What a worker sent back for ``chunk``: its results, or an error record for each of its items."""
+    try:
+        kind, payload = done.get()
+    except Exception as exc:  # noqa: BLE001 - the pool itself failed (a worker killed from outside)
+        kind, payload = "error", f"{type(exc).__name__}: {exc}"
+    if kind == "done":
+        return payload
+    if kind == "user":
+        raise UserError(payload)
+    failed = getattr(_decider, "failed", None) or _error
+    return [failed(item.source, f"{item.source}: this record could not be decided ({payload}): please report it")
+            for item in chunk]
 
 
 def _worker_start(parent: int) -> None:
-    """A worker leaves stopping to the parent: it ignores SIGINT (a terminal sends it to
-    every process), and SIGTERM, which the parent sends, ends it at once, mid-case if need be."""
+    """A worker leaves stopping to the parent: it ignores SIGINT and SIGHUP (a terminal sends them
+    to every process), and SIGTERM, which the parent sends, ends it at once, mid-case if need be."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(parent)
+    die_with_parent(parent)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-
-
-def _die_with(parent: int) -> None:
-    """Linux: end this worker when the parent ends, even by SIGKILL, so that none is left running."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent ended before the line above
-        os._exit(1)
 
 
 class Stopped(BaseException):
@@ -323,7 +349,7 @@ class Stopped(BaseException):
 
 
 class _Signals:
-    """SIGINT and SIGTERM end the run between records, never inside one."""
+    """SIGINT, SIGTERM and SIGHUP end the run between records, never inside one."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -436,15 +462,15 @@ def in_workers(items: Iterator[Item], decider: Callable[[list[Item]], list[Any]]
                 if chunk is None:
                     exhausted = True
                     break
-                pending.append(pool.apply_async(_work, (chunk,)))
+                pending.append((chunk, pool.apply_async(_work, (chunk,))))
             if not pending:
                 break
-            head = pending.popleft()
+            chunk, head = pending.popleft()
             wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
             head.wait(wait)
             if not head.ready():
                 return False
-            emit(head.get())
+            emit(_results(chunk, head))
         return True
     finally:
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)  # a second signal must not cut this short
