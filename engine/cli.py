@@ -323,6 +323,8 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
             elif sink is not None:
                 kept = sink.set_aside()
     except OSError as exc:
+        if not to_file:
+            raise  # standard output: as every command says it (user_errors)
         raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
     if summary.stopped is not None:
         of = f" of {total}" if total is not None else ""
