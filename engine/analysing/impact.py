@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.running.batch import CHUNK, Item, _one_line_error, chunks, in_workers
+from engine.deciding.many import CHUNK, Item, chunks, in_workers, one_line_error
 from engine.deciding.errors import PolicyError
 from facts.load import CaseFileError, parse_case
 
@@ -73,7 +73,7 @@ class PairDecider:
             engine.prepare_batch()
 
     def failed(self, source: str, message: str) -> Row:
-        """The row of a record that could not be decided (engine.running.batch, for a worker's error)."""
+        """The row of a record that could not be decided (engine/deciding/many.py, for a worker's error)."""
         return Row(source, "", None, None, message)
 
     def __call__(self, chunk: list[Item]) -> list[Row]:
@@ -87,7 +87,7 @@ class PairDecider:
                 cases.append(parse_case(item.text or "", item.source, fmt=item.fmt))
                 where.append(i)
             except CaseFileError as exc:
-                rows[i] = Row(item.source, "", None, None, _one_line_error(exc) if item.in_lines else exc.render())
+                rows[i] = Row(item.source, "", None, None, one_line_error(exc) if item.in_lines else exc.render())
         decided = [engine.decide_many(cases, explain=False, would_change=False) for engine in self.engines]
         for i, case, da, db in zip(where, cases, *decided):
             rows[i] = Row(chunk[i].source, case.case, _verdict(da), _verdict(db))
