@@ -141,3 +141,18 @@ def test_care_ending_in_the_month_of_the_request_is_read():
     """A month-precision date compares by its month, as imaging does."""
     case = {**BASE, "conservative_care": {"episodes": [{"modality": "physical_therapy", "end": "2025-03"}]}}
     assert parse_case(_text(case, "yaml"), "case.yaml", fmt="yaml").conservative_care.episodes[0].end is not None
+
+
+def test_a_diff_stopped_before_any_answer_keeps_its_columns():
+    """Before: "an answer at allnot answered" (the column was as wide as the label "answers")."""
+    import click
+
+    from engine.analysing.diff import DiffResult, Question
+    from engine.analysing.findings import diff_summary
+
+    result = DiffResult("reference", "draft")
+    result.add(("question", Question("answers", "", "", "a"), False))
+    result.add(("end", False, "stopped after --timeout 5s"))
+    [line] = [click.unstyle(x) for x in diff_summary(result)[1:]]
+    assert line.split() == ["an", "answer", "at", "all", "not", "answered"], line
+    assert "allnot" not in line

@@ -220,3 +220,40 @@ def test_batch_jobs_2_survives_a_worker_error_that_cannot_be_unpickled(tmp_path,
                          timeout=GUARD, check=False)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.splitlines()[-1]) == {"cases": 3, "errors": 3, "lines": 3}
+
+
+# ---------------------------------------------------------------------------
+# a stopped batch whose FILE.partial is a folder
+# ---------------------------------------------------------------------------
+
+
+def test_set_aside_never_removes_what_was_written_when_a_folder_has_the_name(tmp_path):
+    from engine.presenting.output import Replacement
+
+    out = tmp_path / "decisions.jsonl"
+    (tmp_path / "decisions.jsonl.partial").mkdir()
+    sink = Replacement(out, "--out")
+    with sink as handle:
+        handle.write("one record\n")
+        kept = sink.set_aside()
+    assert kept == tmp_path / "decisions.jsonl.partial.1"
+    assert kept.read_text() == "one record\n" and not out.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stopped_batch_keeps_its_records_when_a_folder_has_the_partial_name(tmp_path):
+    """Before: the records decided were deleted and the message blamed --out."""
+    import signal
+
+    from test_output import PREVIOUS, _start_and_stop
+
+    out = tmp_path / "decisions.jsonl"
+    out.write_text(PREVIOUS)
+    (tmp_path / "decisions.jsonl.partial").mkdir()
+    proc, _workers, _stdout, stderr = _start_and_stop(tmp_path, signal.SIGTERM, str(out))
+    assert proc.returncode == 143, stderr
+    kept = tmp_path / "decisions.jsonl.partial.1"
+    records = kept.read_text().splitlines()
+    assert records and "cannot write" not in stderr, stderr
+    assert f"stopped by SIGTERM after {len(records)} cases" in stderr and str(kept) in stderr, stderr
+    assert out.read_text() == PREVIOUS
