@@ -54,7 +54,7 @@ def kept(value: Decimal | str, places: int = PLACES) -> float:
     if whole > MAX_DIGITS:
         raise InexactNumber(f"{shown}: no field of a case holds a number this long; correct it")
     if -exponent > places:
-        tenths = "tenths" if places == 1 else f"{places} decimal places"
-        raise InexactNumber(f"{shown} has more decimal places than a case keeps ({tenths}): the engine would "
-                            f"have to round it; write the value the record gives, to {tenths}")
+        if places == 1:  # the wording of the case model's own check (facts/values.py)
+            raise InexactNumber(f"{shown} has more than one decimal place; round it to tenths")
+        raise InexactNumber(f"{shown} has more than {places} decimal places; round it to {places}")
     return float(number)

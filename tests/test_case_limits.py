@@ -106,7 +106,7 @@ def test_a_decimal_beyond_tenths_is_refused_never_rounded(fmt, field, text):
         node = node.setdefault(part, {})
     node[rest[-1]] = "__NUMBER__"
     source = _text(case, fmt).replace('"__NUMBER__"' if fmt == "json" else "__NUMBER__", text)
-    _refused(source, fmt, field, text, "more decimal places than a case keeps")
+    _refused(source, fmt, field, text, "has more than one decimal place")
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])

@@ -155,3 +155,31 @@ def test_timeout_behind_a_pipe_returns_at_its_time(endless):
     assert run.stdout.strip().endswith("done")
     assert took < 3 + 10, f"the pipe stayed open {took:.0f}s after timeout's 3s"  # a guard, not a measure of speed
     assert "Traceback" not in run.stderr, run.stderr
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory) -> Path:
+    """Grounds at once, then solves for a long time (13 pigeons, 12 holes)."""
+    return edited(tmp_path_factory.mktemp("slow") / "reference",
+                  extra="{ hole(P, H) : H = 1..12 } = 1 :- P = 1..13.\n:- hole(P, H), hole(Q, H), P < Q.")
+
+
+@pytest.mark.parametrize("name", SIGNALS)
+def test_an_interrupted_solve_is_stopped_never_a_claim_about_the_policy(slow, name):
+    """Before: an interrupted solve could be reported as "the policy gives 0 answers"."""
+    proc = _start("explain", slow)
+    listed: set[int] = set()
+    try:
+        listed = _at_work(proc)
+        time.sleep(1.0)  # well into the search
+        proc.send_signal(SIGNALS[name])
+        _stdout, stderr = proc.communicate(timeout=GUARD)
+        assert proc.returncode == 128 + SIGNALS[name], stderr
+        assert "answers" not in stderr and "Traceback" not in stderr, stderr
+        assert stderr.strip().splitlines()[-1].startswith(f"necessity: stopped by {name}"), stderr
+        deadline = time.monotonic() + 5
+        while alive(listed) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(listed)
+    finally:
+        _cleanup(proc, listed)
