@@ -156,3 +156,69 @@ def test_a_diff_stopped_before_any_answer_keeps_its_columns():
     [line] = [click.unstyle(x) for x in diff_summary(result)[1:]]
     assert line.split() == ["an", "answer", "at", "all", "not", "answered"], line
     assert "allnot" not in line
+
+
+# ---------------------------------------------------------------------------
+# fuzz over case-file structure: extremes of the calendar and of numbers, long lists, BOM, CRLF
+# ---------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import strategies as cases_st  # noqa: E402
+
+EXTREMES = [
+    # dates at the edges of the calendar, and not dates
+    '"0001-01-01"', '"9999-12-31"', '"0000-01-01"', '"2025-13-01"', '"2025-02-29"', '"2024-02-29"', '"9999-12"',
+    '"0001-01"', '"2025-1-1"', '"20250101"', '"+2025-01-01"',
+    # numbers: long, fine, huge, tiny, negative zero
+    "1" + "0" * 400 + ".5", "-2.4999999999999999999", "11.99999999999999999999", "1e-400", "1e400", "-0.0",
+    "0.1", "1e2", "-1e2", "123456789012345", "1234567890123456", "0." + "0" * 300 + "1", "1" * 5000,
+    # other shapes
+    "[]", "{}", "null", "true", '""', '"\\u00e9"', "[" + ",".join(["1"] * 101) + "]",
+    "[" + ",".join(['{"modality": "physical_therapy"}'] * 101) + "]",
+]
+
+
+@st.composite
+def extreme_texts(draw: st.DrawFn) -> tuple[str, str]:
+    """A valid record, one value of it replaced by an extreme literal, written as JSON or YAML,
+    perhaps with a byte-order mark and CRLF line ends."""
+    record = draw(cases_st.cases())
+    holders = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            holders.extend((node, key) for key in node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            holders.extend((node, i) for i in range(len(node)))
+            for value in node:
+                walk(value)
+
+    walk(record)
+    holder, key = draw(st.sampled_from(holders))
+    holder[key] = "__EXTREME__"
+    literal = draw(st.sampled_from(EXTREMES))
+    fmt = draw(st.sampled_from(["json", "yaml"]))
+    if fmt == "json":
+        text = json.dumps(record).replace('"__EXTREME__"', literal)
+    else:  # a JSON literal is YAML flow syntax too
+        text = yaml.safe_dump(record, sort_keys=False, width=10**6).replace("__EXTREME__", literal)
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    if draw(st.booleans()):
+        text = "\ufeff" + text
+    return fmt, text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(extreme_texts())
+def test_extreme_values_anywhere_in_a_case_are_read_or_refused_cleanly(sample):
+    fmt, text = sample
+    try:
+        parse_case(text, f"fuzz.{fmt}", fmt=fmt)
+    except CaseFileError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        assert exc.render().startswith("fuzz.")
