@@ -177,49 +177,49 @@ def test_the_memory_limit_is_read_when_a_command_runs(monkeypatch):
 # a batch worker's error crosses the process boundary as plain data
 # ---------------------------------------------------------------------------
 
-_UNPICKLABLE = textwrap.dedent("""
-    import io, json, sys
-    from pathlib import Path
-    from engine.running import batch
+_PLANTED = textwrap.dedent("""
+    import sys
+    import exchange
+    from engine.deciding.solver import Engine
     from exchange.bundle import BundleError
-    import {module} as target
 
     class Odd(Exception):  # two arguments: its pickle cannot be read back
         def __init__(self, what, why):
-            super().__init__(f"{{what}}: {{why}}")
+            super().__init__(f"{what}: {why}")
 
-    def failing(*args, **kwargs):
-        if "{name}" == "response_text":  # an error the reader's own type carries
-            raise BundleError("the record", [("Bundle.entry[0]", "a planted error whose pickle cannot be read back")])
-        raise Odd("planted", "an error whose pickle cannot be read back")
-    setattr(target, "{name}", failing)
-    lines = [Path("{request}").read_text().replace("\\n", " ")] * 3
-    items, _ = batch.read_inputs(Path(sys.argv[1]))
-    out = io.StringIO()
-    summary = batch.run(items, out, policy_ref="reference", policies_dir=None, jobs=2, fmt="fhir", chunk_size=1)
-    print(json.dumps({{"cases": summary.cases, "errors": summary.errors, "lines": out.getvalue().count("\\n")}}))
+    def bundle_error(*args, **kwargs):  # an error of the reader's own type, as BundleError is
+        raise BundleError("the record", [("Bundle.entry[0]", "planted, its pickle cannot be read back")])
+
+    def odd(*args, **kwargs):
+        raise Odd("planted", "its pickle cannot be read back")
+
+    where = sys.argv.pop(1)
+    if where == "one-record":
+        exchange.response_text = bundle_error
+    elif where == "whole-chunk":
+        Engine.decide_many = odd
+    from engine.cli import main
+    main(prog_name="necessity")
 """)
 
 
-@pytest.mark.parametrize("module,name", [("exchange", "response_text"), ("engine.deciding.solver.Engine", "decide_many")],
-                         ids=["one-record", "whole-chunk"])
-def test_batch_jobs_2_survives_a_worker_error_that_cannot_be_unpickled(tmp_path, module, name):
-    """Before: ``batch --format fhir --jobs 2`` hung for good (the pool's result thread died unpickling a
-    BundleError), ignoring SIGTERM."""
+@pytest.mark.parametrize("where,errors", [("none", 0), ("one-record", 3), ("whole-chunk", 3)])
+def test_batch_fhir_jobs_2_survives_a_worker_error_that_cannot_be_unpickled(tmp_path, where, errors):
+    """Before: ``batch --format fhir --jobs 2`` hung for good (the pool's result thread died unpickling
+    a BundleError), ignoring SIGTERM.  Now the error comes back as text: an OperationOutcome per record."""
     import json
 
     records = tmp_path / "requests.ndjson"
     records.write_text("\n".join([json.dumps(json.loads(REQUEST.read_text()))] * 3) + "\n")
-    if module.endswith(".Engine"):
-        module, name = "engine.deciding.solver", name
-        script = _UNPICKLABLE.replace("import {module} as target", "from {module} import Engine as target")
-    else:
-        script = _UNPICKLABLE
-    code = script.format(module=module, name=name, request=REQUEST)
-    run = subprocess.run([sys.executable, "-c", code, str(records)], capture_output=True, text=True, cwd=ROOT,
-                         timeout=GUARD, check=False)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout.splitlines()[-1]) == {"cases": 3, "errors": 3, "lines": 3}
+    run = subprocess.run([sys.executable, "-c", _PLANTED, where, "batch", str(records), "--format", "fhir",
+                          "--jobs", "2"], capture_output=True, text=True, cwd=ROOT, timeout=GUARD, check=False)
+    assert "Traceback" not in run.stderr, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(lines) == 3, run.stderr
+    outcomes = [r for r in lines if r["resourceType"] == "OperationOutcome"]
+    assert len(outcomes) == errors, run.stdout
+    assert all("planted" in json.dumps(r) for r in outcomes)
+    assert run.returncode == (1 if errors else 0), run.stderr
 
 
 # ---------------------------------------------------------------------------
