@@ -131,13 +131,13 @@ def test_a_signal_ends_the_whole_tree(endless, command, name):
 
 def test_the_child_dies_with_a_killed_command(endless):
     """SIGKILL cannot be handled: the kernel ends the child (PR_SET_PDEATHSIG)."""
-    proc = _start("explain", endless)
+    proc = _start("explain", endless, env={"NECESSITY_MEMORY_MB": "3000"})  # no memory stop in the seconds below
     listed: set[int] = set()
     try:
         listed = _at_work(proc)
         proc.kill()
         proc.communicate(timeout=GUARD)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 2
         while alive(listed) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not alive(listed), f"left running after SIGKILL: {sorted(alive(listed))}"
