@@ -16,7 +16,7 @@ import pytest
 
 from edits import edited
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 GUARD = 120  # seconds: only there so that a hang fails instead of hanging the suite
 REQUEST = ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json"

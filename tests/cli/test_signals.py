@@ -21,7 +21,7 @@ import pytest
 
 from edits import edited
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 GUARD = 60  # seconds: only there so that a regression fails instead of hanging the suite
 
