@@ -257,3 +257,19 @@ def test_a_stopped_batch_keeps_its_records_when_a_folder_has_the_partial_name(tm
     assert records and "cannot write" not in stderr, stderr
     assert f"stopped by SIGTERM after {len(records)} cases" in stderr and str(kept) in stderr, stderr
     assert out.read_text() == PREVIOUS
+
+
+# ---------------------------------------------------------------------------
+# lint grounds under the same limits as every other command
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit,why", [(["--timeout", "3"], "stopped after --timeout 3s"),
+                                       ([], "ran out of memory (limit 300 MB")], ids=["timeout", "memory"])
+def test_lint_grounds_within_the_timeout_and_the_memory_limit(tmp_path, limit, why):
+    """Before: lint grounded in its own process, with no limit (2 GB in 20 s on this policy)."""
+    folder = edited(tmp_path / "reference", extra="p(0). p(X+1) :- p(X).")
+    run = _necessity("lint", folder, *limit, env={"NECESSITY_MEMORY_MB": "300"})
+    assert run.returncode == 1, run.stderr
+    [line] = run.stdout.splitlines()
+    assert ": E108 the policy did not finish grounding with the core (" in line and why in line, line
