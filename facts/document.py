@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from facts.numbers import InexactNumber, kept
 from facts.problem import CaseFileError, Problem
 from facts.text import HIDDEN as _HIDDEN, control_character as _control
 
@@ -108,10 +109,22 @@ def _json_int(text: str) -> int | _Huge:
     return _Huge(text) if len(text.lstrip("-")) > MAX_DIGITS else int(text)
 
 
+class _Inexact(str):
+    """A decimal the case model cannot keep exactly, kept as why (facts/numbers.py)."""
+
+
+def _float(text: str) -> float | _Inexact:
+    """A decimal literal read exactly, then as the float the model keeps; never rounded silently."""
+    try:
+        return kept(text)
+    except InexactNumber as exc:
+        return _Inexact(str(exc))
+
+
 def _json(text: str) -> Any:
     if _json_values(text) > MAX_VALUES:
         raise _Refused(None, TOO_MANY)
-    return json.loads(text, object_pairs_hook=_JsonObject.from_pairs, parse_int=_json_int)
+    return json.loads(text, object_pairs_hook=_JsonObject.from_pairs, parse_int=_json_int, parse_float=_float)
 
 
 class _JsonObject(dict):
@@ -307,7 +320,7 @@ def _core(text: str) -> Any:
         return int(text) if kind == "int" else int(digits, 8 if kind == "oct" else 16)
     if kind in ("inf", "nan"):
         return float(text.replace(".", "", 1))
-    return float(text)
+    return _float(text)
 
 
 def _yaml11(text: str) -> tuple[bool, Any]:
@@ -329,6 +342,8 @@ def _resolve(text: str, *, as_key: bool = False) -> tuple[Any, str | None]:
     value = _core(text)
     if isinstance(value, _Huge):
         return None, _too_long(text)
+    if isinstance(value, _Inexact):
+        return None, str(value)
     special, old = _yaml11(text) if len(text) <= 64 else (False, text)
     if _same(old, value) or (not special and isinstance(value, str)):
         return value, None
@@ -445,6 +460,8 @@ def _data_problems(data: Any, root: yaml.Node | None) -> list[Problem]:
             return [Problem("", None, TOO_DEEP)]
         if isinstance(value, _Huge):
             problems.append(Problem(field_path(loc), line_of(root, loc), _too_long(value)))
+        elif isinstance(value, _Inexact):
+            problems.append(Problem(field_path(loc), line_of(root, loc), str(value)))
         elif isinstance(value, str):
             why = _control(value)
             if why:

@@ -240,6 +240,22 @@ class Case(Record):
                 )
         return imaging
 
+    @field_validator("conservative_care")
+    @classmethod
+    def _care_before_the_request(cls, care: ConservativeCare, info: ValidationInfo) -> ConservativeCare:
+        request = info.data.get("request")
+        if request is None or request.date is None:
+            return care
+        for i, episode in enumerate(care.episodes or ()):
+            for name in ("start", "end"):
+                when = getattr(episode, name)
+                if when is not None and later(when, request.date):
+                    raise ValueError(
+                        f"episodes[{i}].{name} {when} is after request.date {request.date}: a request rests on "
+                        "care given before it; correct one of the two dates (care still going on has no end date)"
+                    )
+        return care
+
     @field_validator("assessment")
     @classmethod
     def _assessment_of_this_request(cls, assessment: Assessment | None, info: ValidationInfo) -> Assessment | None:

@@ -146,11 +146,26 @@ def _known_level(value: str) -> str:
     )
 
 
+#: The most entries any list of a case record holds (episodes of care, imaging studies, levels,
+#: scores, surgeries, ...): a real record lists a few; each entry adds to the grounding, and some
+#: policies compare entries pairwise (2,000 dated episodes took 29 s and 1.5 GB).  docs/security.md.
+MAX_ENTRIES = 100
+
+
 class Record(BaseModel):
     """Base of every part of a case: unknown keys and wrong types are errors, and
     no string holds a control character (facts/text.py), however the record was built."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _few_entries(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and len(value) > MAX_ENTRIES:
+            raise ValueError(f"{len(value)} entries: a case record lists at most {MAX_ENTRIES} here (the work of "
+                             "deciding grows with each entry); check that this is one patient's record, and "
+                             "merge entries that repeat")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

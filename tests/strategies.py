@@ -356,6 +356,7 @@ def cases(draw: st.DrawFn, near: bool | None = None) -> Case:
         out["conservative_care"] = draw(conservative_cares())
     out["history"] = draw(histories())
     _imaging_before_request(out)
+    _care_before_request(out)
     return out
 
 
@@ -376,6 +377,19 @@ def _imaging_before_request(case: Case) -> None:
         width = min(len(a), len(b))  # a month-precision date compares by its month
         if a[:width] > b[:width]:
             study["date"] = request
+
+
+def _care_before_request(case: Case) -> None:
+    """Leave out an episode's dates when one is after the request (the model refuses it otherwise)."""
+    request = case["request"].get("date")
+    if request is None:
+        return
+    for episode in (case.get("conservative_care") or {}).get("episodes") or ():
+        dates = [episode.get(k) for k in ("start", "end") if episode.get(k) is not None]
+        b = _known(request)
+        if any(_known(d)[:min(len(_known(d)), len(b))] > b[:min(len(_known(d)), len(b))] for d in dates):
+            episode.pop("start", None)
+            episode.pop("end", None)
 
 
 # --------------------------------------------------------------------------
@@ -410,6 +424,7 @@ def more_supervised_pt_weeks(draw: st.DrawFn, base: st.SearchStrategy[Case] | No
         episode.pop("start", None)  # the length is given in weeks below
         episodes.append(episode)
         index = len(episodes) - 1
+        _care_before_request(lo)
         if draw(st.booleans()) or "end" not in episode:
             episode["weeks"] = draw(st.sampled_from([5.9, 6.0]) | tenths(0, 400))  # REF-D4a: 6 weeks
     hi = copy.deepcopy(lo)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -185,7 +186,7 @@ def gaps_meanwhile(policies: Sequence[Policy], levels: tuple[str, ...], approach
     try:
         ctx = multiprocessing.get_context("fork")
         reader, writer = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_gaps_child, args=(todo, levels, approaches, writer), daemon=True)
+        process = ctx.Process(target=_gaps_child, args=(todo, levels, approaches, writer, os.getpid()), daemon=True)
         process.start()
         writer.close()
     except (OSError, ValueError, AssertionError):  # no fork here: in this process, when asked
@@ -207,7 +208,10 @@ def gaps_meanwhile(policies: Sequence[Policy], levels: tuple[str, ...], approach
     return wait
 
 
-def _gaps_child(policies: Sequence[Policy], levels: tuple[str, ...], approaches: int, conn) -> None:
+def _gaps_child(policies: Sequence[Policy], levels: tuple[str, ...], approaches: int, conn, parent: int) -> None:
+    from engine.deciding.limits import die_with_parent
+
+    die_with_parent(parent)  # never outlives the search that waits for it, however that one ends
     try:
         conn.send([_find_gaps(p, levels, approaches) for p in policies])
     finally:

@@ -129,19 +129,18 @@ def diff_summary(result) -> list[str]:
     out = [click.style(f"summary: {b} against {a}, per request", bold=True)]
     numbered = {id(w): n for n, w in enumerate(result.witnesses, start=1)}
     kinds = result.kinds()
-    width = max([len(_kind_label(k)) for k in kinds] + [10]) + 2
+    labels = {k: "an answer at all" if k[0] == "answers" else _kind_label(k) for k in kinds}
+    width = max([len(label) for label in labels.values()] + [10]) + 2  # the longest label, and a gap
     for key in kinds:
         relation = result.relation(*key)
         text = _RELATION[relation].format(a=a)
+        label = labels[key]
         if key[0] == "answers":
-            label = "an answer at all"
             text = {"equivalent": "both answer every case within the bounds",
                     "narrower": f"{b} has no answer for some case that {a} answers",
                     "broader": f"{a} has no answer for some case that {b} answers",
                     "incomparable": "each has no answer for some case the other answers",
                     "unknown": "not answered"}[relation]
-        else:
-            label = _kind_label(key)
         out.append(f"  {label.ljust(width)}{text}")
         for w in result.witnesses:
             if w.question.key != key or key[0] == "answers":

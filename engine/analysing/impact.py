@@ -72,6 +72,10 @@ class PairDecider:
         for engine in self.engines:
             engine.prepare_batch()
 
+    def failed(self, source: str, message: str) -> Row:
+        """The row of a record that could not be decided (engine/deciding/many.py, for a worker's error)."""
+        return Row(source, "", None, None, message)
+
     def __call__(self, chunk: list[Item]) -> list[Row]:
         rows: list[Row | None] = [None] * len(chunk)
         cases, where = [], []

@@ -24,13 +24,13 @@ def policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list[Path
     return [resolve(ref, policies_dir) for ref in refs]
 
 
-def lint(console: Console, policies: tuple[str, ...], policies_dir: str | None) -> int:
+def lint(console: Console, policies: tuple[str, ...], policies_dir: str | None, timeout: float | None = None) -> int:
     """Every finding of every policy, compiler-style; their count on standard error."""
     from engine.authoring.lint import lint as run_lint
 
     total = 0
     for folder in policy_folders(policies, policies_dir):
-        findings = run_lint(folder)
+        findings = run_lint(folder, timeout)
         for finding in findings:
             console.out(str(finding), nl=True)
         total += len(findings)

@@ -22,7 +22,7 @@ from engine.deciding.core import POLICY_API, intrusions
 from engine.deciding.core import signatures as engine_signatures
 from engine.deciding.core import statements as core_statements
 from engine.deciding.errors import PolicyError
-from engine.deciding.policy import REQUIRED_HEADER, Policy, _display, parse_files, read_header, vet
+from engine.deciding.policy import BOM, REQUIRED_HEADER, Policy, _display, parse_files, read_header, vet
 from engine.deciding.predicates import atoms as _atoms
 from engine.deciding.predicates import relocated as _relocated
 from engine.deciding.predicates import uses as _uses
@@ -117,8 +117,23 @@ def refuse_ungroundable_within(policy: Policy, timeout: float | None) -> None:
             raise UserError(f"{policy.id}: {event.detail} while grounding the policy: no case was decided")
 
 
-def lint(folder: Path) -> list[Finding]:
-    """Every finding in one policy folder, sorted by place."""
+def _bounded_ground_errors(statements: list[ast.AST], folder: Path, timeout: float | None) -> list[Finding]:
+    """``_ground_errors`` in a child process, within ``timeout`` and the memory limit
+    (engine/deciding/limits.py): a policy that never stops grounding is a finding, E108."""
+    from engine.deciding.limits import Stopped, limited
+
+    found: list[Finding] = []
+    for event in limited(lambda: [_ground_errors(statements)], timeout=timeout):
+        if isinstance(event, Stopped):
+            where = next((s.location.begin.filename for s in statements), _display(folder / "policy.lp"))
+            return [Finding(where, 1, 1, "E108", f"the policy did not finish grounding with the core ({event.detail}): "
+                            "a rule may derive new values without end, as p(X+1) :- p(X); bound it")]
+        found = event
+    return found
+
+
+def lint(folder: Path, timeout: float | None = None) -> list[Finding]:
+    """Every finding in one policy folder, sorted by place; the grounding within ``timeout``."""
     findings: list[Finding] = []
     files, vet_errors = vet(folder)
     for err in vet_errors:
@@ -129,6 +144,15 @@ def lint(folder: Path) -> list[Finding]:
             findings.append(Finding(parts[0], int(parts[1]), int(parts[2]), code, message))
         else:
             findings.append(Finding(parts[0], 1, 1, "E200", rest or err))
+    for path, _text in files:
+        try:
+            with path.open("rb") as handle:
+                marked = handle.read(3) == BOM.encode("utf-8")
+        except OSError:
+            marked = False
+        if marked:
+            findings.append(Finding(_display(path), 1, 1, "W207", "byte-order mark at the start of the file: it is "
+                                    "read and ignored, but other tools may not; save the file as UTF-8 without BOM"))
     statements, parse_errors = parse_files(files)
     for err in parse_errors:
         m = _LOCATED.match(err)
@@ -203,5 +227,5 @@ def lint(folder: Path) -> list[Finding]:
         if cid not in scoped:
             findings.append(Finding(*where, "E305", f"criterion '{cid}' has no scope/2: say where it is judged (case, level, pelvis, item(I))"))
 
-    findings.extend(_ground_errors(statements))
+    findings.extend(_bounded_ground_errors(statements, folder, timeout))
     return sorted(set(findings))

@@ -133,8 +133,9 @@ def batch(input_path: str, policy_ref: str, policies_dir: str | None, out_path: 
 @main.command()
 @click.argument("policies", nargs=-1, metavar="[POLICY]...")
 @policies_dir_option
+@timeout_option("Stop grounding each policy after this long (finding E108), as every command that grounds.")
 @user_errors
-def lint(policies: tuple[str, ...], policies_dir: str | None) -> int:
+def lint(policies: tuple[str, ...], policies_dir: str | None, timeout: float | None) -> int:
     """Check policies for errors, like a compiler: file:line:col CODE message.
 
     Finds syntax errors and unsafe variables, predicates that are neither case
@@ -151,7 +152,7 @@ def lint(policies: tuple[str, ...], policies_dir: str | None) -> int:
     """
     from engine.authoring.command import lint as run
 
-    return run(console(), policies, policies_dir)
+    return run(console(), policies, policies_dir, timeout)
 
 
 @main.command(name="test")

@@ -19,29 +19,71 @@ def _fail(message: str) -> None:
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn known errors into a message and exit 2, never a traceback; a nonzero status the command
-    returns becomes the exit status."""
+    returns becomes the exit status.  A signal that stopped the work (``Interrupted``: its children
+    are already killed) is one line and 128 + N; an error writing the output (a closed pipe, a full
+    disk) one line and exit 2, whatever the command."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from engine.deciding.errors import UserError
-        from engine.deciding.limits import ChildError
+        from engine.deciding.limits import ChildError, Interrupted
         from facts.load import CaseFileError
 
         try:
-            status = fn(*args, **kwargs)
+            try:
+                status = fn(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk or a closed pipe is the command's error, not the interpreter's
         except CaseFileError as exc:
             _fail(f"error: {exc.render()}")
         except UserError as exc:
             _fail(f"error: {exc}")
         except ChildError as exc:  # the work failed in its child: the child wrote the message
             _fail(str(exc))
-        except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(0)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            import signal
+
+            stopped = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+            _quiet_stdout()
+            _say(f"necessity: stopped by {stopped.name}: nothing more was done")
+            sys.exit(stopped.status)
+        except OSError as exc:  # writing the output: a closed pipe, a full disk
+            _quiet_stdout()
+            _say(f"error: {output_error(exc)}")
+            sys.exit(EXIT_USAGE)
         if status:
             sys.exit(status)
 
     return wrapper
+
+
+def output_error(exc: OSError) -> str:
+    """An error writing the output, in one line (the convention: exit 2, whatever the command)."""
+    import errno
+
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        return "the output was closed before it was all written (broken pipe)"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}cannot write the output ({exc.strerror or exc}): free some space or write elsewhere"
+
+
+def _quiet_stdout() -> None:
+    """Standard output to /dev/null: what is left in its buffer must not fail again when Python exits."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _say(message: str) -> None:
+    try:
+        click.echo(message, err=True)
+    except OSError:  # stderr closed too: the exit status says it
+        pass
 
 
 policy_option = click.option(

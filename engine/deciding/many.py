@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.deciding.errors import UserError
+from engine.deciding.limits import die_with_parent
 from facts.load import MAX_BYTES, CaseFileError, case_format, decode, read_text
 
 CHUNK = 64  # cases per grounding: past a few dozen the cost per case stops falling
@@ -147,32 +147,48 @@ def chunks(items: Iterator[Item], size: int = CHUNK) -> Iterator[list[Item]]:
 
 
 _decider: Callable[[list[Item]], list[Any]] | None = None  # set before the workers fork, inherited by them
-STOPPING = (signal.SIGINT, signal.SIGTERM)
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _work(chunk: list[Item]) -> list[Any]:
+def _work(chunk: list[Item]) -> tuple[str, Any]:
+    """A chunk decided in a worker: ``("done", results)``, or the error the decider raised as plain
+    text (``"user"``: the user's, such as a policy error; ``"error"``: any other).  An exception
+    might not survive pickling, and the pool would then wait for its result for ever."""
     assert _decider is not None
-    return _decider(chunk)
+    try:
+        return "done", _decider(chunk)
+    except UserError as exc:
+        return "user", str(exc)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it crosses the process boundary as text
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
+def _results(chunk: list[Item], done: Any) -> list[Any]:
+    """What a worker sent back for ``chunk``: its results, or the decider's error record
+    (its ``failed(source, message)``) for each of its items."""
+    try:
+        kind, payload = done.get()
+    except Exception as exc:  # noqa: BLE001 - the pool itself failed (a worker killed from outside)
+        kind, payload = "error", f"{type(exc).__name__}: {exc}"
+    if kind == "done":
+        return payload
+    if kind == "user":
+        raise UserError(payload)
+    failed = getattr(_decider, "failed", None)
+    if failed is None:
+        raise UserError(f"a worker failed ({payload}): please report it")
+    return [failed(item.source, f"{item.source}: this record could not be decided ({payload}): please report it")
+            for item in chunk]
 
 
 def _worker_start(parent: int) -> None:
-    """A worker leaves stopping to the parent: it ignores SIGINT (a terminal sends it to
-    every process), and SIGTERM, which the parent sends, ends it at once, mid-case if need be."""
+    """A worker leaves stopping to the parent: it ignores SIGINT and SIGHUP (a terminal sends them
+    to every process), and SIGTERM, which the parent sends, ends it at once, mid-case if need be."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(parent)
+    die_with_parent(parent)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
-
-
-def _die_with(parent: int) -> None:
-    """Linux: end this worker when the parent ends, even by SIGKILL, so that none is left running."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent ended before the line above
-        os._exit(1)
 
 
 
@@ -203,15 +219,15 @@ def in_workers(items: Iterator[Item], decider: Callable[[list[Item]], list[Any]]
                 if chunk is None:
                     exhausted = True
                     break
-                pending.append(pool.apply_async(_work, (chunk,)))
+                pending.append((chunk, pool.apply_async(_work, (chunk,))))
             if not pending:
                 break
-            head = pending.popleft()
+            chunk, head = pending.popleft()
             wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
             head.wait(wait)
             if not head.ready():
                 return False
-            emit(head.get())
+            emit(_results(chunk, head))
         return True
     finally:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)  # a second signal must not cut this short

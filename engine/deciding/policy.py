@@ -105,6 +105,10 @@ _TOKEN = re.compile(
 )
 # Control characters other than tab and line ends (E205).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Outside comments and strings, the characters clingo reads: any other stops its parser with a
+# message that cuts a UTF-8 character in half, and clingo's logger then aborts the process (E206).
+_UNREADABLE = re.compile(r'%\*.*?\*%|%[^\n]*|"(?:\\.|[^"\\\n])*"|(?P<bad>[^\x00-\x7f])', re.S)
+BOM = "\ufeff"
 _INCLUDE = re.compile(r'#include\s*(?:"((?:\\.|[^"\\\n])*)"|<([^>\n]*)>)\s*\.')
 
 
@@ -170,7 +174,7 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
             continue
         try:
             raw = path.read_bytes()
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8").removeprefix(BOM)  # a byte-order mark is read, not parsed (lint: W207)
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             errors.append(f"{_display(path)}:{line}: not UTF-8 text: save the file as UTF-8")
@@ -185,6 +189,14 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
                 errors.append(f"{_display(path)}:{line}:{col}: E205 control character U+{ord(m.group()):04X}: clingo "
                               "stops reading a file at a NUL, hiding every rule after it; delete the character")
             blanked[m.start()] = " "  # lint then reads the rules after it
+        unreadable = [m.start("bad") for m in _UNREADABLE.finditer(text) if m.group("bad") and not _CONTROL.match(m["bad"])]
+        for n, start in enumerate(unreadable):
+            if n < 5:
+                line, col = _line_col(text, start)
+                errors.append(f"{_display(path)}:{line}:{col}: E206 character U+{ord(text[start]):04X} outside a "
+                              "string or a comment: clingo reads only ASCII there; write it in a \"string\" or "
+                              "a % comment, or delete it")
+            blanked[start] = " "
         for d in scan_directives(path, text):
             where = f"{_display(path)}:{d.line}:{d.column}"
             if d.name == "#script":

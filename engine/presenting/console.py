@@ -47,9 +47,15 @@ class Console:
         from engine.presenting.output import Replacement
 
         sink = Replacement(out_path, "--out")
-        with sink as handle:
-            handle.write(text)
-            sink.commit()
+        try:
+            with sink as handle:
+                handle.write(text)
+                sink.commit()
+        except OSError as exc:
+            from engine.deciding.errors import UserError
+
+            raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): nothing was written; "
+                            "free some space or give another path") from None
 
     # progress ---------------------------------------------------------------
 

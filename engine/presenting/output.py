@@ -100,13 +100,24 @@ class Replacement:
         self.temp = None
 
     def set_aside(self, suffix: str = ".partial") -> Path | None:
-        """Keep what was written as ``<target><suffix>``, the target untouched; its path (None for a device)."""
+        """Keep what was written as ``<target><suffix>``, the target untouched; its path (None for a device).
+
+        When that name cannot be used (a folder has it), ``<target><suffix>.1`` to ``.9``, else the
+        temporary file itself: what was written is never removed."""
         self._close()
         if self.temp is None:
             return None
-        kept = self.real.with_name(self.real.name + suffix)
-        os.replace(self.temp, kept)
-        self.temp = None
+        first = self.real.with_name(self.real.name + suffix)
+        for kept in (first, *(first.with_name(f"{first.name}.{n}") for n in range(1, 10))):
+            if kept.is_dir() or (kept != first and kept.exists()):
+                continue  # a folder in the way is never replaced, nor an older numbered file
+            try:
+                os.replace(self.temp, kept)
+            except OSError:
+                continue
+            self.temp = None
+            return kept
+        kept, self.temp = self.temp, None  # no name would do: what was written stays where it is
         return kept
 
     def __exit__(self, *exc: object) -> None:

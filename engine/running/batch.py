@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
-from engine.deciding.errors import PolicyError
+from engine.deciding.errors import PolicyError, UserError
 from engine.deciding.many import STOPPING, CHUNK, Item, chunks, in_workers, one_line_error, read_inputs
 from engine.running.bundles import Bundles
 from facts.load import CaseFileError, parse_case
@@ -121,10 +121,30 @@ class Decider:
                 return request.case, request
         return parse_case(item.text or "", item.source, fmt=item.fmt), None
 
-    def __call__(self, chunk: list[Item]) -> list[Result]:
-        from engine.deciding.errors import UserError
+    def _result(self, decision: Any, case: Any, request: Any, source: str) -> Result:
         from engine.presenting.render import to_json
         from engine.presenting.report import brief
+
+        if request is not None:
+            decision = self.bundles.noticed(decision, request)  # what the Bundle held beyond the case record
+        if self.fmt == "fhir":
+            line = self.bundles.response(decision, request, case, self.engine.policy, one_line=True)
+        else:
+            line = record_line(to_json(decision))
+        return Result(
+            line,
+            decision.outcome,
+            tuple(lv.determination for lv in decision.levels),
+            tuple(it.determination for it in decision.items),
+            brief(decision, source) if self.briefs else None,
+        )
+
+    def failed(self, source: str, message: str) -> Result:
+        """The record of an input that could not be decided, in the output's format (engine/deciding/many.py)."""
+        return (_fhir_error if self.fmt == "fhir" else _error)(source, message)
+
+    def __call__(self, chunk: list[Item]) -> list[Result]:
+        from engine.deciding.errors import UserError
 
         error = _fhir_error if self.fmt == "fhir" else _error
         results: list[Result | None] = [None] * len(chunk)
@@ -154,25 +174,19 @@ class Decider:
             if isinstance(decision, PolicyError):
                 results[i] = error(source, f"{source}: {decision}")
                 continue
-            if request is not None:
-                decision = self.bundles.noticed(decision, request)  # what the Bundle held beyond the case record
-            if self.fmt == "fhir":
-                line = self.bundles.response(decision, request, case, self.engine.policy, one_line=True)
-            else:
-                line = record_line(to_json(decision))
-            results[i] = Result(
-                line,
-                decision.outcome,
-                tuple(lv.determination for lv in decision.levels),
-                tuple(it.determination for it in decision.items),
-                brief(decision, source) if self.briefs else None,
-            )
+            try:
+                results[i] = self._result(decision, case, request, source)
+            except UserError as exc:
+                results[i] = error(source, "; ".join(str(exc).splitlines()))
+            except Exception as exc:  # noqa: BLE001 - one record must never stop the batch
+                results[i] = error(source, f"{source}: this record could not be written "
+                                           f"({type(exc).__name__}: {exc}): please report it")
         return [r for r in results if r is not None]
 
 
 
 class Stopped(BaseException):
-    """SIGINT or SIGTERM: the run ends after the records already written."""
+    """SIGINT, SIGTERM or SIGHUP: the run ends after the records already written."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -180,7 +194,7 @@ class Stopped(BaseException):
 
 
 class _Signals:
-    """SIGINT and SIGTERM end the run between records, never inside one."""
+    """SIGINT, SIGTERM and SIGHUP end the run between records, never inside one."""
 
     def __init__(self) -> None:
         self.signum: int | None = None

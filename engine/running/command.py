@@ -117,6 +117,8 @@ def batch(console: Console, input_path: str, *, policy_ref: str, policies_dir: s
             elif sink is not None:
                 kept = sink.set_aside()
     except OSError as exc:
+        if not to_file:
+            raise  # standard output: said as every command says it (engine/cli/options.py)
         raise UserError(f"--out {out_path}: cannot write ({exc.strerror or exc}): check the path") from None
     if summary.stopped is not None:
         of = f" of {total}" if total is not None else ""
