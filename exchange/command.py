@@ -10,8 +10,8 @@ def questionnaire(console: Any, policy_ref: str, policies_dir: str | None, *, al
                   as_library: bool = False) -> int:
     """The questionnaire of what the policy reads (``all_fields``: of every case field), to ``out_path``;
     with ``as_library`` the CQL Library it names instead."""
-    from engine.deciding.policy import load
-    from engine.presenting.output import refuse_inputs
+    from engine.deciding import load
+    from engine.presenting import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.documents import full_questionnaire
     from exchange.documents import questionnaire as of_policy
@@ -28,7 +28,7 @@ def questionnaire(console: Any, policy_ref: str, policies_dir: str | None, *, al
 
 def bundle(console: Any, case_file: str, *, out_path: str) -> int:
     """The PAS request Bundle of a case file, to ``out_path``."""
-    from engine.presenting.output import refuse_inputs
+    from engine.presenting import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.claim import to_bundle
     from facts import load_case
