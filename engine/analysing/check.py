@@ -28,7 +28,8 @@ from engine.analysing.analysis import Analysis, Gaps, answers_differ_rules, gaps
 from engine.deciding.errors import PolicyError
 from engine.deciding.policy import Policy
 from engine.deciding.solver import Search, _Grounded
-from engine.analysing.space import Bounds, round_trip_mismatch, to_case
+from engine.analysing.space import Bounds
+from engine.analysing.witness import round_trip_mismatch, to_case
 from engine.authoring.testrun import _coverable_sides
 from engine.deciding.transform import VIOLATED
 from facts import anatomy, case_atoms, parse_case
