@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clingo import SymbolType, ast
 
+from engine.analysing.forms import followed
 from engine.analysing.reads import _name_args, unpooled
 from engine.deciding.predicates import nodes, remembered, uses_in
 
@@ -104,6 +105,7 @@ class _Rule:
     aggregates: list[tuple[list[tuple[bool, _Term]], list[_Term]]]  # value aggregates: guards, first terms
     equalities: list[tuple[_Term, _Term]]
     comparisons: list[list[list[_Term]]]  # groups of terms compared together
+    ordered: list[bool]  # per comparison: by order (<, >=...), not only (in)equality
 
 
 def _read_rule(stm: ast.AST, consts: dict[str, int]) -> _Rule:
@@ -113,6 +115,7 @@ def _read_rule(stm: ast.AST, consts: dict[str, int]) -> _Rule:
     aggregates: list[tuple[list[tuple[bool, _Term]], list[_Term]]] = []
     equalities: list[tuple[_Term, _Term]] = []
     comparisons: list[list[list[_Term]]] = []
+    ordered: list[bool] = []
     for n in nodes(stm.body):
         kind = n.ast_type
         if kind == ast.ASTType.BodyAggregate and n.function in _VALUE_AGGREGATES:
@@ -131,7 +134,9 @@ def _read_rule(stm: ast.AST, consts: dict[str, int]) -> _Rule:
             else:
                 groups = [sides]
             comparisons.append([[_term(x, consts) for x in group] for group in groups])
-    return _Rule(atoms, aggregates, equalities, comparisons)
+            ordered.append(any(g.comparison not in (ast.ComparisonOperator.Equal, ast.ComparisonOperator.NotEqual)
+                               for g in n.guards))
+    return _Rule(atoms, aggregates, equalities, comparisons, ordered)
 
 
 @dataclass(frozen=True)
@@ -143,13 +148,21 @@ class Figures:
     constants: dict[Place, frozenset[str]]
     #: pairs of case places whose values are compared with each other (a date with the request date)
     related: frozenset[tuple[Place, Place]]
+    #: dates and calendar fields compared with a figure of their own (a day number, a month, a year)
+    absolute: dict[Place, frozenset[int]] = field(default_factory=dict)
+    #: per case predicate: the numbers of its atoms that a count compares with a figure
+    counts: dict[str, frozenset[int]] = field(default_factory=dict)
+    #: places compared by order (``A < "c"``): their strings and constants are not interchangeable
+    ordered: frozenset[Place] = frozenset()
+    #: where a value from the case goes through an operation the search cannot solve, in words
+    unfollowed: tuple[str, ...] = ()
 
     def of(self, place: Place) -> frozenset[int]:
         return self.numbers.get(place, frozenset())
 
 
 def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
-            dates: frozenset[Place] = frozenset()) -> Figures:
+            dates: frozenset[Place] | None = None) -> Figures:
     """Every figure compared with a value that comes from a case argument, by that argument.
 
     A date plus a length compared with a figure (an episode's start and its
@@ -159,11 +172,15 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
     """
     statements = list(statements)
     case = frozenset(case_signatures)
+    if dates is None:  # every argument of the case vocabulary that holds a date
+        from facts.vocabulary import PREDICATES
+
+        dates = frozenset((p.signature, i) for p in PREDICATES for i, a in enumerate(p.args) if a.kind == "day")
     consts: dict[str, int] = {}
     for s in statements:
         if s.ast_type == ast.ASTType.Definition and _number(s.value) is not None:
             consts[s.name] = _number(s.value)  # type: ignore[assignment]
-    key = f"rule {sorted(consts.items())}"
+    key = f"figures {sorted(consts.items())}"
     rules = [remembered(s, key, lambda r: _read_rule(r, consts)) for s in unpooled(statements)
              if s.ast_type == ast.ASTType.Rule]
 
@@ -235,53 +252,46 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
                         values[place] |= v
                         changed = True
 
-    numbers: dict[Place, set[int]] = defaultdict(set)
     strings: dict[Place, set[str]] = defaultdict(set)
     constants: dict[Place, set[str]] = defaultdict(set)
     related: set[tuple[Place, Place]] = set()
+    ordered: set[Place] = set()
     for rule in rules:
         var_origins, var_values = bindings(rule)
         # a constant written in a case argument, or in an argument fed by one, is an equality test
+        # (the numbers: engine/analysing/forms.py)
         for atom in rule.atoms:
             if atom.head:
                 continue
             for i, arg in enumerate(atom.arguments):
                 found = place_origins((atom.sig, i))
                 for o in found:
-                    if arg.number is not None:
-                        numbers[o].add(arg.number)
                     strings[o] |= arg.strings if not arg.compound else set()
                     if arg.constant:
                         constants[o].add(arg.constant)
-        for groups in rule.comparisons:
+        for groups, by_order in zip(rule.comparisons, rule.ordered):
             for group in groups:
-                figs: set[int] = set()
+                if by_order:
+                    ordered.update(o for t in group for o in term_origins(t, var_origins))
                 texts: set[str] = set()
                 names: set[str] = set()
                 found = [term_origins(t, var_origins) for t in group]
                 found = [o & dates if o & dates and o - dates else o for o in found]
                 for t in group:
-                    figs |= term_values(t, var_values)
                     texts |= t.strings
                     if t.constant:
                         names.add(t.constant)
                 for o_set in found:
                     for o in o_set:
-                        numbers[o] |= figs
                         strings[o] |= texts
                         constants[o] |= names
                 for x in range(len(found)):
                     for y in range(len(found)):
                         if x != y:
                             related.update((p, q) for p in found[x] for q in found[y] if p != q)
-        for guards, firsts in rule.aggregates:
-            for equal, guard in guards:
-                if equal:
-                    continue
-                figs = term_values(guard, var_values)
-                for first in firsts:
-                    for o in term_origins(first, var_origins):
-                        numbers[o] |= figs
-    return Figures({k: frozenset(v) for k, v in numbers.items()},
+    follow = followed([s for s in unpooled(statements) if s.ast_type == ast.ASTType.Rule], case, dates, consts)
+    return Figures({k: frozenset(v) for k, v in follow.numbers.items()},
                    {k: frozenset(v) for k, v in strings.items()},
-                   {k: frozenset(v) for k, v in constants.items()}, frozenset(related))
+                   {k: frozenset(v) for k, v in constants.items()}, frozenset(related),
+                   {k: frozenset(v) for k, v in follow.absolute.items()},
+                   {k: frozenset(v) for k, v in follow.counts.items()}, frozenset(ordered), follow.unfollowed)

@@ -58,12 +58,22 @@ def check_text(result) -> str:
     if result.stopped:
         missing = result.unanswered
         out.append(f"  {maybe} {result.stopped}: not answered (not proved): {', '.join(missing) or 'the last questions'}")
+    for r in result.refuted:
+        out.append(click.style(r.text(), fg="red"))
     for p in result.problems:
         out.append(click.style(f"engine problem: {p}", fg="red"))
     if result.bounds is not None:
         out.append("bounds searched:")
         out += [f"  {line}" for line in result.bounds.describe()]
+        out += _sampled(result)
     return "\n".join(out) + "\n"
+
+
+def _sampled(result) -> list[str]:
+    if not result.sampled:
+        return []
+    return [f"  and, outside the bounds, {result.sampled} cases no search chose (the examples, the goldens, a seeded "
+            f"generated library), decided to confirm every proof: {len(result.refuted) or 'none'} refuting one"]
 
 
 # ---------------------------------------------------------------------------
@@ -212,10 +222,13 @@ def diff_text(result) -> str:
     if result.bounds is not None:
         out.append("bounds searched:")
         out += [f"  {line}" for line in result.bounds.describe()]
+        out += _sampled(result)
     if result.stopped == "--max":
         out.append(f"  (stopped at --max {len(result.witnesses)}: more witnesses, with other causes, may exist)")
     elif result.stopped:
         out.append(f"  ({result.stopped}: the questions not answered are not proved)")
+    for r in result.refuted:
+        out.append(click.style(r.text(), fg="red"))
     for p in result.problems:
         out.append(click.style(f"engine problem: {p}", fg="red"))
     return "\n".join(out).rstrip() + "\n"
@@ -248,6 +261,8 @@ def diff_json(result) -> dict[str, Any]:
         "witnesses": [witness(w) for w in result.witnesses],
         "bounds": result.bounds.describe() if result.bounds is not None else [],
         "problems": result.problems,
+        "sampled": result.sampled,
+        "refuted": [{"source": r.source, "claim": r.claim, "case": r.detail} for r in result.refuted],
     }
 
 

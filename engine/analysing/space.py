@@ -68,6 +68,12 @@ SAMPLE_ARTHROPATHY = "ankylosing_spondylitis"
 #: How many entries each list of a record may hold in the space.
 LIST_BOUNDS = {"care_episodes": 3, "prior_surgeries": 2, "si_diagnostic_blocks": 2, "stenosis": 2,
                "pain_scores": 1, "limited_activities": 2}
+#: The list whose entries a count of a case place counts (``#count { E : care_episode(E, _) }``).
+LIST_OF = {"care_episode/2": "care_episodes", "prior_surgery/3": "prior_surgeries",
+           "si_diagnostic_block/2": "si_diagnostic_blocks", "stenosis/5": "stenosis", "pain_score/2": "pain_scores",
+           "limited_activity/1": "limited_activities"}
+#: The longest a list may grow for a count a policy compares; a count beyond it is not proved.
+MAX_LIST = 4
 STUDIES_PER_TYPE = 1
 NUMERIC_KINDS = ("integer", "tenths", "percent", "days")
 #: every argument that holds a date (a day number)
@@ -252,13 +258,19 @@ class Bounds:
     approaches_per_level: int
     wanted: frozenset[str]  # case predicates generated
     study_types: tuple[str, ...] = ()
+    #: the days (before REQUEST_DATE; negative: after) a request may be dated: a policy may compare the
+    #: request date with a figure of its own (a day, a month, a year)
+    request_days: tuple[int, ...] = (0,)
+    #: lists a count compares beyond what the space holds (MAX_LIST): not proved
+    overflows: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         lines = [f"levels requested: any non-empty set of {', '.join(self.levels)} (decompression and/or fusion each)"]
         if self.other_level:
             lines.append(f"a level outside the request (prior operations, curves, concordance): {self.other_level}")
         offsets = ", ".join(str(o) if o >= 0 else f"{-o} after" for o in self.days_before_request)
-        lines.append(f"request date {REQUEST_DATE}; other dates {offsets} days before it")
+        requests = ", ".join(_date_of(o) for o in self.request_days)
+        lines.append(f"request date {requests}; other dates {offsets} days before {REQUEST_DATE}")
         for (sig, i), values in sorted(self.numbers.items()):
             name = sig.rpartition("/")[0]
             if name not in self.wanted:
@@ -302,6 +314,30 @@ def _other_level(levels: Sequence[str]) -> str | None:
                                            SPINAL_LEVELS.index(lv)))
 
 
+def _date_of(offset: int) -> str:
+    return (REQUEST_DATE - dt.timedelta(days=offset)).isoformat()
+
+
+def _offset(date: dt.date) -> int:
+    return (REQUEST_DATE - date).days
+
+
+def _calendar_offsets(place: int, figure: int) -> set[int]:
+    """Days (before the request) that fall on a calendar figure and either side of it: a year, a month, a day."""
+    year = REQUEST_DATE.year - 1
+    out: set[dt.date] = set()
+    if place == 1 and 1900 <= figure <= 2200:
+        for y in (figure - 1, figure, figure + 1):
+            out |= {dt.date(y, 1, 1), dt.date(y, 12, 31)}
+    elif place == 2 and 1 <= figure <= 12:
+        for m in (figure - 1, figure, figure + 1):
+            if 1 <= m <= 12:
+                out |= {dt.date(year, m, 1), dt.date(year, m, calendar.monthrange(year, m)[1])}
+    elif place == 3 and 1 <= figure <= 31:
+        out |= {dt.date(year, 12, d) for d in (figure - 1, figure, figure + 1) if 1 <= d <= 31}
+    return {_offset(d) for d in out}
+
+
 def _months_before(months: int) -> int:
     year, month = divmod(REQUEST_DATE.year * 12 + REQUEST_DATE.month - 1 - months, 12)
     day = min(REQUEST_DATE.day, calendar.monthrange(year, month + 1)[1])
@@ -315,7 +351,15 @@ def bounds(program: Program, figures: Figures, read: frozenset[str], levels: Ite
     findings, level_findings = finding_paths()
     domains: dict[str, Domain] = {}
 
+    # constants a policy compares by order (``M < physical_therapy``) are told apart by their spelling
+    ordered = {sig.rpartition("/")[0] for sig, i in figures.ordered
+               if sig.rpartition("/")[0] in BY_NAME and i < len(BY_NAME[sig.rpartition("/")[0]].args)
+               and BY_NAME[sig.rpartition("/")[0]].args[i].kind in ("constant", "state")}
+
     def domain(name: str, members: Sequence[str]) -> None:
+        if domain_users().get(name, frozenset()) & ordered or (name == "finding" and "finding" in ordered):
+            domains[name] = Domain(name, tuple((m,) for m in members))
+            return
         domains[name] = Domain(name, tuple(tuple(c) for c in program.classes(list(members))))
 
     for name, enum in ENUMS.items():
@@ -357,20 +401,53 @@ def bounds(program: Program, figures: Figures, read: frozenset[str], levels: Ite
     for f in figures.of(("calendar_date/4", 1)):
         if 0 < f <= 10:
             offsets |= {d + s for d in (_months_before(12 * f),) for s in (-1, 0, 1)}
-    if any(p == ("request_date/1", 0) and q in DAY_PLACES and q != p for p, q in figures.related):
+    if any(p[0] == "request_date/2" and q in DAY_PLACES and q[0] != p[0] for p, q in figures.related):
         offsets.add(-1)  # care after the request: a policy compares dates with the request date
+    # a date, or its calendar reading, compared with a figure of its own: the request may fall either side
+    requests = {0}
+    for place, figs in sorted(figures.absolute.items()):
+        found: set[int] = set()
+        for f in figs:
+            if place in DAY_PLACES:
+                found |= {day_number(REQUEST_DATE) - f + s for s in (-1, 0, 1)}
+            elif place[0] == "calendar_date/4":
+                found |= _calendar_offsets(place[1], f)
+        found = {o for o in found if -366 <= o <= MAX_OFFSET}
+        offsets |= found
+        if place[0] in ("request_date/2", "calendar_date/4"):
+            requests |= found
+    lists = dict(LIST_BOUNDS)
+    overflows: list[str] = []
+    for counted, figs in sorted(figures.counts.items()):
+        name = LIST_OF.get(counted.partition("@")[0])
+        if name is None or not figs:
+            continue
+        needed = max(figs) + 1
+        if needed > MAX_LIST:
+            overflows.append(f"a count of {name.replace('_', ' ')} compared with {max(figs)} (the space holds {MAX_LIST})")
+        lists[name] = max(lists[name], min(needed, MAX_LIST))
 
     texts: dict[str, tuple[str, ...]] = {}
     for name, samples in SAMPLE_TEXT.items():
         place = next(((s, i) for s in [BY_NAME[name].signature] for i, a in enumerate(BY_NAME[name].args)
                       if a.kind == "string"), None)
         mentioned = sorted(figures.strings.get(place, ())) if place else []
+        if place in figures.ordered:  # compared by order: a string just before and just after each
+            mentioned = sorted({x for s in mentioned for x in (s, s + "a", _before(s)) if x})
         texts[name] = tuple(dict.fromkeys([*mentioned, *samples]))
 
     wanted = frozenset(s.rpartition("/")[0] for s in read)
     study_types = domains["study_type"].values
     return Bounds(levels, _other_level(levels), domains, numbers, texts, tuple(sorted(offsets)),
-                  dict(LIST_BOUNDS), approaches, wanted, study_types)
+                  lists, approaches, wanted, study_types, tuple(sorted(requests)), tuple(overflows))
+
+
+def _before(text: str) -> str:
+    """A string that sorts just before ``text`` (clingo compares strings byte by byte)."""
+    if not text:
+        return ""
+    last = text[-1]
+    return text[:-1] + (chr(ord(last) - 1) + "z" if ord(last) > ord(" ") else "")
 
 
 def calendar_fact(number: int) -> Symbol:
@@ -400,8 +477,8 @@ def space_facts(b: Bounds) -> list[Symbol]:
             slot += 1
             out.append(Function("study_slot", [Number(slot), Function(kind)]))
     r = day_number(REQUEST_DATE)
-    out.append(Function("request_day", [Number(r)]))
-    days = sorted({r - o for o in b.days_before_request})
+    out += [Function("request_day", [Number(r - o)]) for o in b.request_days]
+    days = sorted({r - o for o in b.days_before_request} | {r - o for o in b.request_days})
     every: set[int] = set()
     for d in days:
         first, last = _month(d)
