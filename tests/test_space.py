@@ -13,7 +13,7 @@ from engine.deciding.core import statements as core_statements
 from engine.deciding.policy import load
 from engine.analysing.figures import figures
 from engine.analysing.reads import Program, read_signatures
-from engine.deciding.solver import Search
+from engine.deciding.search import Search
 from engine.analysing.space import bounds, generated, minimised_facts, space_facts, space_statements
 from engine.analysing.witness import round_trip_mismatch, to_case
 from facts import anatomy, case_atoms, parse_case

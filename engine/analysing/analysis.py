@@ -36,7 +36,7 @@ from engine.deciding.core import statements as core_statements
 from engine.deciding.policy import Policy
 from engine.analysing.figures import figures
 from engine.analysing.reads import Program, read_signatures
-from engine.deciding.solver import Search
+from engine.deciding.search import Search
 from engine.analysing.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
 from engine.deciding.predicates import remembered, text, uses_in, uses_of
 from engine.deciding.transform import VIOLATED, relax, rename_apart
