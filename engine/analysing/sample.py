@@ -129,7 +129,7 @@ def diff_refutations(policy_a: Policy, policy_b: Policy, claims: Iterable[tuple[
     ``claims``: (question key, direction) the search answered "no".  Returns
     the number of cases decided and the refutations, one per claim at most.
     """
-    from engine.analysing.diff import compare
+    from engine.authoring.golden import _subjects
 
     denied = set(claims)
     cases = sample([policy_a, policy_b], size, seed)
@@ -145,17 +145,21 @@ def diff_refutations(policy_a: Policy, policy_b: Policy, claims: Iterable[tuple[
                     found[key] = Refutation(source, "every case gets an answer from both or from neither",
                                             f"{silent} gives it no answer", key)
             continue
-        for d in compare(da, db):
-            if "@" in d.subject or d.subject not in {lv.level for lv in case.request.levels}:
-                key = (("item", d.subject, ""), _direction(d.a, d.b))
-                label = d.subject
+        sa, sb = _subjects(da), _subjects(db)
+        for subject in sa:
+            if subject not in sb or sa[subject].determination == sb[subject].determination:
+                continue
+            a, b = sa[subject].determination, sb[subject].determination
+            if "@" in subject or subject not in {lv.level for lv in case.request.levels}:
+                key = (("item", subject, ""), _direction(a, b))
+                label = subject
             else:
-                kind = _request_kind(case, d.subject)
-                key = (("level", d.subject, kind), _direction(d.a, d.b))
-                label = f"{d.subject} requesting {kind}"
+                kind = _request_kind(case, subject)
+                key = (("level", subject, kind), _direction(a, b))
+                label = f"{subject} requesting {kind}"
             if key in denied and key not in found:
                 found[key] = Refutation(source, f"{label}: no case is decided {_said(key[1], policy_a, policy_b)}",
-                                        f"{policy_a.id} {d.a}, {policy_b.id} {d.b}", key)
+                                        f"{policy_a.id} {a}, {policy_b.id} {b}", key)
     return len(cases), [found[k] for k in sorted(found)]
 
 
