@@ -164,6 +164,10 @@ class Witness:
     cause_met: tuple[str, ...] = ()
     cause_refuted: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()  # the measurements and dates behind the cause, in words
+    #: explain's account under the policy that decided lower: the criteria in the way, marked as explain marks them
+    blocked: tuple[str, ...] = ()
+    figures_higher: tuple[str, ...] = ()  # the evidence behind the cause, by the policy that holds it
+    figures_lower: tuple[str, ...] = ()
     error_a: str = ""  # "the policy gives 0 answers" when A has no answer
     error_b: str = ""
 
@@ -310,7 +314,7 @@ class _Confirm:
         errors: list[str] = []
         for engine in self.engines:
             try:
-                decisions.append(engine.decide(case, would_change=False))
+                decisions.append(engine.decide(case, would_change=True))  # explain's account: what blocks
                 errors.append("")
             except PolicyError as exc:
                 decisions.append(None)
@@ -433,10 +437,31 @@ def _witness(search: Search, confirm: _Confirm, q: Question, model: tuple[Symbol
     if not survived:
         return f"{case_id}: the solver's difference at {q.label()} did not survive re-deciding the case file"
     met, refuted = _cause(model)
-    figures = _figures(da if q.direction == "a" else db, q.subject, set(met))
-    figures += _figures(db if q.direction == "a" else da, q.subject, set(refuted))
+    higher, lower = (da, db) if q.direction == "a" else (db, da)
+    met = tuple(c for c in met if c not in _waived(higher, q.subject))  # a waived criterion is no cause
+    blocked = _blocked(lower, q.subject) if q.direction in ("a", "b") else ()
+    in_the_way = {b.split(" ", 1)[1] for b in blocked} or set(refuted)
+    high_figures = tuple(dict.fromkeys(_figures(higher, q.subject, set(met))))
+    low_figures = tuple(dict.fromkeys(_figures(lower, q.subject, in_the_way)))
     facts = sum(1 for s in model if s.name == "documentation_fact")
-    return Witness(record, q, differences, da, db, facts, met, refuted, tuple(dict.fromkeys(figures)), ea, eb)
+    return Witness(record, q, differences, da, db, facts, met, refuted,
+                   tuple(dict.fromkeys(high_figures + low_figures)), blocked=blocked, figures_higher=high_figures,
+                   figures_lower=low_figures, error_a=ea, error_b=eb)
+
+
+def _waived(decision: Decision | None, subject: str) -> set[str]:
+    found = _subjects(decision).get(subject) if decision is not None else None
+    return {c.id for c in getattr(found, "criteria", ()) if c.waived_by}
+
+
+def _blocked(decision: Decision | None, subject: str) -> tuple[str, ...]:
+    """The criteria explain shows blocking the subject, each with its mark (``✗ REF-D4b``, ``? PRM-C1``)."""
+    from engine.presenting.terminal import MARK, blocking
+
+    found = _subjects(decision).get(subject) if decision is not None else None
+    if found is None:
+        return ()
+    return tuple(f"{MARK.get(c.status, MARK['not_documented'])[0]} {c.id}" for c in blocking(decision, found))
 
 
 def _forbid(search: Search, q: Question, witness: Witness) -> bool:
