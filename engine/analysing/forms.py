@@ -228,7 +228,7 @@ class _Shape:
     body: list[tuple[str, list[ast.AST]]]  # positive conditions, in order
     heads: list[tuple[str, list[ast.AST]]]
     aggregates: list[ast.AST]
-    comparisons: list[tuple[ast.AST, ast.AST]]
+    comparisons: list[tuple[ast.AST, ast.AST, bool]]  # (left, right, an equality: it may bind a variable)
 
 
 def _shape(stm: ast.AST) -> _Shape:
@@ -246,12 +246,13 @@ def _shape(stm: ast.AST) -> _Shape:
             aggregates.append(n)
         elif n.ast_type == ast.ASTType.Comparison:
             sides = [n.term] + [g.term for g in n.guards]
-            for x, y in zip(sides, sides[1:]):
+            for x, g in zip(sides, n.guards):
+                y, equal = g.term, g.comparison == ast.ComparisonOperator.Equal
                 if all(s.ast_type == ast.ASTType.Function and not s.name for s in (x, y)) \
-                        and len(x.arguments) == len(y.arguments):
-                    comparisons += list(zip(x.arguments, y.arguments))  # tuples: component by component
+                        and len(x.arguments) == len(y.arguments):  # tuples: component by component
+                    comparisons += [(u, v, equal) for u, v in zip(x.arguments, y.arguments)]
                 else:
-                    comparisons.append((x, y))
+                    comparisons.append((x, y, equal))
     return _Shape(body, heads, aggregates, comparisons)
 
 
@@ -293,8 +294,8 @@ def followed(rules: list[ast.AST], case: frozenset[str], dates: frozenset[Place]
                     if g is not None and g.comparison == ast.ComparisonOperator.Equal \
                             and g.term.ast_type == ast.ASTType.Variable:
                         env.setdefault(g.term.name, set()).update(aggregate_forms(agg, env))
-            for x, y in shape.comparisons:
-                for v, other in ((x, y), (y, x)):
+            for x, y, equal in shape.comparisons:
+                for v, other in ((x, y), (y, x)) if equal else ():
                     if v.ast_type == ast.ASTType.Variable and v.name != "_":
                         found = terms.forms(other, env)
                         if found:
@@ -325,7 +326,7 @@ def followed(rules: list[ast.AST], case: frozenset[str], dates: frozenset[Place]
     for shape in shapes:
         env = environment(shape)
         pairs: list[tuple[set[Form], set[Form]]] = []
-        for x, y in shape.comparisons:
+        for x, y, _equal in shape.comparisons:
             pairs.append((terms.forms(x, env), terms.forms(y, env)))
         for agg in shape.aggregates:
             value = aggregate_forms(agg, env)
