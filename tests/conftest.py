@@ -1,8 +1,11 @@
-"""What several test modules share: a headless Chromium, one per module; and the order of the modules."""
+"""What several test modules share: their helpers on sys.path, a headless Chromium (one per module), and the
+order of the modules."""
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,12 @@ import pytest
 os.environ.setdefault("NECESSITY_SAMPLE", "60")
 
 from browser import PACKAGE, Browser, executable
+
+# The test modules live in folders named after the wings (tests/deciding/, tests/cli/, ...) and import
+# the shared helpers here (strategies, casebuilder, edits, responses, markup) and, in a few cases, one
+# another (test_bad_input's corpus) by their bare names, wherever they are run from.
+sys.path[1:1] = sorted(str(d) for d in Path(__file__).resolve().parent.iterdir()
+                       if d.is_dir() and any(d.glob("test_*.py")))
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +35,8 @@ def chromium():
 #: creates, and those searches ground programs with millions of atoms, which makes every later
 #: grounding in the process slower (a decision with its what-if solves took twice as long after
 #: them): they run last, in their usual order.
-SEARCHES = frozenset({"test_check.py", "test_diff.py", "test_diff_soundness.py", "test_mutations.py", "test_space.py"})
+SEARCHES = frozenset({"test_check.py", "test_diff.py", "test_diff_soundness.py", "test_mutations.py", "test_space.py",
+                      "test_sample.py"})
 
 
 def pytest_collection_modifyitems(session, config, items):
