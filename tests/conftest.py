@@ -11,6 +11,8 @@ import pytest
 
 #: The time of decision every FHIR response in the tests carries (exchange/issued.py): the same bytes every run.
 os.environ.setdefault("NECESSITY_DECISION_TIME", "2026-01-05T14:30:00Z")
+# check and diff confirm every proof on a generated library (engine/analysing/sample.py): the tests keep it small
+os.environ.setdefault("NECESSITY_SAMPLE", "60")
 
 from browser import PACKAGE, Browser, executable
 
@@ -35,7 +37,8 @@ def chromium():
 #: creates, and those searches ground programs with millions of atoms, which makes every later
 #: grounding in the process slower (a decision with its what-if solves took twice as long after
 #: them): they run last, in their usual order.
-SEARCHES = frozenset({"test_check.py", "test_diff.py", "test_diff_soundness.py", "test_mutations.py", "test_space.py"})
+SEARCHES = frozenset({"test_check.py", "test_diff.py", "test_diff_soundness.py", "test_mutations.py", "test_space.py",
+                      "test_sample.py"})
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -35,7 +35,8 @@ from clingo import Symbol, ast
 
 from engine.deciding.core import statements as core_statements
 from engine.deciding.policy import Policy
-from engine.analysing.reads import Program, figures, read_signatures
+from engine.analysing.figures import figures
+from engine.analysing.reads import Program, read_signatures
 from engine.deciding.search import Search
 from engine.analysing.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
 from engine.deciding.predicates import remembered, text, uses_in, uses_of
@@ -64,11 +65,13 @@ class Gaps:
     unstratified: tuple[str, ...] = ()  # predicates through which a case may get several answers, or none
     #: per criterion: the ungenerated predicates its met rules rest on
     unmet_by: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: values from the case that reach a comparison through what the search cannot solve, in words
+    unfollowed: tuple[str, ...] = ()
 
     @property
     def answers_unproved(self) -> bool:
         """Whether "every case gets exactly one answer" cannot be proved by the search alone."""
-        return bool(self.not_generated or self.not_modelled or self.unstratified)
+        return bool(self.not_generated or self.not_modelled or self.unstratified or self.unfollowed)
 
     def reasons(self) -> list[str]:
         out = []
@@ -79,6 +82,9 @@ class Gaps:
         if self.unstratified:
             out.append(f"{self.policy} may give one case several answers or none through "
                        f"{', '.join(self.unstratified)} (a choice, a disjunction, or a cycle through negation)")
+        if self.unfollowed:
+            out.append(f"{self.policy} compares values from the case the search cannot follow: "
+                       f"{'; '.join(self.unfollowed)}")
         return out
 
     def met_unproved(self, criterion: str) -> tuple[str, ...]:
@@ -242,7 +248,8 @@ def _find_gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps
             rests_on = _closure(start, graph) & missing
             if rests_on:
                 unmet_by.append((c.id, tuple(sorted(rests_on))))
-    return Gaps(policy.id, tuple(sorted(missing)), not_modelled, unstratified, tuple(unmet_by))
+    unfollowed = (*own.figures.unfollowed, *own.bounds.overflows)
+    return Gaps(policy.id, tuple(sorted(missing)), not_modelled, unstratified, tuple(unmet_by), unfollowed)
 
 
 SHARED = "s__"

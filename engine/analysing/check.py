@@ -29,7 +29,9 @@ from engine.deciding.errors import PolicyError
 from engine.deciding.policy import Policy
 from engine.deciding.grounding import _Grounded
 from engine.deciding.search import Search
-from engine.analysing.space import Bounds, round_trip_mismatch, to_case
+from engine.analysing.sample import TOTAL, Refutation, check_refutations, dead_claim
+from engine.analysing.space import Bounds
+from engine.analysing.witness import round_trip_mismatch, to_case
 from engine.authoring.testrun import _coverable_sides
 from engine.deciding.transform import VIOLATED
 from facts import anatomy, case_atoms, parse_case
@@ -90,10 +92,18 @@ class CheckResult:
     unchecked: list[tuple[str, str]] = field(default_factory=list)  # (criterion, reason)
     problems: list[str] = field(default_factory=list)
     stopped: str = ""  # why the check ended early: a time or memory limit
+    #: the second line of defence: how many cases no search chose were decided, and those that refute a proof
+    sampled: int = 0
+    refuted: list[Refutation] = field(default_factory=list)
+
+    def _refuted(self, claim: str) -> Refutation | None:
+        return next((r for r in self.refuted if r.claim == claim), None)
 
     def add(self, event: Event) -> None:
         kind = event[0]
-        if kind == "bounds":
+        if kind == "sampled":
+            self.sampled, self.refuted = event[1], list(event[2])
+        elif kind == "bounds":
             self.bounds = event[1]
         elif kind == "gaps":
             self.gaps = event[1]
@@ -130,11 +140,20 @@ class CheckResult:
             return "unanswered"
         if self.gaps is None or self.gaps.answers_unproved or (self.gaps.unstratified and not self.several_asked):
             return "not_proved"
+        if self._refuted(TOTAL) is not None or not self.sampled:
+            return "not_proved"
         return "proved"
 
     @property
     def totality_not_proved_why(self) -> str:
-        return self._unproved() if self.totality == "not_proved" else ""
+        if self.totality != "not_proved":
+            return ""
+        refuted = self._refuted(TOTAL)
+        if refuted is not None and not (self.gaps is None or self.gaps.answers_unproved):
+            return refuted.text()
+        if not self.sampled and self.gaps is not None and not self.gaps.answers_unproved:
+            return "no case outside the search was decided to confirm it"
+        return self._unproved()
 
     @property
     def dead(self) -> list[tuple[str, bool, str]]:
@@ -150,8 +169,10 @@ class CheckResult:
             elif rests_on:
                 out.append((cid, False, f"{why}; not proved: it rests on {', '.join(rests_on)}, "
                                         "which the case space does not generate"))
-            elif self.gaps.not_modelled:
+            elif self.gaps.not_modelled or self.gaps.unfollowed:
                 out.append((cid, False, f"{why}; not proved: {self._unproved()}"))
+            elif (refuted := self._refuted(dead_claim(cid))) is not None:
+                out.append((cid, False, f"{why}; not proved: {refuted.text()}"))
             else:
                 out.append((cid, True, why))
         return out
@@ -164,7 +185,8 @@ class CheckResult:
     def irrelevant(self) -> list[tuple[str, bool, str]]:
         """(criterion, proved, why not proved) for every leaf criterion whose holding changes nothing."""
         # where the rules may leave a case without an answer, forcing a criterion may do so unseen
-        unproved = self.gaps is None or bool(self.gaps.not_generated or self.gaps.not_modelled or self.gaps.unstratified)
+        unproved = self.gaps is None or bool(self.gaps.not_generated or self.gaps.not_modelled or self.gaps.unstratified
+                                             or self.gaps.unfollowed)
         return [(cid, not unproved, self._unproved() if unproved else "")
                 for cid, witness in self.relevant.items() if witness is None]
 
@@ -174,7 +196,7 @@ class CheckResult:
 
     @property
     def findings(self) -> int:
-        return int(self.totality_witness is not None) + len(self.dead) + len(self.irrelevant)
+        return int(self.totality_witness is not None) + len(self.dead) + len(self.irrelevant) + len(self.refuted)
 
     @property
     def unanswered(self) -> list[str]:
@@ -189,10 +211,10 @@ class CheckResult:
                 and all(p for _, p, _ in self.dead) and all(p for _, p, _ in self.irrelevant))
 
 
-def check(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> CheckResult:
+def check(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS, sample_size: int | None = None) -> CheckResult:
     """Every question answered, in this process."""
     result = CheckResult(policy.id, policy.version, tuple(c.id for c in policy.criteria))
-    for event in check_events(policy, levels=levels):
+    for event in check_events(policy, levels=levels, sample_size=sample_size):
         result.add(event)
     return result
 
@@ -241,7 +263,9 @@ def totality_failure(policy: Policy, case: Any) -> str:
 ENGINE_DISAGREES = "the engine decides it with one determination each"
 
 
-def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> Iterator[Event]:
+def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS, sample_size: int | None = None
+                 ) -> Iterator[Event]:
+    """The search's events, and last the sample's (``sample_size`` generated records: engine/analysing/sample.py)."""
     analysis = Analysis([policy], levels, approaches=2)
     yield ("bounds", analysis.bounds)
     gaps_found = gaps_meanwhile([policy], analysis.bounds.levels, analysis.bounds.approaches_per_level)
@@ -255,6 +279,8 @@ def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> I
 
     ask = [Function("ask_totality")]
     model = search.first(ask)
+    total = model is None
+    never_met: list[str] = []
     if model is None:
         yield ("totality", None, "")
     else:
@@ -270,6 +296,8 @@ def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> I
     for c in policy.criteria:
         can_meet, _ = sides.get(c.id, (True, True))
         model = search.first([Function("ask_met", [String(c.id)])])
+        if model is None and can_meet:
+            never_met.append(c.id)
         yield ("met", c.id, model is not None, can_meet)
         if c.id not in leafs:
             yield ("unchecked", c.id, "composite, waiver, provision, advisory or derived: judged through others")
@@ -286,6 +314,7 @@ def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS) -> I
     # what the search cannot vouch for, and, where the rules allow several answers, a case that has them
     [gaps] = gaps_found()
     yield ("gaps", gaps)
+    yield ("sampled", *check_refutations(policy, total, never_met, sample_size))
     if gaps.unstratified:
         rules = answers_differ_rules("a__", "c__", policy) + "\n:- not answers_differ.\n"
         two = analysis.search([("a__", policy), ("c__", policy)], rules, shown)

@@ -39,7 +39,9 @@ from engine.authoring.golden import _subjects
 from engine.deciding.policy import Policy
 from engine.deciding.search import Search
 from engine.deciding.solver import Engine
-from engine.analysing.space import Bounds, round_trip_mismatch, to_case
+from engine.analysing.sample import Refutation, diff_refutations
+from engine.analysing.space import Bounds
+from engine.analysing.witness import round_trip_mismatch, to_case
 from engine.deciding.transform import VIOLATED
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
@@ -162,6 +164,10 @@ class Witness:
     cause_met: tuple[str, ...] = ()
     cause_refuted: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()  # the measurements and dates behind the cause, in words
+    #: explain's account under the policy that decided lower: the criteria in the way, marked as explain marks them
+    blocked: tuple[str, ...] = ()
+    figures_higher: tuple[str, ...] = ()  # the evidence behind the cause, by the policy that holds it
+    figures_lower: tuple[str, ...] = ()
     error_a: str = ""  # "the policy gives 0 answers" when A has no answer
     error_b: str = ""
 
@@ -182,10 +188,15 @@ class DiffResult:
     #: items that one policy has criteria for and the other does not (always differ)
     unaddressed: list[tuple[str, str]] = field(default_factory=list)  # (item, policy id that addresses it)
     stopped: str = ""  # why the search ended early: --max, a time or memory limit
+    #: the second line of defence: how many cases no search chose were decided, and those that refute a "no"
+    sampled: int = 0
+    refuted: list[Refutation] = field(default_factory=list)
 
     def add(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
-        if kind == "bounds":
+        if kind == "sampled":
+            self.sampled, self.refuted = event[1], list(event[2])
+        elif kind == "bounds":
             self.bounds, self.unaddressed = event[1], event[2]
         elif kind == "gaps":
             self.gaps = event[1]
@@ -202,17 +213,20 @@ class DiffResult:
 
     @property
     def differs(self) -> bool:
-        return bool(self.witnesses or self.unaddressed or any(w for _, w in self.several))
+        return bool(self.witnesses or self.unaddressed or any(w for _, w in self.several) or self.refuted)
 
     @property
     def proved(self) -> bool:
         """No difference, and nothing the search cannot vouch for."""
         return not self.differs and self.complete and not any(g.answers_unproved for g in self.gaps) \
-            and all(w is None for _, w in self.several)
+            and all(w is None for _, w in self.several) and self.sampled > 0
 
     def relation(self, kind: str, subject: str, request: str) -> str:
         """B against A for one request kind: equivalent, narrower, broader, incomparable, or unknown."""
         answered = {q.direction: found for q, found in self.questions if q.key == (kind, subject, request)}
+        for r in self.refuted:  # a sampled case shows what the search said no case does
+            if r.key[0] == (kind, subject, request):
+                answered[r.key[1]] = True
         if len(answered) < (2 if kind == "answers" else 3):
             return "unknown"
         a, b, other = answered.get("a", False), answered.get("b", False), answered.get("kind", False)
@@ -300,7 +314,7 @@ class _Confirm:
         errors: list[str] = []
         for engine in self.engines:
             try:
-                decisions.append(engine.decide(case, would_change=False))
+                decisions.append(engine.decide(case, would_change=True))  # explain's account: what blocks
                 errors.append("")
             except PolicyError as exc:
                 decisions.append(None)
@@ -315,10 +329,11 @@ def _cause(model: tuple[Symbol, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",), max_witnesses: int = 20,
-         progress=None, only: Callable[[Question], bool] | None = None) -> DiffResult:
+         progress=None, only: Callable[[Question], bool] | None = None, sample_size: int | None = None) -> DiffResult:
     """The whole search, in this process (``only``: ask just the questions it accepts)."""
     result = DiffResult(policy_a.id, policy_b.id, policy_a.version, policy_b.version)
-    for event in diff_events(policy_a, policy_b, levels=levels, max_witnesses=max_witnesses, only=only):
+    for event in diff_events(policy_a, policy_b, levels=levels, max_witnesses=max_witnesses, only=only,
+                             sample_size=sample_size):
         result.add(event)
         if progress is not None:
             progress(event)
@@ -326,7 +341,9 @@ def diff(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L
 
 
 def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] = ("L4-L5",),
-                max_witnesses: int = 20, only: Callable[[Question], bool] | None = None) -> Iterator[tuple[Any, ...]]:
+                max_witnesses: int = 20, only: Callable[[Question], bool] | None = None,
+                sample_size: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """The search's events, and last the sample's (``sample_size`` generated records: engine/analysing/sample.py)."""
     analysis = Analysis([policy_a, policy_b], levels)
     items_a, items_b = addressed_items(policy_a), addressed_items(policy_b)
     unaddressed = sorted([(i, policy_a.id) for i in items_a - _scoped_items(policy_b)]
@@ -371,12 +388,15 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
             del open_questions[q]
 
     asked = [q for q in questions(analysis.bounds, {i for i, _ in unaddressed}) if only is None or only(q)]
+    denied: list[tuple[tuple[str, str, str], str]] = []
     any_of: dict[tuple[str, str, str], bool] = {}
     for q in asked:
         if q.key not in any_of:
             any_of[q.key] = search.first([Function("ask_any", [q.symbol().arguments[0]])]) is not None
         model = search.first([q.symbol()]) if any_of[q.key] else None
         yield ("question", q, model is not None)
+        if model is None:
+            denied.append((q.key, q.direction))
         if model is not None:
             open_questions[q] = True
             if found < max_witnesses:  # every question is answered; witnesses stop at --max
@@ -393,6 +413,8 @@ def diff_events(policy_a: Policy, policy_b: Policy, *, levels: tuple[str, ...] =
     for policy, g in zip((policy_a, policy_b), gaps):
         if g.unstratified:
             yield ("several", policy.id, _several(analysis, policy))
+    # the second line of defence: every "no" held against cases no search chose
+    yield ("sampled", *diff_refutations(policy_a, policy_b, denied, sample_size))
     yield ("end", not open_questions, "--max" if open_questions else "")
 
 
@@ -415,10 +437,31 @@ def _witness(search: Search, confirm: _Confirm, q: Question, model: tuple[Symbol
     if not survived:
         return f"{case_id}: the solver's difference at {q.label()} did not survive re-deciding the case file"
     met, refuted = _cause(model)
-    figures = _figures(da if q.direction == "a" else db, q.subject, set(met))
-    figures += _figures(db if q.direction == "a" else da, q.subject, set(refuted))
+    higher, lower = (da, db) if q.direction == "a" else (db, da)
+    met = tuple(c for c in met if c not in _waived(higher, q.subject))  # a waived criterion is no cause
+    blocked = _blocked(lower, q.subject) if q.direction in ("a", "b") else ()
+    in_the_way = {b.split(" ", 1)[1] for b in blocked} or set(refuted)
+    high_figures = tuple(dict.fromkeys(_figures(higher, q.subject, set(met))))
+    low_figures = tuple(dict.fromkeys(_figures(lower, q.subject, in_the_way)))
     facts = sum(1 for s in model if s.name == "documentation_fact")
-    return Witness(record, q, differences, da, db, facts, met, refuted, tuple(dict.fromkeys(figures)), ea, eb)
+    return Witness(record, q, differences, da, db, facts, met, refuted,
+                   tuple(dict.fromkeys(high_figures + low_figures)), blocked=blocked, figures_higher=high_figures,
+                   figures_lower=low_figures, error_a=ea, error_b=eb)
+
+
+def _waived(decision: Decision | None, subject: str) -> set[str]:
+    found = _subjects(decision).get(subject) if decision is not None else None
+    return {c.id for c in getattr(found, "criteria", ()) if c.waived_by}
+
+
+def _blocked(decision: Decision | None, subject: str) -> tuple[str, ...]:
+    """The criteria explain shows blocking the subject, each with its mark (``✗ REF-D4b``, ``? PRM-C1``)."""
+    from engine.presenting.terminal import MARK, blocking
+
+    found = _subjects(decision).get(subject) if decision is not None else None
+    if found is None:
+        return ()
+    return tuple(f"{MARK.get(c.status, MARK['not_documented'])[0]} {c.id}" for c in blocking(decision, found))
 
 
 def _forbid(search: Search, q: Question, witness: Witness) -> bool:

@@ -15,6 +15,7 @@ import yaml
 from engine.deciding.decision import CriterionResult, Decision
 from engine.presenting.render import to_json
 from engine.presenting.terminal import MARK as _MARK
+from engine.presenting.terminal import WAIVED as _WAIVED
 from engine.presenting.terminal import plain as _plain
 from engine.presenting.terminal import styled as _det
 
@@ -58,12 +59,22 @@ def check_text(result) -> str:
     if result.stopped:
         missing = result.unanswered
         out.append(f"  {maybe} {result.stopped}: not answered (not proved): {', '.join(missing) or 'the last questions'}")
+    for r in result.refuted:
+        out.append(click.style(r.text(), fg="red"))
     for p in result.problems:
         out.append(click.style(f"engine problem: {p}", fg="red"))
     if result.bounds is not None:
         out.append("bounds searched:")
         out += [f"  {line}" for line in result.bounds.describe()]
+        out += _sampled(result)
     return "\n".join(out) + "\n"
+
+
+def _sampled(result) -> list[str]:
+    if not result.sampled:
+        return []
+    return [f"  and, outside the bounds, {result.sampled} cases no search chose (the examples, the goldens, a seeded "
+            f"generated library), decided to confirm every proof: {len(result.refuted) or 'none'} refuting one"]
 
 
 # ---------------------------------------------------------------------------
@@ -84,9 +95,10 @@ def _subject_criteria(decision: Decision | None, subject: str) -> tuple[Criterio
 
 
 def _cell(c: CriterionResult) -> str:
-    mark = _MARK[c.status][0]
     scope = "" if c.scope in ("case",) or "@" in c.scope or c.scope[:1] in "TLS" and len(c.scope) < 10 else f" ({c.scope})"
-    return f"{mark} {c.id}{scope} {c.status.replace('_', ' ')}"
+    if c.waived_by:  # as explain shows it: a waived criterion stands in nobody's way
+        return f"{_WAIVED[0]} {c.id}{scope} waived by {c.waived_by}"
+    return f"{_MARK[c.status][0]} {c.id}{scope} {c.status.replace('_', ' ')}"
 
 
 _RELATION = {
@@ -103,13 +115,17 @@ def _cause_line(w, a: str, b: str) -> str:
     parts = []
     if w.cause_met:
         parts.append(f"{higher} met {', '.join(w.cause_met)}")
-    if w.cause_refuted:
+    if w.blocked:  # explain's account under the policy that decided lower: what stands in the way
+        parts.append(f"{lower} blocked by {', '.join(w.blocked)}")
+    elif w.cause_refuted:
         parts.append(f"{lower} refuted {', '.join(w.cause_refuted)}")
     if not parts:
         parts.append(f"{lower} lacks documentation {higher} does not need")
     line = "; ".join(parts)
-    if w.figures:
-        line += f" [{'; '.join(_plain(f) for f in w.figures)}]"
+    figures = [f"{higher}: {'; '.join(_plain(f) for f in w.figures_higher)}"] if w.figures_higher else []
+    figures += [f"{lower}: {'; '.join(_plain(f) for f in w.figures_lower)}"] if w.figures_lower else []
+    if figures:
+        line += f" [{' | '.join(figures)}]"
     return line
 
 
@@ -211,10 +227,13 @@ def diff_text(result) -> str:
     if result.bounds is not None:
         out.append("bounds searched:")
         out += [f"  {line}" for line in result.bounds.describe()]
+        out += _sampled(result)
     if result.stopped == "--max":
         out.append(f"  (stopped at --max {len(result.witnesses)}: more witnesses, with other causes, may exist)")
     elif result.stopped:
         out.append(f"  ({result.stopped}: the questions not answered are not proved)")
+    for r in result.refuted:
+        out.append(click.style(r.text(), fg="red"))
     for p in result.problems:
         out.append(click.style(f"engine problem: {p}", fg="red"))
     return "\n".join(out).rstrip() + "\n"
@@ -228,7 +247,8 @@ def diff_json(result) -> dict[str, Any]:
                          "direction": w.question.direction},
             "documented_facts": w.facts,
             "differences": [{"subject": d.subject, "a": d.a, "b": d.b} for d in w.differences],
-            "cause": {"met": list(w.cause_met), "refuted": list(w.cause_refuted), "figures": list(w.figures)},
+            "cause": {"met": list(w.cause_met), "refuted": list(w.cause_refuted), "blocked": list(w.blocked),
+                      "figures": list(w.figures)},
             "explain_a": to_json(w.decision_a) if w.decision_a is not None else {"error": w.error_a},
             "explain_b": to_json(w.decision_b) if w.decision_b is not None else {"error": w.error_b},
         }
@@ -247,6 +267,8 @@ def diff_json(result) -> dict[str, Any]:
         "witnesses": [witness(w) for w in result.witnesses],
         "bounds": result.bounds.describe() if result.bounds is not None else [],
         "problems": result.problems,
+        "sampled": result.sampled,
+        "refuted": [{"source": r.source, "claim": r.claim, "case": r.detail} for r in result.refuted],
     }
 
 

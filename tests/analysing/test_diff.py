@@ -186,3 +186,48 @@ def test_one_policy_at_two_revisions_is_told_apart_in_the_text():
     assert "reference (A) has no answer for some case that reference (B) answers" in "\n".join(diff_summary(result))
     result.b_version = "1.2"
     assert "reference 1.1 has no answer for some case that reference 1.2 answers" in "\n".join(diff_summary(result))
+
+
+def test_a_witness_causes_are_what_explain_shows_in_the_way(tmp_path):
+    """Issue 20, point 2: diff blamed a criterion explain shows waived, and missed the one explain shows blocking.
+    For every witness of `diff reference aetna-cpb-0743`, the criteria blamed under the policy that decided lower
+    are those explain's summary shows "blocked by" on that witness, and no waived criterion is a cause."""
+    import re
+
+    import yaml
+    from click.testing import CliRunner
+
+    from engine.analysing.diff import diff
+    from engine.cli import main
+    from engine.deciding.policy import load
+
+    result = diff(load("reference"), load("aetna-cpb-0743"), max_witnesses=8, sample_size=0)
+    assert result.witnesses
+    checked = 0
+    for n, w in enumerate(result.witnesses):
+        if w.question.direction not in ("a", "b") or w.question.kind != "level":
+            continue
+        checked += 1
+        lower = "aetna-cpb-0743" if w.question.direction == "a" else "reference"
+        path = tmp_path / f"w{n}.yaml"
+        path.write_text(yaml.safe_dump(w.case), encoding="utf-8")
+        shown = CliRunner().invoke(main, ["explain", str(path), "--policy", lower])
+        assert shown.exit_code in (0, 1), shown.output
+        subject = w.question.subject
+        row = next((line for line in shown.output.splitlines() if line.strip().startswith(subject) and "→" in line), "")
+        assert row, shown.output
+        blocked = re.findall(r"[✗?] ([A-Z0-9][A-Z0-9-]*[a-z0-9]*)", row.partition("blocked by")[2])
+        assert sorted(b.split(" ", 1)[1] for b in w.blocked) == sorted(blocked), (n, subject, row, w.blocked)
+        waived = set(re.findall(r"↷ ([A-Z0-9-]+[a-z0-9]*)", shown.output))
+        assert not waived & {b.split(" ", 1)[1] for b in w.blocked}, (n, waived, w.blocked)
+    assert checked
+
+
+def test_the_side_by_side_table_shows_a_waived_criterion_as_waived():
+    """Issue 20, point 2: the table showed a criterion explain shows waived as "✗ not met"."""
+    from engine.analysing.findings import _cell
+    from engine.deciding.decision import CriterionResult
+
+    waived = CriterionResult("PRM-C3", "t", "c", "case", "not_met", (), waived_by="PRM-W1")
+    assert _cell(waived) == "↷ PRM-C3 waived by PRM-W1"
+    assert _cell(CriterionResult("PRM-C1", "t", "c", "case", "not_documented", ())) == "? PRM-C1 not documented"

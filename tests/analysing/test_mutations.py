@@ -61,6 +61,30 @@ MUTATIONS = [
     prior_decompression(L, Why), recurrent_stenosis(L, _).""", "level:L4-L5:fusion", "broader"),
     Mutation("pelvic figure moved", "reference", "coronal_imbalance(C, St), C > 500.",
              "coronal_imbalance(C, St), C > 400.", "level:S1-pelvis:fusion", "broader", ("L5-S1", "S1-pelvis")),
+    # Issue 20, point 1: figures that reach a comparison other than as a number written beside a case value.
+    # Each was "proved" equivalent.  The class: a figure carried through a rule head, an arithmetic term,
+    # a fact, an aggregate, a string order, the request date, two case values compared with each other.
+    Mutation("total care carried through a head removed", "reference",
+             "care_span(D, D, conservative_care_total_days(D)) :- conservative_care_total_days(D).\n", "",
+             "level:L4-L5:decompression", "narrower"),
+    *[Mutation(name, "reference", "%%%% Items", f"{rule}\n%%%% Items", "answers", "narrower") for name, rule in (
+        ("figure as a sum", ":- dynamic_translation(L, T, S), T > 30+5."),
+        ("figure divided", ":- dynamic_translation(L, T, S), T/7 = 5."),
+        ("figure multiplied", ":- dynamic_translation(L, T, S), T*2 = 70."),
+        ("figure in a fact", "lim(30+5).\n:- dynamic_translation(L, T, S), lim(X), T > X."),
+        ("figure through a head with a unit conversion", "weeks_of_care(W) :- conservative_care_total_days(D), W = D/7."
+         "\n:- weeks_of_care(W), W*7 >= 700."),
+        ("aggregate sum", ":- #sum { T,L,S : dynamic_translation(L, T, S) } = 35."),
+        ("aggregate count", ":- #count { E : care_episode(E, _) } >= 3."),
+        ("string order", ':- limited_activity(A), A < "c".'),
+        ("request date", ":- request_date(E, _), E < 20454."),
+        ("request month", ":- request_date(D, _), calendar_date(D, Y, M, _), M = 6."),
+        ("two case values equal", ":- dynamic_translation(L, T, S), dynamic_angulation(L, A, S), T = A."),
+        ("two case values apart", ":- dynamic_translation(L, T, S), dynamic_angulation(L, A, S), T - A > 50."),
+    )],
+    Mutation("grant on a figure as a sum", "reference", "%%%% Items",
+             "justified(L, fusion) :- requested(L, fusion), dynamic_translation(L, T, _), T > 30+5.\n%%%% Items",
+             "level:L4-L5:fusion", "broader"),
 ]
 
 
@@ -137,3 +161,22 @@ def test_a_criterion_removed_is_irrelevant_to_check(tmp_path):
 def test_every_question_kind_is_one_the_diff_asks():
     assert {_key(m.subject)[0] for m in MUTATIONS} <= {"answers", "level", "item"}
     assert Question("level", "L4-L5", "fusion", "a").key == _key("level:L4-L5:fusion")
+
+
+def test_check_reference_tries_a_span_of_care_either_side_of_84_days():
+    """Issue 20: `check reference` tried care lengths at 41-43 days only, though REF-D4b compares a span with 84."""
+    from engine.analysing.analysis import Analysis
+
+    numbers = Analysis([load("reference")], ("L4-L5",), approaches=2).bounds.numbers
+    for place in (("conservative_care_total_days/1", 0), ("care_days/3", 1), ("care_days/3", 2)):
+        assert {83, 84, 85} <= set(numbers[place]), (place, numbers[place])
+
+
+def test_a_value_the_search_cannot_follow_is_named_and_nothing_is_proved(tmp_path):
+    """A case value through an operation with no linear inverse (a remainder) cannot be straddled: not proved."""
+    folder = edited(tmp_path / "reference-mutated", extra=":- dynamic_translation(L, T, S), T \\ 7 = 3.")
+    result = diff(load("reference"), load(str(folder)), max_witnesses=1, only=lambda q: q.kind == "answers",
+                  sample_size=0)
+    reasons = [r for g in result.gaps for r in g.reasons()]
+    assert not result.proved
+    assert any("cannot follow" in r and "dynamic_translation/3 argument 2" in r for r in reasons), reasons

@@ -11,9 +11,11 @@ from clingo import ast
 from engine.analysing.analysis import Analysis
 from engine.deciding.core import statements as core_statements
 from engine.deciding.policy import load
-from engine.analysing.reads import Program, figures, read_signatures
+from engine.analysing.figures import figures
+from engine.analysing.reads import Program, read_signatures
 from engine.deciding.search import Search
-from engine.analysing.space import bounds, generated, minimised_facts, round_trip_mismatch, space_facts, space_statements, to_case
+from engine.analysing.space import bounds, generated, minimised_facts, space_facts, space_statements
+from engine.analysing.witness import round_trip_mismatch, to_case
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
