@@ -117,11 +117,15 @@ def main() -> None:
                    "fhir: a Da Vinci PAS response Bundle (docs/fhir.md).")
 @click.option("--level", default=None, metavar="LEVEL", help="Show only this level (and items at it), e.g. L4-L5.")
 @click.option("--verbose", "-v", is_flag=True,
-              help="Text: also list every other criterion the policy evaluated, with its status.")
+              help="Text: also the rule's shape per level and item, and every other criterion the policy "
+                   "evaluated, with its status.")
+@click.option("--decided-at", default=None, metavar="TIME", envvar="NECESSITY_DECIDED_AT",
+              help="The decision time to show (e.g. 2026-01-05T10:00Z); not shown when not given, so the same "
+                   "input gives the same bytes. Also $NECESSITY_DECIDED_AT.")
 @timeout_option("Stop after this long, grounding and solving alike (exit 2, nothing decided).")
 @user_errors
 def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str, level: str | None,
-            verbose: bool, timeout: float | None) -> None:
+            verbose: bool, decided_at: str | None, timeout: float | None) -> None:
     """Decide CASE under a policy and explain every determination.
 
     For every requested level: fusion, decompression_only, none, or
@@ -190,12 +194,11 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
         from exchange.request import for_case
 
         click.echo(response_text(decision, request or for_case(case), policy), nl=False)
-    elif fmt == "text":
-        from engine.presenting.terminal import to_text
-
-        click.echo(to_text(decision, level, verbose=verbose), nl=False)
     else:
-        click.echo(RENDERERS[fmt](decision, level), nl=False)
+        from engine.presenting.context import of
+
+        context = of(case, policy, decided_at or "")
+        click.echo(RENDERERS[fmt](decision, level, context=context, policy=policy, verbose=verbose), nl=False)
 
 
 def _is_fhir(text: str) -> bool:
