@@ -118,7 +118,7 @@ def period(policy: Any) -> str:
     start, end = header.get("effective", ""), header.get("expires", "")
     if start and end:
         return f"from {start} to {end}"
-    return f"from {start}, no end date" if start else ""
+    return ""  # the effective date alone is in every header already
 
 
 def of(case: Any = None, policy: Any = None, decided_at: str = "") -> Context:
