@@ -120,7 +120,7 @@ def _in_weeks(match: re.Match) -> str:
     return f"{weeks} week{'s' if weeks != 1 else ''}" + (f" {rest} day{'s' if rest != 1 else ''}" if rest else "")
 
 
-def finding(text: str, fact: str = "") -> str:
+def finding(text: str, fact: str = "", titles: dict[str, str] | None = None) -> str:
     """A piece of evidence as a reviewer reads it.
 
     Durations are in weeks, as the policies word them ("6 weeks 1 day", never
@@ -129,6 +129,10 @@ def finding(text: str, fact: str = "") -> str:
     would read as not documented.
     """
     text = _DAYS.sub(_in_weeks, text)
+    if titles and fact.startswith('part("'):
+        cid = fact[len('part("'):].split('"', 1)[0]
+        if cid in titles and text.startswith(cid):
+            text = f"{cid} ({titles[cid]}){text[len(cid):]}"
     if fact.startswith("absent(") and text.startswith(ABSENT_LEAD):
         text = "documented as absent: " + text[len(ABSENT_LEAD):]
     return text

@@ -66,6 +66,7 @@ def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
     if s.determination in ("fusion", "medically_necessary") or s.determination == "not_addressed":
         return ""
     blockers = blocking(decision, s)
+    titles = {c.id: c.title for x in (*decision.levels, *decision.items) for c in x.criteria}
     refuted = [c for c in blockers if c.status == "not_met"]
     silent = [c for c in blockers if c.status == "not_documented" and not c.unsettled]
     open_ = [c for c in blockers if c.status == "not_documented" and c.unsettled]
@@ -80,12 +81,13 @@ def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
         # "not met", then why: a documented finding ("mild stenosis") or a determination
         # the criterion rests on ("fusion not justified at L5-S1"), which is no finding
         sentences.append("Not met: " + "; ".join(
-            f"{_cite(c)}: {'; '.join(md(labels.finding(e.text, e.atom)) for e in c.evidence) or 'not met'}"
+            f"{_cite(c)}: {'; '.join(md(labels.finding(e.text, e.atom, titles)) for e in c.evidence) or 'not met'}"
             for c in refuted) + ".")
     return " ".join(sentences)
 
 
-def _criteria_block(criteria: list[CriterionResult], subject: str = "case") -> list[str]:
+def _criteria_block(criteria: list[CriterionResult], subject: str = "case",
+                    titles: dict[str, str] | None = None) -> list[str]:
     groups = (
         ("Not met on a documented finding", [c for c in criteria if c.status == "not_met" and not c.waived_by]),
         ("Not documented (the record is silent)", [c for c in criteria if c.status == "not_documented" and not c.waived_by]),
@@ -100,14 +102,14 @@ def _criteria_block(criteria: list[CriterionResult], subject: str = "case") -> l
         for c in group:
             scope = "" if c.scope in ("case", subject) else f" at {md(labels.scope(c.scope))}"
             if c.waived_by:
-                why = f"waived by {c.waived_by}"
+                why = f"waived by {c.waived_by}" + (f" ({md(titles[c.waived_by])})" if titles and c.waived_by in titles else "")
             elif c.status == "not_documented" and c.unsettled:
                 why = "; ".join(md(e.text) for e in c.unsettled)
                 why += f"; what would settle it: {md(c.documentation)}" if c.documentation else ""
             elif c.status == "not_documented":
                 why = "the record does not document " + md(c.documentation or c.title.lower())
             else:
-                why = "; ".join(md(labels.finding(e.text, e.atom)) for e in c.evidence)
+                why = "; ".join(md(labels.finding(e.text, e.atom, titles)) for e in c.evidence)
             why += "".join(f"; superseded: {md(labels.finding(e.text, e.atom))}" for e in c.superseded)
             lines.append(f"- {c.id}{scope}, {md(c.title)}: {why}")
         lines.append("")
@@ -163,7 +165,7 @@ def to_markdown(decision: Decision, level: str | None = None, context: Context |
         lines += ["", "## Why", ""]
         for s, text in reasons:
             if text:
-                lines += [f"**{md(subject_name(s))}** ({_verdict(s)}): {text}", ""]
+                lines += [f"**{md(subject_name(s))}** ({_verdict(s, action_of(decision, s).code)}): {text}", ""]
 
     documentation = [(s, w) for s in subjects for w in s.would_change if w.kind == DOCUMENTATION]
     if documentation:
@@ -195,12 +197,12 @@ def to_markdown(decision: Decision, level: str | None = None, context: Context |
                 case_level.setdefault(c.id, c)
     if case_level:
         lines += ["### The whole case", ""]
-        lines += _criteria_block(list(case_level.values()))
+        lines += _criteria_block(list(case_level.values()), "case", titles)
     for s in subjects:
         own = [c for c in s.criteria if c.scope != "case"]
         if own:
             lines += [f"### {md(subject_name(s))}", ""]
-            lines += _criteria_block(own, subject_key(s))
+            lines += _criteria_block(own, subject_key(s), titles)
 
     cited: dict[str, str] = {}
     for s in subjects:
