@@ -287,3 +287,47 @@ def test_print_repeats_the_case_on_every_page():
     style = out["page"].one("style").text()
     assert re.search(r'@page \{[^}]*@top-left \{ content: "source\\00002d003 ', style)
     assert "break-after: avoid" in style
+
+
+# ---------------------------------------------------------------------------
+# diff --cases --report: what a policy edit changes, as a page
+# ---------------------------------------------------------------------------
+
+
+def diff_page(tmp_path: Path) -> tuple[str, dict]:
+    out = tmp_path / "diff.html"
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--cases", str(ROOT / "examples"),
+                                       "--jobs", "1", "--format", "json", "--report", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # the decisions differ
+    return out.read_text(encoding="utf-8"), json.loads(result.stdout)
+
+
+def test_the_diff_page_groups_the_changed_cases_and_shows_both_decisions(tmp_path):
+    html, doc = diff_page(tmp_path)
+    page = parse(html)
+    cases = [s["data-case"] for s in page.by_id("changed-cases").all("section", cls="case")]
+    assert cases == [c["case"] for c in doc["changed_cases"]]
+    outcomes = page.one("table", where=lambda e: e.get("data-what") == "outcomes")
+    rows = [[" ".join(c.text().split()) for c in tr.kids()] for tr in outcomes.one("tbody").kids("tr")]
+    for group in doc["outcomes"]:
+        assert [f"{group['a'].replace('_', ' ')} → {group['b'].replace('_', ' ')}", str(group["count"]),
+                ", ".join(group["cases"])] in rows, rows
+    for want in doc["changed_cases"]:
+        section = page.one("section", where=lambda e: e.get("data-case") == want["case"])
+        sides = {" ".join(tr.kids("th")[0].text().split()).removesuffix(" changed"):
+                 [" ".join(td.text().split()) for td in tr.kids("td")] for tr in section.one("tbody").kids("tr")}
+        if want["outcome"]:
+            assert sides["the request"] == [want["outcome"]["a"].replace("_", " "), want["outcome"]["b"].replace("_", " ")]
+        for lv in want["levels"]:
+            assert sides[lv["level"]][0].startswith(lv["a"].replace("_", " ")), (lv, sides)
+    by_criterion = page.by_id("by-criterion")
+    assert by_criterion.all("tr", attr="data-criterion"), "no criterion is named as a cause"
+    for tr in by_criterion.all("tr", attr="data-criterion"):
+        assert tr.one(cls="ctitle").text(), tr["data-criterion"]
+
+
+def test_a_diff_report_without_cases_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--report", str(tmp_path / "d.html")])
+    assert result.exit_code == 2 and "--report needs --cases" in result.output
+    assert not (tmp_path / "d.html").exists()

@@ -169,3 +169,20 @@ def test_print_repeats_the_case_and_keeps_headings_with_their_content(chromium, 
         assert pages_printed >= 2
     finally:
         tab.close()
+
+
+def test_the_diff_page_opens_in_chromium_and_passes_axe(chromium, axe, tmp_path):
+    out = tmp_path / "diff.html"
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--cases", str(ROOT / "examples"),
+                                       "--jobs", "1", "--report", str(out)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    for width, height in ((1280, 800), PHONE):
+        tab = chromium.open(out, width, height)
+        try:
+            assert violations(tab, axe) == []
+            if width == PHONE[0]:
+                assert sideways(tab) == []
+            assert tab.evaluate("document.querySelectorAll('#changed-cases section.case').length") > 0
+            assert tab.errors() == [] and tab.requests() == [tab.url]
+        finally:
+            tab.close()

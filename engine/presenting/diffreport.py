@@ -77,7 +77,6 @@ def to_html(result: Any, policies: tuple[Any, Any] | None = None, source: str = 
     """The page of one ``impact`` result; ``policies`` (A, B) give the criteria their titles and citations."""
     anchors = Anchors()
     cases = _cases(result, anchors)
-    by_anchor = {id(c): c for c in cases}
     names: dict[str, tuple[str, str]] = {}
     for policy in policies or ():
         for criterion in getattr(policy, "criteria", ()):
@@ -92,7 +91,6 @@ def to_html(result: Any, policies: tuple[Any, Any] | None = None, source: str = 
             groups.append((shown, [case_of[id(c)] for c in changes]))
         if groups:
             transitions.append((what, groups))
-    del by_anchor
     return render(
         "diff.html.j2",
         result=result,
@@ -104,3 +102,18 @@ def to_html(result: Any, policies: tuple[Any, Any] | None = None, source: str = 
         style=inline("page.css"),
         script=None,
     )
+
+
+def write(path: str, result: Any, policies: tuple[Any, ...] = (), source: str = "") -> None:
+    """The page written whole or not at all (engine/presenting/output.py)."""
+    from engine.deciding.errors import UserError
+    from engine.presenting.output import Replacement
+
+    page = to_html(result, tuple(policies) or None, source)
+    replacement = Replacement(path, "--report")
+    try:
+        with replacement as handle:
+            handle.write(page)
+            replacement.commit()
+    except OSError as exc:
+        raise UserError(f"--report {path}: cannot write ({exc.strerror or exc}): check the path") from None

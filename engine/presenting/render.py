@@ -111,6 +111,13 @@ RENDERERS: dict[str, Callable[..., str]] = {
 }
 
 
+def render(decision: Decision, fmt: str, level: str | None = None, verbose: bool = False,
+           context=None, policy=None) -> str:
+    """``explain``'s output in ``fmt`` (text, json, markdown or html); ``verbose`` adds the rule's shape and
+    every criterion (text); ``context`` (engine/presenting/context.py) and ``policy`` are optional."""
+    return RENDERERS[fmt](decision, level, context=context, policy=policy, verbose=verbose)
+
+
 # ---------------------------------------------------------------------------
 # necessity test
 # ---------------------------------------------------------------------------
