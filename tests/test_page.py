@@ -339,7 +339,7 @@ def test_a_folded_level_opens_from_the_keyboard_and_shows_its_evidence(chromium,
         tab.key("Enter", 13)
         assert tab.evaluate(f"{level}.open") is True
         assert tab.evaluate(f"{evidence}.checkVisibility()") is True
-        assert "L4-L5 central moderate to severe stenosis (MRI)" in tab.evaluate(f"{level}.innerText")
+        assert "L4-L5 central moderate to severe stenosis (MRI, study date not documented)" in tab.evaluate(f"{level}.innerText")
         tab.key(" ", 32)
         assert tab.evaluate(f"{level}.open") is False
         tab.click("button[data-fold='open']")

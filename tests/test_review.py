@@ -115,6 +115,14 @@ def test_levels_are_listed_in_anatomical_order(case: Path, policy: str):
 
 
 @pytest.mark.parametrize("case, policy", EVERY)
+def test_every_imaging_finding_names_its_study_and_its_date(case: Path, policy: str):
+    for fmt, text in readable(case, policy).items():
+        bare = re.findall(r"\((MRI|CT|CT myelogram|x-ray|flexion-extension x-ray|supine-standing x-ray|"
+                          r"standing full-length films)\)", text)
+        assert not bare, f"{case.name} under {policy}, {fmt}: a finding without its study's date: {bare}"
+
+
+@pytest.mark.parametrize("case, policy", EVERY)
 def test_a_contradicted_finding_never_reads_backwards(case: Path, policy: str):
     page = readable(case, policy)["page"]
     assert not re.search(r"\bif [✗?] (not met|not documented)", page), f"{case.name} under {policy}"

@@ -129,6 +129,7 @@ def finding(text: str, fact: str = "", titles: dict[str, str] | None = None) -> 
     would read as not documented.
     """
     text = _DAYS.sub(_in_weeks, text)
+    text = _UNDATED.sub(lambda m: f"({m.group(1)}, study date not documented)", text)
     if titles and fact.startswith('part("'):
         cid = fact[len('part("'):].split('"', 1)[0]
         if cid in titles and text.startswith(cid):
@@ -137,6 +138,15 @@ def finding(text: str, fact: str = "", titles: dict[str, str] | None = None) -> 
         text = "documented as absent: " + text[len(ABSENT_LEAD):]
     return text
 
+
+def _study_names() -> list[str]:
+    from engine.deciding.evidence import _STUDY_NAMES
+
+    return sorted(_STUDY_NAMES.values(), key=len, reverse=True)
+
+
+#: A finding's study named without its date, "(MRI)": the date is said to be missing, not left out.
+_UNDATED = re.compile(r"\((" + "|".join(re.escape(n) for n in _study_names()) + r")\)")
 
 #: How the engine's evidence sentences start an absence it could not put in better words.
 ABSENT_LEAD = "not in the record: "

@@ -76,7 +76,7 @@ def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
             f"{md(c.documentation or c.title.lower())} ({c.id}, {md(c.title)})" for c in silent) + ".")
     if open_:
         sentences.append("The record leaves open " + "; ".join(
-            f"{_cite(c)}: {'; '.join(md(e.text) for e in c.unsettled)}" for c in open_) + ".")
+            f"{_cite(c)}: {'; '.join(md(labels.finding(e.text, e.atom)) for e in c.unsettled)}" for c in open_) + ".")
     if refuted:
         # "not met", then why: a documented finding ("mild stenosis") or a determination
         # the criterion rests on ("fusion not justified at L5-S1"), which is no finding
@@ -104,7 +104,7 @@ def _criteria_block(criteria: list[CriterionResult], subject: str = "case",
             if c.waived_by:
                 why = f"waived by {c.waived_by}" + (f" ({md(titles[c.waived_by])})" if titles and c.waived_by in titles else "")
             elif c.status == "not_documented" and c.unsettled:
-                why = "; ".join(md(e.text) for e in c.unsettled)
+                why = "; ".join(md(labels.finding(e.text, e.atom)) for e in c.unsettled)
                 why += f"; what would settle it: {md(c.documentation)}" if c.documentation else ""
             elif c.status == "not_documented":
                 why = "the record does not document " + md(c.documentation or c.title.lower())
