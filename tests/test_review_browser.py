@@ -186,3 +186,13 @@ def test_the_diff_page_opens_in_chromium_and_passes_axe(chromium, axe, tmp_path)
             assert tab.errors() == [] and tab.requests() == [tab.url]
         finally:
             tab.close()
+
+
+def test_in_print_every_blocking_criterions_title_is_whole(chromium, pages):
+    tab = chromium.open(pages["source-003-reference"], 1280, 800, media="print")
+    try:
+        cut = tab.evaluate("[...document.querySelectorAll('td.blocked ul.refs li')]"
+                           ".filter(li => li.scrollWidth > li.clientWidth + 1).length")
+        assert cut == 0
+    finally:
+        tab.close()

@@ -249,7 +249,7 @@ def data(lib: Library) -> dict:
     """What the page's script draws the list of cases from: every record, compactly, in input order.
 
     ``criteria``: id → [title, citation]; ``cases``: per record either
-    ``[source, case, outcome, action, undecided, notices, rows]`` with each row
+    ``[source, case, outcome, action, undecided (the words after the outcome), notices, rows]`` with each row
     ``[kind, key, name, requested, determination, action, blockers, also]`` and each blocker
     ``[status, id, at]``, or ``[source, null, "error", message]``.
     """
@@ -271,7 +271,7 @@ def data(lib: Library) -> dict:
                          [[b.status, b.id, b.at] for b in r.blockers], [scope for scope, _ in r.also]])
         codes = {r[5] for r in rows}
         action = PEND if PEND in codes else REFER if REFER in codes or rec.undecided else CERTIFY
-        cases.append([plain(rec.source), plain(rec.case), rec.outcome, action, rec.undecided,
+        cases.append([plain(rec.source), plain(rec.case), rec.outcome, action, labels.in_part(rec.undecided),
                       [plain(n) for n in rec.notices], rows])
     return {"criteria": criteria, "cases": cases}
 

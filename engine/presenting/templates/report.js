@@ -109,6 +109,7 @@
       answer.appendChild(el("span", "det det-none", "could not be decided"));
     } else {
       answer.appendChild(el("span", "det det-" + rec.outcome, WORDS.outcome[rec.outcome]));
+      if (rec.undecided) { answer.appendChild(document.createTextNode(rec.undecided)); }
       answer.appendChild(document.createTextNode(" "));
       answer.appendChild(badge("act", rec.action, WORDS.action[rec.action]));
     }
