@@ -203,7 +203,7 @@ def row(decision: Decision, subject: LevelDecision | ItemDecision, anchors: Anch
     )
     level = isinstance(subject, LevelDecision)
     also = tuple((labels.scope(scope), anchors.get("section", scope) if anchors else None)
-                 for scope in blocked_elsewhere(decision, subject))
+                 for scope in labels.anatomical(blocked_elsewhere(decision, subject)))
     return Row("level" if level else "item", key, subject_name(subject),
                labels.procedure(subject.requested) if level else labels.item(subject.item), subject.determination,
                blockers, anchors.get("section", key) if anchors else None, also, action_of(decision, subject))

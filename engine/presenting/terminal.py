@@ -221,7 +221,7 @@ def _summary(decision: Decision, subjects: list[LevelDecision | ItemDecision]) -
             lines.append(f"{row} (the policy has no criterion for it)")
             continue
         named = [f"{mark(c.status)} {c.id}{_at(c.scope, subject_key(s))}" for c in blocking(decision, s)]
-        others = blocked_elsewhere(decision, s)
+        others = labels.anatomical(blocked_elsewhere(decision, s))
         if others:
             named.append(f"criteria judged at {', '.join(labels.scope(o) for o in others)}")
         if named:
