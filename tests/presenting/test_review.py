@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from engine.cli import main
 from markup import parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ("reference", "aetna-cpb-0743", "cigna-cmm-609", "carelon-spine")
 CASES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "data").glob("*.yaml"))
 CONTEXT_CASE = ROOT / "tests" / "data" / "request-context.yaml"

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ("reference", "aetna-cpb-0743", "cigna-cmm-609", "carelon-spine")
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 EXTRA = [ROOT / "tests" / "data" / name for name in ("conflicting-studies.yaml", "cauda-equina.yaml",
