@@ -3,7 +3,7 @@
 The request's identifiers (member, birth date, provider, facility, service
 codes, service date) when the case record has them, the time the decision was
 made (given, never read from the clock here, so that the same input gives the
-same bytes), the policy's period and appeal-rights text from its header, and
+same bytes), the policy's appeal-rights text from its header, and
 every note the case record carries, an attested one marked as such.  Nothing
 here decides: it is read from the case record and the policy and shown.
 """
@@ -45,7 +45,6 @@ class Context:
     service_date: str = ""
     codes: tuple[Code, ...] = ()
     decided_at: str = ""
-    effective: str = ""  # the policy's period, in words
     appeal_rights: str = ""
     notes: tuple[Note, ...] = ()
 
@@ -113,19 +112,10 @@ def _singular(where: str) -> str:
     return f"{head}, {last}" if head else last
 
 
-def period(policy: Any) -> str:
-    header = getattr(policy, "header", {}) or {}
-    start, end = header.get("effective", ""), header.get("expires", "")
-    if start and end:
-        return f"from {start} to {end}"
-    return ""  # the effective date alone is in every header already
-
-
 def of(case: Any = None, policy: Any = None, decided_at: str = "") -> Context:
     """The context of one decision, from its case record and policy (either may be absent)."""
     fields: dict[str, Any] = {"decided_at": decided_at}
     if policy is not None:
-        fields["effective"] = period(policy)
         fields["appeal_rights"] = (getattr(policy, "header", {}) or {}).get("appeal-rights", "")
     if case is not None:
         request = case.request

@@ -143,12 +143,11 @@ def to_markdown(decision: Decision, level: str | None = None, context: Context |
     items = [it for it in decision.items if level is None or it.level == level]
     subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
     titles = {c.id: c.title for s in (*decision.levels, *decision.items) for c in s.criteria}
-    period = f"; in effect {md(context.effective)}" if context is not None and context.effective else ""
     lines = [
         f"# Medical necessity determination: {md(decision.case)}",
         "",
         *_header(decision, context),
-        f"**Policy:** {md(p.title or p.id)} ({md(p.id)} version {md(p.version)}, effective {md(p.effective)}{period})  ",
+        f"**Policy:** {md(p.title or p.id)} ({md(p.id)} version {md(p.version)}, effective {md(p.effective)})  ",
         f"**Decision:** {labels.outcome(decision.outcome)}{labels.in_part(len(decision.undecided))}  ",
         f"**Review action:** {ACTION_WORDS[request_action(decision)]}",
         "",

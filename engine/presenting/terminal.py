@@ -259,14 +259,13 @@ def _changes_summary(subjects: list[LevelDecision | ItemDecision]) -> list[str]:
 
 
 def context_lines(context: Context | None) -> list[str]:
-    """The request's identifiers, the decision time and the policy's period, when known."""
+    """The request's identifiers and the decision time, when known (the policy's id, version and
+    effective date are on the first line)."""
     if context is None:
         return []
     out = [f"  {label.lower()}: {plain(value)}" for label, value in context.identifiers]
     if context.codes:
         out.append(f"  service codes: {plain(', '.join(context.code_text))}")
-    if context.effective:
-        out.append(f"  policy in effect {context.effective}")
     return out
 
 
