@@ -11,6 +11,7 @@ import batch  # noqa: E402
 import diff  # noqa: E402
 import explain  # noqa: E402
 import report  # noqa: E402
+import worked_report  # noqa: E402
 
 if __name__ == "__main__":
     status = explain.main([])
@@ -19,4 +20,6 @@ if __name__ == "__main__":
     print()
     status = status or batch.main([])
     print()
-    raise SystemExit(status or report.main([]))
+    status = status or report.main([])
+    print()
+    raise SystemExit(status or worked_report.main([]))

@@ -23,7 +23,7 @@ from facts.terms import (
     Setting,
     Side,
 )
-from facts.values import Date, Level, Note, Percent, Record, emits
+from facts.values import CaseDate, Date, Level, Note, Percent, Record, _parse_date, emits
 
 # --------------------------------------------------------------------------
 # Request
@@ -118,8 +118,30 @@ class ItemRequest(Record):
         return self
 
 
+#: Request identifiers a reviewer reads and no rule does: shown by the renderers, never emitted.
+ContextText = Annotated[str | None, Field(default=None, min_length=1, max_length=200, json_schema_extra={"emits": []})]
+#: A date of service may lie ahead of today (a planned operation).
+ServiceDate = Annotated[CaseDate, BeforeValidator(_parse_date)]
+
+
+class ServiceCode(Record):
+    """A code of the requested service or its diagnosis, with its code system."""
+
+    system: Annotated[str, Field(pattern=r"^(CPT|HCPCS|ICD-10-CM|ICD-10-PCS|SNOMED CT)$")] = Field(
+        json_schema_extra={"emits": []}, description="CPT, HCPCS, ICD-10-CM, ICD-10-PCS or SNOMED CT")
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-]{1,20}$")] = Field(json_schema_extra={"emits": []})
+    display: ContextText = None
+
+
 class Request(Record):
     date: Date | None = Field(None, json_schema_extra=emits("request_date"))
+    member_id: ContextText = None
+    member_name: ContextText = None
+    birth_date: Date | None = Field(None, json_schema_extra={"emits": []})
+    provider: ContextText = None
+    facility: ContextText = None
+    service_date: ServiceDate | None = Field(None, json_schema_extra={"emits": []})
+    codes: tuple[ServiceCode, ...] = Field((), json_schema_extra={"emits": []})
     setting: Setting | None = Field(None, json_schema_extra=emits("requested_setting"))
     levels: tuple[LevelRequest, ...] = Field(min_length=1)
     items: tuple[ItemRequest, ...] = ()

@@ -231,6 +231,7 @@ KINDS = {
     "evidence[]": "evidence",
     "would_change[]": "would_change",
     "requires_at[]": "requires_at",
+    "to_request[]": "to_request",
 }
 
 
@@ -264,6 +265,7 @@ def real_objects(outputs: list[dict]) -> dict[str, list[dict]]:
                     objs["criterion"].append(c)
                     objs["evidence"].extend(c["evidence"] + c.get("noted", []) + c.get("superseded", [])
                                             + c.get("unsettled", []))
+                objs["to_request"].extend(s.get("to_request", []))
                 for w in s["would_change"]:
                     objs["would_change"].append(w)
                     objs["requires_at"].extend(w["requires_at"] + w.get("one_of", []))

@@ -29,7 +29,7 @@ def _known_levels(levels: tuple[str, ...]) -> None:
 
 def diff(console: Console, policy_a: str, policy_b: str, *, policies_dir: str | None, max_witnesses: int,
          levels: tuple[str, ...], emit_dir: str | None, cases_path: str | None, jobs: int, timeout: float | None,
-         fmt: str) -> int:
+         fmt: str, report_path: str | None = None) -> int:
     """Two policies compared: by a search for witnesses, or (``cases_path``) on a case library.
 
     A policy named ID@REV is checked out of git at that revision into a
@@ -39,6 +39,8 @@ def diff(console: Console, policy_a: str, policy_b: str, *, policies_dir: str | 
     from engine.deciding import load
 
     _known_levels(levels)
+    if report_path is not None and cases_path is None:
+        raise UserError("--report needs --cases: the page shows the cases of a library whose decision changes")
     with tempfile.TemporaryDirectory(prefix="necessity-diff-") as work:
         def resolve(ref: str) -> str:
             if "@" in ref and not Path(ref).is_dir():  # a folder named with an '@' is that folder
@@ -48,7 +50,13 @@ def diff(console: Console, policy_a: str, policy_b: str, *, policies_dir: str | 
         ref_a, ref_b = resolve(policy_a), resolve(policy_b)
         a, b = load(ref_a, policies_dir), load(ref_b, policies_dir)
         if cases_path is not None:
-            return _impact(console, cases_path, ref_a, ref_b, policies_dir, jobs, timeout, fmt)
+            if report_path is not None:
+                from engine.presenting.output import refuse_inputs
+
+                refuse_inputs(report_path, "--report", [(cases_path, "input"), (a.folder, "policy"),
+                                                        (b.folder, "policy")], "the report")
+            return _impact(console, cases_path, ref_a, ref_b, policies_dir, jobs, timeout, fmt,
+                           report_path, (a, b))
         target = prepare_emit(emit_dir, [a.folder, b.folder])
         result = _search(console, a, b, levels or ("L4-L5",), max_witnesses, timeout)
     from engine.analysing.findings import diff_json, diff_text
@@ -101,7 +109,7 @@ def _search(console: Console, a: Any, b: Any, levels: tuple[str, ...], max_witne
 
 
 def _impact(console: Console, cases_path: str, ref_a: str, ref_b: str, policies_dir: str | None, jobs: int,
-            timeout: float | None, fmt: str) -> int:
+            timeout: float | None, fmt: str, report_path: str | None = None, policies: tuple = ()) -> int:
     """``diff --cases``: a case library decided under both policies, the cases that change."""
     from engine.analysing.findings import impact_json, impact_text
     from engine.analysing.impact import impact
@@ -120,6 +128,11 @@ def _impact(console: Console, cases_path: str, ref_a: str, ref_b: str, policies_
                     timeout=timeout, progress=tick)
     console.end()
     console.out(dumps(impact_json(result)) if fmt == "json" else impact_text(result))
+    if report_path is not None:
+        from engine.presenting.diffreport import write
+
+        write(report_path, result, policies, cases_path)
+        console.err(f"report: {report_path}")
     if result.timed_out:
         console.err(f"stopped after --timeout {timeout:g}s: {result.cases} cases compared")
         return USAGE

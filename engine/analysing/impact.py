@@ -28,6 +28,8 @@ class Verdict:
     levels: tuple[tuple[str, str], ...] = ()
     items: tuple[tuple[str, str], ...] = ()
     error: str = ""
+    #: every criterion the policy evaluated, as (id, scope, status): what a change is traced to
+    statuses: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class Change:
     levels: tuple[tuple[str, str, str], ...]  # (level, a, b)
     items: tuple[tuple[str, str, str], ...]  # (item key, a, b)
     errors: tuple[str, str] = ("", "")  # a policy that could not decide it
+    #: the criteria whose status differs, as (id, scope, under a, under b); "" where one policy has no such criterion
+    criteria: tuple[tuple[str, str, str, str], ...] = ()
+    #: both verdicts, for a side-by-side view
+    verdicts: tuple[Verdict | None, Verdict | None] = (None, None)
 
 
 def _verdict(decision: Any) -> Verdict:
@@ -56,6 +62,7 @@ def _verdict(decision: Any) -> Verdict:
         decision.outcome,
         tuple((lv.level, lv.determination) for lv in decision.levels),
         tuple((it.item if it.level is None else f"{it.item}@{it.level}", it.determination) for it in decision.items),
+        statuses=tuple(decision.statuses),
     )
 
 
@@ -102,7 +109,7 @@ def change(row: Row) -> Change | None:
     if a.error or b.error:
         if a.error and b.error:
             return None
-        return Change(row.source, row.case, None, (), (), (a.error, b.error))
+        return Change(row.source, row.case, None, (), (), (a.error, b.error), verdicts=(a, b))
     outcome = (a.outcome, b.outcome) if a.outcome != b.outcome else None
     la, lb = dict(a.levels), dict(b.levels)
     levels = tuple((lv, la[lv], lb[lv]) for lv in la if lv in lb and la[lv] != lb[lv])
@@ -111,7 +118,11 @@ def change(row: Row) -> Change | None:
                   for key in dict.fromkeys([*ia, *ib]) if ia.get(key) != ib.get(key))
     if outcome is None and not levels and not items:
         return None
-    return Change(row.source, row.case, outcome, levels, items)
+    sa = {(cid, scope): st for cid, scope, st in a.statuses}
+    sb = {(cid, scope): st for cid, scope, st in b.statuses}
+    criteria = tuple((cid, scope, sa.get((cid, scope), ""), sb.get((cid, scope), ""))
+                     for cid, scope in dict.fromkeys([*sa, *sb]) if sa.get((cid, scope)) != sb.get((cid, scope)))
+    return Change(row.source, row.case, outcome, levels, items, criteria=criteria, verdicts=(a, b))
 
 
 @dataclass

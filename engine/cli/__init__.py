@@ -45,11 +45,15 @@ def main() -> None:
                    "fhir: a Da Vinci PAS response Bundle (docs/fhir.md).")
 @click.option("--level", default=None, metavar="LEVEL", help="Show only this level (and items at it), e.g. L4-L5.")
 @click.option("--verbose", "-v", is_flag=True,
-              help="Text: also list every other criterion the policy evaluated, with its status.")
+              help="Text: also the rule's shape per level and item, and every other criterion the policy "
+                   "evaluated, with its status.")
+@click.option("--decided-at", default="", metavar="TIME", envvar="NECESSITY_DECIDED_AT",
+              help="The decision time to show (e.g. 2026-01-05T10:00Z; also $NECESSITY_DECIDED_AT); "
+                   "not shown when not given, so that the same input gives the same bytes.")
 @timeout_option("Stop after this long, grounding and solving alike (exit 2, nothing decided).")
 @user_errors
 def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str, level: str | None,
-            verbose: bool, timeout: float | None) -> int:
+            verbose: bool, decided_at: str, timeout: float | None) -> int:
     """Decide CASE under a policy and explain every determination.
 
     For every requested level: fusion, decompression_only, none, or
@@ -78,7 +82,7 @@ def explain(case_file: str, policy_ref: str, policies_dir: str | None, fmt: str,
     from exchange import PAS
 
     return run(console(), case_file, policy_ref=policy_ref, policies_dir=policies_dir, fmt=fmt, level=level,
-               verbose=verbose, timeout=timeout, bundles=PAS)
+               verbose=verbose, timeout=timeout, bundles=PAS, decided_at=decided_at)
 
 
 @main.command()
@@ -221,10 +225,13 @@ def vocab(fmt: str, fields: bool) -> int:
                 "as not proved (exit 2 when nothing differs).")
 @progress_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --cases: also write an HTML page of the cases whose decision changes, grouped by what "
+                   "changed and by the criteria that caused it, both decisions side by side (docs/html.md).")
 @user_errors
 def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_witnesses: int,
                  levels: tuple[str, ...], emit_dir: str | None, cases_path: str | None, jobs: int,
-                 timeout: float | None, progress: bool | None, fmt: str) -> int:
+                 timeout: float | None, progress: bool | None, fmt: str, report_path: str | None) -> int:
     """Find case records on which two policies decide differently.
 
     The solver searches a bounded space of case records derived from what the
@@ -257,7 +264,8 @@ def diff_command(policy_a: str, policy_b: str, policies_dir: str | None, max_wit
     from engine.analysing.command import diff
 
     return diff(console(progress), policy_a, policy_b, policies_dir=policies_dir, max_witnesses=max_witnesses,
-                levels=levels, emit_dir=emit_dir, cases_path=cases_path, jobs=jobs, timeout=timeout, fmt=fmt)
+                levels=levels, emit_dir=emit_dir, cases_path=cases_path, jobs=jobs, timeout=timeout, fmt=fmt,
+                report_path=report_path)
 
 
 @main.command(name="audit-examples")

@@ -24,7 +24,7 @@ from engine.deciding.core import intrusions
 from engine.deciding.errors import PolicyError
 from engine.deciding.predicates import nodes
 
-HEADER_KEYS = ("payer", "policy", "title", "version", "effective", "source", "verification")
+HEADER_KEYS = ("payer", "policy", "title", "version", "effective", "source", "verification", "appeal-rights")
 REQUIRED_HEADER = ("payer", "policy", "version", "effective", "source")
 
 #: The repository's own policies, beside the engine package.
@@ -228,7 +228,7 @@ def vet(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
 # Parsing
 # --------------------------------------------------------------------------
 
-_HEADER = re.compile(r"^%\s*([a-z]+)\s*:\s*(.+?)\s*$")
+_HEADER = re.compile(r"^%\s*([a-z]+(?:-[a-z]+)*)\s*:\s*(.+?)\s*$")
 
 
 def read_header(text: str) -> dict[str, str]:

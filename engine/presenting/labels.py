@@ -7,6 +7,8 @@ itself with underscores as spaces, never dropped.
 
 from __future__ import annotations
 
+import re
+
 ITEMS = {
     "bone_marrow_aspirate": "bone marrow aspirate",
     "rhbmp2": "rhBMP-2",
@@ -79,3 +81,72 @@ def status(name: str) -> str:
 
 def procedure(requested: tuple[str, ...]) -> str:
     return PROCEDURES.get(tuple(requested), " and ".join(requested))
+
+
+def scope(name: str) -> str:
+    """Where a criterion is judged, in words: ``the whole case``, ``L4-L5``, ``interbody device at L5-S1``."""
+    if name == "case":
+        return "the whole case"
+    if name in _level_order():
+        return name
+    what, _, where = name.partition("@")
+    return item(what, where or None)
+
+
+def _level_order() -> dict[str, int]:
+    from facts.terms import SPINAL_LEVELS
+
+    return {lv: i for i, lv in enumerate(SPINAL_LEVELS)}
+
+
+def level_key(name: str) -> tuple[int, str]:
+    """Sorts levels cranial to caudal (L3-L4 before L4-L5 before L5-S1), anything else after."""
+    order = _level_order()
+    return (order.get(name, len(order)), name)
+
+
+def anatomical(names) -> list[str]:
+    return sorted(dict.fromkeys(names), key=level_key)
+
+
+_DAYS = re.compile(r"\b(\d+) days\b")
+
+
+def _in_weeks(match: re.Match) -> str:
+    days = int(match.group(1))
+    weeks, rest = divmod(days, 7)
+    if not weeks:
+        return match.group(0)
+    return f"{weeks} week{'s' if weeks != 1 else ''}" + (f" {rest} day{'s' if rest != 1 else ''}" if rest else "")
+
+
+def finding(text: str, fact: str = "", titles: dict[str, str] | None = None) -> str:
+    """A piece of evidence as a reviewer reads it.
+
+    Durations are in weeks, as the policies word them ("6 weeks 1 day", never
+    "43 days" beside "at least 6 weeks"), and a documented absence reads as
+    one: "documented as absent: ...", not "not in the record: ...", which
+    would read as not documented.
+    """
+    text = _DAYS.sub(_in_weeks, text)
+    text = _UNDATED.sub(lambda m: f"({m.group(1)}, study date not documented)", text)
+    if titles and fact.startswith('part("'):
+        cid = fact[len('part("'):].split('"', 1)[0]
+        if cid in titles and text.startswith(cid):
+            text = f"{cid} ({titles[cid]}){text[len(cid):]}"
+    if fact.startswith("absent(") and text.startswith(ABSENT_LEAD):
+        text = "documented as absent: " + text[len(ABSENT_LEAD):]
+    return text
+
+
+def _study_names() -> list[str]:
+    from engine.deciding.evidence import _STUDY_NAMES
+
+    return sorted(_STUDY_NAMES.values(), key=len, reverse=True)
+
+
+#: A finding's study named without its date, "(MRI)": the date is said to be missing, not left out.
+_UNDATED = re.compile(r"\((" + "|".join(re.escape(n) for n in _study_names()) + r")\)")
+
+#: How the engine's evidence sentences start an absence it could not put in better words.
+ABSENT_LEAD = "not in the record: "

@@ -10,6 +10,8 @@ citation.  Every sentence is built from the ``Decision``.
 from __future__ import annotations
 
 from engine.presenting import labels
+from engine.presenting.actions import WORDS as ACTION_WORDS, action_of, request_action
+from engine.presenting.context import Context
 from engine.deciding.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
 from engine.presenting.terminal import blocking, change_phrase, elsewhere, hidden, subject_key, subject_name
 
@@ -28,11 +30,17 @@ def md(text: str) -> str:
 
 
 def _asked(s: LevelDecision | ItemDecision) -> str:
-    return labels.procedure(s.requested) if isinstance(s, LevelDecision) else "item"
+    return labels.procedure(s.requested) if isinstance(s, LevelDecision) else md(labels.item(s.item))
 
 
-def _verdict(s: LevelDecision | ItemDecision) -> str:
-    """The decision on one service, in a provider's words."""
+def _verdict(s: LevelDecision | ItemDecision, action: str = "") -> str:
+    """The decision on one service, in a provider's words; a pended one says it waits on documentation."""
+    if action == "pend":
+        return f"{_determined(s)} on the record as it stands; pended for the documentation below"
+    return _determined(s)
+
+
+def _determined(s: LevelDecision | ItemDecision) -> str:
     det = s.determination
     if det == "not_addressed":
         return "referred for manual review: the policy has no criterion for it"
@@ -58,25 +66,28 @@ def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
     if s.determination in ("fusion", "medically_necessary") or s.determination == "not_addressed":
         return ""
     blockers = blocking(decision, s)
+    titles = {c.id: c.title for x in (*decision.levels, *decision.items) for c in x.criteria}
     refuted = [c for c in blockers if c.status == "not_met"]
     silent = [c for c in blockers if c.status == "not_documented" and not c.unsettled]
     open_ = [c for c in blockers if c.status == "not_documented" and c.unsettled]
     sentences = []
     if silent:
         sentences.append("The record does not document " + "; ".join(
-            f"{md(c.documentation or c.title.lower())} ({c.id})" for c in silent) + ".")
+            f"{md(c.documentation or c.title.lower())} ({c.id}, {md(c.title)})" for c in silent) + ".")
     if open_:
         sentences.append("The record leaves open " + "; ".join(
-            f"{_cite(c)}: {'; '.join(md(e.text) for e in c.unsettled)}" for c in open_) + ".")
+            f"{_cite(c)}: {'; '.join(md(labels.finding(e.text, e.atom)) for e in c.unsettled)}" for c in open_) + ".")
     if refuted:
         # "not met", then why: a documented finding ("mild stenosis") or a determination
         # the criterion rests on ("fusion not justified at L5-S1"), which is no finding
         sentences.append("Not met: " + "; ".join(
-            f"{_cite(c)}: {'; '.join(md(e.text) for e in c.evidence) or 'not met'}" for c in refuted) + ".")
+            f"{_cite(c)}: {'; '.join(md(labels.finding(e.text, e.atom, titles)) for e in c.evidence) or 'not met'}"
+            for c in refuted) + ".")
     return " ".join(sentences)
 
 
-def _criteria_block(criteria: list[CriterionResult], subject: str = "case") -> list[str]:
+def _criteria_block(criteria: list[CriterionResult], subject: str = "case",
+                    titles: dict[str, str] | None = None) -> list[str]:
     groups = (
         ("Not met on a documented finding", [c for c in criteria if c.status == "not_met" and not c.waived_by]),
         ("Not documented (the record is silent)", [c for c in criteria if c.status == "not_documented" and not c.waived_by]),
@@ -89,57 +100,71 @@ def _criteria_block(criteria: list[CriterionResult], subject: str = "case") -> l
             continue
         lines += [f"*{title}:*", ""]
         for c in group:
-            scope = "" if c.scope in ("case", subject) else f" at {c.scope}"
+            scope = "" if c.scope in ("case", subject) else f" at {md(labels.scope(c.scope))}"
             if c.waived_by:
-                why = f"waived by {c.waived_by}"
+                why = f"waived by {c.waived_by}" + (f" ({md(titles[c.waived_by])})" if titles and c.waived_by in titles else "")
             elif c.status == "not_documented" and c.unsettled:
-                why = "; ".join(md(e.text) for e in c.unsettled)
+                why = "; ".join(md(labels.finding(e.text, e.atom)) for e in c.unsettled)
                 why += f"; what would settle it: {md(c.documentation)}" if c.documentation else ""
             elif c.status == "not_documented":
                 why = "the record does not document " + md(c.documentation or c.title.lower())
             else:
-                why = "; ".join(md(e.text) for e in c.evidence)
-            why += "".join(f"; superseded: {md(e.text)}" for e in c.superseded)
+                why = "; ".join(md(labels.finding(e.text, e.atom, titles)) for e in c.evidence)
+            why += "".join(f"; superseded: {md(labels.finding(e.text, e.atom))}" for e in c.superseded)
             lines.append(f"- {c.id}{scope}, {md(c.title)}: {why}")
         lines.append("")
     return lines
 
 
-def _requirement(a, subject: str, with_status: bool) -> str:
-    where = elsewhere(a.scope, subject)
-    at = f" at {where}" if where else ""
-    status = f" ({labels.status(a.status)})" if with_status else ""
-    return f"{a.criterion}{at}{status}"
+def _change(w: WouldChange, subject: str, titles: dict[str, str]) -> str:
+    def requirement(a, subject: str, with_status: bool) -> str:
+        where = elsewhere(a.scope, subject)
+        at = f" at {md(labels.scope(where))}" if where else ""
+        title = f" ({md(titles[a.criterion])})" if a.criterion in titles else ""
+        status = f", {labels.status(a.status)} now" if with_status else ""
+        return f"{a.criterion}{title}{at}{status}"
+
+    return change_phrase(w, subject, requirement, one_of="any one of", joined=False)
 
 
-def _change(w: WouldChange, subject: str) -> str:
-    return change_phrase(w, subject, _requirement, one_of="any one of", joined=False)
+def _header(decision: Decision, context: Context | None) -> list[str]:
+    """Identifiers first, as a letter carries them: member, provider, dates, codes."""
+    if context is None:
+        return []
+    lines = [f"**{label}:** {md(value)}  " for label, value in context.identifiers]
+    if context.codes:
+        lines.append(f"**Service codes:** {md(', '.join(context.code_text))}  ")
+    return lines
 
 
-def to_markdown(decision: Decision, level: str | None = None) -> str:
+def to_markdown(decision: Decision, level: str | None = None, context: Context | None = None) -> str:
     p = decision.policy
     levels = [lv for lv in decision.levels if level is None or lv.level == level]
     items = [it for it in decision.items if level is None or it.level == level]
     subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
+    titles = {c.id: c.title for s in (*decision.levels, *decision.items) for c in s.criteria}
     lines = [
         f"# Medical necessity determination: {md(decision.case)}",
         "",
+        *_header(decision, context),
         f"**Policy:** {md(p.title or p.id)} ({md(p.id)} version {md(p.version)}, effective {md(p.effective)})  ",
-        f"**Decision:** {labels.outcome(decision.outcome)}{labels.in_part(len(decision.undecided))}",
+        f"**Decision:** {labels.outcome(decision.outcome)}{labels.in_part(len(decision.undecided))}  ",
+        f"**Review action:** {ACTION_WORDS[request_action(decision)]}",
         "",
     ]
     for n in decision.notices:
         lines += [f"> **Please note:** {md(n.text)}", ""]
-    lines += ["## Decision by service", "", "| Service | Requested | Decision |", "|---|---|---|"]
+    lines += ["## Decision by service", "", "| Service | Requested | Decision | Review action |", "|---|---|---|---|"]
     for s in subjects:
-        lines.append(f"| {md(subject_name(s))} | {_asked(s)} | {_verdict(s)} |")
+        lines.append(f"| {md(subject_name(s))} | {_asked(s)} | {_verdict(s, action_of(decision, s).code)} "
+                     f"| {action_of(decision, s).words} |")
 
     reasons = [(s, _reason(decision, s)) for s in subjects]
     if any(text for _, text in reasons):
         lines += ["", "## Why", ""]
         for s, text in reasons:
             if text:
-                lines += [f"**{md(subject_name(s))}** ({_verdict(s)}): {text}", ""]
+                lines += [f"**{md(subject_name(s))}** ({_verdict(s, action_of(decision, s).code)}): {text}", ""]
 
     documentation = [(s, w) for s in subjects for w in s.would_change if w.kind == DOCUMENTATION]
     if documentation:
@@ -147,11 +172,11 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
                   "Documenting the criteria below would change the decision as shown.", ""]
         for s, w in documentation:
             lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
-                         f"{_change(w, subject_key(s))}")
+                         f"{_change(w, subject_key(s), titles)}")
         wanted = _documentation_wanted(subjects, documentation)
         if wanted:
             lines += ["", "| Criterion | What to document |", "|---|---|"]
-            lines += [f"| {cid} | {md(text)} |" for cid, text in wanted]
+            lines += [f"| {cid} ({md(titles.get(cid, ''))}) | {md(text)} |" for cid, text in wanted]
         lines.append("")
     contradicted = [(s, w) for s in subjects for w in s.would_change if w.kind == CONTRADICTED]
     if contradicted:
@@ -160,7 +185,7 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
                   "further paperwork alone cannot change them.", ""]
         for s, w in contradicted:
             lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
-                         f"would need {_change(w, subject_key(s))}")
+                         f"would need {_change(w, subject_key(s), titles)}")
         lines.append("")
 
     lines += ["## Criteria applied", ""]
@@ -171,12 +196,12 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
                 case_level.setdefault(c.id, c)
     if case_level:
         lines += ["### The whole case", ""]
-        lines += _criteria_block(list(case_level.values()))
+        lines += _criteria_block(list(case_level.values()), "case", titles)
     for s in subjects:
         own = [c for c in s.criteria if c.scope != "case"]
         if own:
             lines += [f"### {md(subject_name(s))}", ""]
-            lines += _criteria_block(own, subject_key(s))
+            lines += _criteria_block(own, subject_key(s), titles)
 
     cited: dict[str, str] = {}
     for s in subjects:
@@ -184,7 +209,9 @@ def to_markdown(decision: Decision, level: str | None = None) -> str:
             cited.setdefault(c.id, c.citation)
     if cited:
         lines += ["## Citations", ""]
-        lines += [f"- {cid}: {md(cite)}" for cid, cite in cited.items()]
+        lines += [f"- {cid} ({md(titles.get(cid, ''))}): {md(cite)}" for cid, cite in cited.items()]
+    if context is not None and context.appeal_rights:
+        lines += ["", "## Your right to appeal", "", md(context.appeal_rights)]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.presenting import labels
+from engine.presenting.actions import Action, action_of, request_action, to_request
+from engine.presenting.context import Context
+from engine.presenting.shape import Shape, shape_of
 from engine.deciding.decision import CHANGE_KINDS, CriterionResult, Decision, ItemDecision, LevelDecision
 from engine.presenting.terminal import MARK, WAIVED, blocked_elsewhere, blocking, elsewhere, plain, subject_key, subject_name
 
@@ -101,6 +104,25 @@ def inline(name: str) -> Inline:
     return Inline(Markup(text), f"sha256-{digest}")
 
 
+def css_string(text: str) -> str:
+    """Text as a CSS string literal: every character but letters, digits and spaces escaped,
+    so nothing in it can end the string or the rule."""
+    return '"' + "".join(ch if ch.isascii() and (ch.isalnum() or ch == " ") else f"\\{ord(ch):06x}"
+                         for ch in plain(text)) + '"'
+
+
+def print_style(running_head: str) -> Inline:
+    """The page's style sheet with a print rule that repeats ``running_head`` at the top of every printed page."""
+    from markupsafe import Markup
+
+    base = inline("page.css")
+    text = (f"{base.text}@page {{ margin: 16mm 12mm 14mm; @top-left {{ content: {css_string(running_head)}; "
+            "font: 9pt sans-serif; color: #59636e; } @bottom-right { content: counter(page) \" / \" counter(pages); "
+            "font: 9pt sans-serif; color: #59636e; } }\n")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return Inline(Markup(text), f"sha256-{digest}")
+
+
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
@@ -138,8 +160,9 @@ class Blocker:
     id: str
     title: str
     status: str
-    at: str  # the level it is judged at, when not the subject's own
+    at: str  # where it is judged, in words, when not the subject itself
     anchor: str | None  # where the page explains it, if it does
+    citation: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +178,7 @@ class Row:
     anchor: str | None = None
     #: levels or items whose own criteria stand in the way too, with where the page explains them
     also: tuple[tuple[str, str | None], ...] = ()
+    action: Action | None = None
 
     def blocked(self, status: str) -> tuple[Blocker, ...]:
         return tuple(b for b in self.blockers if b.status == status)
@@ -173,16 +197,29 @@ def explained_at(anchors: Anchors | None, cid: str, scope: str, key: str) -> str
 def row(decision: Decision, subject: LevelDecision | ItemDecision, anchors: Anchors | None = None) -> Row:
     key = subject_key(subject)
     blockers = tuple(
-        Blocker(c.id, c.title, c.status, elsewhere(c.scope, key),
-                explained_at(anchors, c.id, c.scope, key))
+        Blocker(c.id, c.title, c.status, _where(elsewhere(c.scope, key)),
+                explained_at(anchors, c.id, c.scope, key), c.citation)
         for c in blocking(decision, subject)
     )
     level = isinstance(subject, LevelDecision)
-    also = tuple((scope, anchors.get("section", scope) if anchors else None)
-                 for scope in blocked_elsewhere(decision, subject))
+    also = tuple((labels.scope(scope), anchors.get("section", scope) if anchors else None)
+                 for scope in labels.anatomical(blocked_elsewhere(decision, subject)))
     return Row("level" if level else "item", key, subject_name(subject),
-               labels.procedure(subject.requested) if level else "item", subject.determination, blockers,
-               anchors.get("section", key) if anchors else None, also)
+               labels.procedure(subject.requested) if level else labels.item(subject.item), subject.determination,
+               blockers, anchors.get("section", key) if anchors else None, also, action_of(decision, subject))
+
+
+def _where(scope: str) -> str:
+    return labels.scope(scope) if scope else ""
+
+
+def titles(decision: Decision) -> dict[str, tuple[str, str]]:
+    """Every criterion id of the decision with its title and citation."""
+    out: dict[str, tuple[str, str]] = {}
+    for s in (*decision.levels, *decision.items):
+        for c in s.criteria:
+            out.setdefault(c.id, (c.title, c.citation))
+    return out
 
 
 @dataclass(frozen=True)
@@ -209,7 +246,7 @@ def tree(criteria: list[CriterionResult], key: str, owner: str, anchors: Anchors
     def node(c: CriterionResult, path: frozenset[str]) -> Node:
         path = path | {c.id}
         return Node(
-            c, anchors.add(owner, c.id, c.scope), elsewhere(c.scope, key),
+            c, anchors.add(owner, c.id, c.scope), _where(elsewhere(c.scope, key)),
             tuple(node(by_id[p], path) for p in c.parts if p in by_id and p not in path),
             tuple(node(w, path) for w in criteria if w.waives == c.id and w.id not in path),
         )
@@ -236,6 +273,8 @@ class Section:
     determination: str | None
     nodes: tuple[Node, ...]
     note: str = ""
+    shape: Shape | None = None
+    action: Action | None = None
 
     @property
     def counts(self) -> list[tuple[str, int]]:
@@ -252,6 +291,8 @@ class Need:
     status: str
     at: str
     anchor: str | None
+    title: str = ""
+    citation: str = ""
 
 
 @dataclass(frozen=True)
@@ -263,18 +304,21 @@ class Change:
     one_of: tuple[Need, ...]
 
 
-def _need(a, key: str, anchors: Anchors) -> Need:
-    return Need(a.criterion, a.status, elsewhere(a.scope, key), explained_at(anchors, a.criterion, a.scope, key))
+def _need(a, key: str, anchors: Anchors, names: dict[str, tuple[str, str]] | None = None) -> Need:
+    title, citation = (names or {}).get(a.criterion, ("", ""))
+    return Need(a.criterion, a.status, _where(elsewhere(a.scope, key)), explained_at(anchors, a.criterion, a.scope, key),
+                title, citation)
 
 
-def changes(subjects: list[LevelDecision | ItemDecision], anchors: Anchors) -> list[tuple[str, list[Change]]]:
+def changes(subjects: list[LevelDecision | ItemDecision], anchors: Anchors,
+            names: dict[str, tuple[str, str]] | None = None) -> list[tuple[str, list[Change]]]:
     """Per kind of what-if answer (documentation to obtain first), every subject's answers of that kind."""
     out = []
     for kind in CHANGE_KINDS:
         rows = [
             Change(subject_name(s), anchors.get("section", subject_key(s)), w.determination,
-                   tuple(_need(a, subject_key(s), anchors) for a in w.requires),
-                   tuple(_need(a, subject_key(s), anchors) for a in w.one_of))
+                   tuple(_need(a, subject_key(s), anchors, names) for a in w.requires),
+                   tuple(_need(a, subject_key(s), anchors, names) for a in w.one_of))
             for s in subjects for w in s.would_change if w.kind == kind
         ]
         if rows:
@@ -282,7 +326,8 @@ def changes(subjects: list[LevelDecision | ItemDecision], anchors: Anchors) -> l
     return out
 
 
-def wanted(subjects: list[LevelDecision | ItemDecision], anchors: Anchors) -> list[tuple[tuple[Need, ...], str]]:
+def wanted(subjects: list[LevelDecision | ItemDecision], anchors: Anchors,
+           names: dict[str, tuple[str, str]] | None = None) -> list[tuple[tuple[Need, ...], str]]:
     """What the record must document for each criterion documentation to obtain names: once per
     criterion and wording, with every place it is needed."""
     said: dict[tuple[str, str], str] = {}
@@ -297,13 +342,16 @@ def wanted(subjects: list[LevelDecision | ItemDecision], anchors: Anchors) -> li
                 continue
             for a in (*w.requires, *w.one_of):
                 if (a.criterion, a.scope) in said:
-                    need = _need(a, subject_key(s), anchors)
-                    need = Need(need.id, need.status, "" if a.scope == "case" else a.scope, need.anchor)
+                    need = _need(a, subject_key(s), anchors, names)
+                    need = Need(need.id, need.status, "" if a.scope == "case" else labels.scope(a.scope), need.anchor,
+                                need.title, need.citation)
                     out.setdefault((a.criterion, said[a.criterion, a.scope]), {}).setdefault(a.scope, need)
-    return [(tuple(needs.values()), text) for (_, text), needs in out.items()]
+    return [(tuple(sorted(needs.values(), key=lambda n: labels.level_key(n.at))), text)
+            for (_, text), needs in out.items()]
 
 
-def sections(subjects: list[LevelDecision | ItemDecision], anchors: Anchors) -> list[Section]:
+def sections(subjects: list[LevelDecision | ItemDecision], anchors: Anchors, decision: Decision | None = None,
+             policy=None) -> list[Section]:
     """The case-level criteria once, then each subject's own."""
     case_level: dict[str, CriterionResult] = {}
     for s in subjects:
@@ -327,26 +375,37 @@ def sections(subjects: list[LevelDecision | ItemDecision], anchors: Anchors) -> 
             note = "The case-level criteria above apply as well."
         out.append(Section(anchors.add("section", key), "level" if level else "item", key, subject_name(s),
                            labels.procedure(s.requested) if level else "", s.determination,
-                           tree(own, key, key, anchors), note))
+                           tree(own, key, key, anchors), note,
+                           shape_of(decision, s, policy) if decision is not None and s.determination != "not_addressed"
+                           else None,
+                           action_of(decision, s) if decision is not None else None))
     return out
 
 
-def to_html(decision: Decision, level: str | None = None) -> str:
+def to_html(decision: Decision, level: str | None = None, context: Context | None = None, policy=None) -> str:
     levels = [lv for lv in decision.levels if level is None or lv.level == level]
     items = [it for it in decision.items if level is None or it.level == level]
     subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
     anchors = Anchors()
-    parts = sections(subjects, anchors) if decision.explained else []  # first: the rows and the what-if link into them
+    names = titles(decision)
+    # first: the rows and the what-if link into them
+    parts = sections(subjects, anchors, decision, policy) if decision.explained else []
     return render(
         "decision.html.j2",
         decision=decision,
         policy=decision.policy,
+        action=request_action(decision),
+        to_request=to_request(decision, subjects),
+        context=context or Context(),
+        criteria=names,
+        anchors=anchors,
         rows=[row(decision, s, anchors) for s in subjects],
-        changes=changes(subjects, anchors) if decision.would_change_computed else [],
-        wanted=wanted(subjects, anchors) if decision.would_change_computed else [],
+        changes=changes(subjects, anchors, names) if decision.would_change_computed else [],
+        wanted=wanted(subjects, anchors, names) if decision.would_change_computed else [],
         change_titles=CHANGE_TITLES,
         change_notes=CHANGE_NOTES,
         sections=parts,
-        style=inline("page.css"),
+        style=print_style(f"{decision.case} · {labels.outcome(decision.outcome)} · {decision.policy.id} "
+                          f"{decision.policy.version}"),
         script=inline("page.js"),
     )

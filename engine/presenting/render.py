@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from engine.deciding.decision import CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+from engine.presenting.actions import action_of, request_action
 from engine.presenting.letter import to_markdown
 from engine.presenting.page import to_html
 from engine.presenting.terminal import MARK, to_text
@@ -60,6 +61,10 @@ def _change_json(w: WouldChange) -> dict[str, Any]:
 
 
 def _explained(out: dict[str, Any], subject: LevelDecision | ItemDecision, decision: Decision) -> dict[str, Any]:
+    action = action_of(decision, subject)
+    out["action"] = action.code
+    if action.to_request:
+        out["to_request"] = [{"id": r.id, "scope": r.scope, "documentation": r.documentation} for r in action.to_request]
     if decision.explained:
         out["criteria"] = [_criterion_json(c) for c in subject.criteria]
     if decision.would_change_computed:
@@ -75,6 +80,7 @@ def to_json(decision: Decision, level: str | None = None) -> dict[str, Any]:
         "policy": {"id": decision.policy.id, "version": decision.policy.version, "effective": decision.policy.effective},
         "notices": [{"code": n.code, "text": n.text} for n in decision.notices],
         "outcome": decision.outcome,
+        "action": request_action(decision),
         "levels": [
             _explained({"level": lv.level, "requested": list(lv.requested), "determination": lv.determination}, lv, decision)
             for lv in levels
@@ -95,19 +101,21 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-RENDERERS: dict[str, Callable[[Decision, str | None], str]] = {
-    "text": to_text,
-    "json": lambda d, level=None: dumps(to_json(d, level)),
-    "markdown": to_markdown,
-    "html": to_html,
+#: Each format, called as ``RENDERERS[fmt](decision, level, context=..., policy=...)``: ``context``
+#: (engine/presenting/context.py) and ``policy`` are optional, and the JSON reads neither.
+RENDERERS: dict[str, Callable[..., str]] = {
+    "text": lambda d, level=None, context=None, policy=None, verbose=False: to_text(d, level, verbose, context, policy),
+    "json": lambda d, level=None, context=None, policy=None, verbose=False: dumps(to_json(d, level)),
+    "markdown": lambda d, level=None, context=None, policy=None, verbose=False: to_markdown(d, level, context),
+    "html": lambda d, level=None, context=None, policy=None, verbose=False: to_html(d, level, context, policy),
 }
 
 
-def render(decision: Decision, fmt: str, level: str | None = None, verbose: bool = False) -> str:
-    """``explain``'s output in ``fmt`` (text, json, markdown or html); ``verbose`` lists every criterion (text)."""
-    if fmt == "text":
-        return to_text(decision, level, verbose=verbose)
-    return RENDERERS[fmt](decision, level)
+def render(decision: Decision, fmt: str, level: str | None = None, verbose: bool = False,
+           context=None, policy=None) -> str:
+    """``explain``'s output in ``fmt`` (text, json, markdown or html); ``verbose`` adds the rule's shape and
+    every criterion (text); ``context`` (engine/presenting/context.py) and ``policy`` are optional."""
+    return RENDERERS[fmt](decision, level, context=context, policy=policy, verbose=verbose)
 
 
 # ---------------------------------------------------------------------------

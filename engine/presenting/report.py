@@ -4,9 +4,17 @@ What a team re-deciding a library asks first: how the outcomes fell, what
 each spinal level came to, which criteria stand in the way most often (not
 met on a documented finding apart from not documented), which items are
 most often not medically necessary or not addressed; then every case, in input order,
-each with its answer per level and item.  The charts are inline SVG drawn by
+each with its answer and review action per level and item.  The charts are inline SVG drawn by
 the template from the geometry computed here; each one has its figures in
-words beside it.  The counts are of the engine's answers, never new ones.
+words beside it and a table of the same counts.  The counts are of the engine's answers, never new ones.
+
+The cases are a worked list: the page's script filters them by outcome,
+review action, level, item and criterion, sorts them and finds a case by its
+id; a blocking criterion's count of cases lists those cases; a case opens its
+review (every level and item with its determination, action and the criteria
+in its way, each with its title) in place.  The cases travel as one JSON data
+block, a few hundred bytes a case, and are drawn a page at a time, so a
+library of thousands opens at once (bench/report.py measures it).
 
 A worker keeps of each decision only its ``CaseBrief`` (the summary rows the
 review page shows), so a run of any size does not hold its decisions.
@@ -14,9 +22,12 @@ review page shows), so a run of any size does not hold its decisions.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from markupsafe import Markup
 
 from engine.presenting import labels
 from engine.deciding.decision import DETERMINATIONS, ITEM_DETERMINATIONS, NOT_ADDRESSED, OUTCOMES, Decision, PolicyRef
@@ -25,6 +36,12 @@ from engine.presenting.terminal import MARK
 
 #: How many criteria the blocking chart shows (the table under it lists them all).
 CHART_CRITERIA = 15
+#: A mark for every series a chart draws, beside its colour and in its key, so that no bar is told by hue alone.
+GLYPHS = {
+    "approved": "✓", "partially_approved": "◐", "denied": "✗", "error": "!",
+    "fusion": "▲", "decompression_only": "◆", "none": "–", "not_addressed": "?",
+    "medically_necessary": "✓", "not_medically_necessary": "✗",
+}
 #: Level determinations from the most granted to the least, then manual review.
 LEVEL_ORDER = (*reversed(DETERMINATIONS), NOT_ADDRESSED)
 
@@ -205,13 +222,13 @@ class Library:
                                       -sum(kv[1].values()), kv[0]))
 
     def charts(self) -> list[Chart]:
-        out = [chart("outcomes", "Outcomes", [Series(o, labels.outcome(o)) for o in (*OUTCOMES, "error")],
+        out = [chart("outcomes", "Outcomes", [Series(o, labels.outcome(o), GLYPHS.get(o, "")) for o in (*OUTCOMES, "error")],
                      [(labels.outcome(o) if o != "error" else "could not be decided", "",
                        Counter({o: self.outcomes[o]}))
                       for o in (*OUTCOMES, "error") if self.outcomes[o] or o != "error"])]
         if self.levels:
             out.append(chart("levels", "Determinations by level",
-                             [Series(d, labels.determination(d)) for d in LEVEL_ORDER],
+                             [Series(d, labels.determination(d), GLYPHS[d]) for d in LEVEL_ORDER],
                              [(level, "", counts) for level, counts in sorted(self.levels.items(),
                                                                              key=lambda kv: _spine_order(kv[0]))]))
         if self.blocks:
@@ -221,11 +238,50 @@ class Library:
                               for cid, counts in self.blocking()[:CHART_CRITERIA]]))
         if self.items:
             out.append(chart("items", "Items most often not medically necessary or not addressed",
-                             [Series(d, labels.determination(d)) for d in ("not_medically_necessary", "not_addressed",
-                                                                           "medically_necessary")],
+                             [Series(d, labels.determination(d), GLYPHS[d])
+                              for d in ("not_medically_necessary", "not_addressed", "medically_necessary")],
                              [(labels.item(item), "", counts) for item, counts in self.items_short()],
                              label_width=190))
         return out
+
+
+def data(lib: Library) -> dict:
+    """What the page's script draws the list of cases from: every record, compactly, in input order.
+
+    ``criteria``: id → [title, citation]; ``cases``: per record either
+    ``[source, case, outcome, action, undecided (the words after the outcome), notices, rows]`` with each row
+    ``[kind, key, name, requested, determination, action, blockers, also]`` and each blocker
+    ``[status, id, at]``, or ``[source, null, "error", message]``.
+    """
+    from engine.presenting.actions import CERTIFY, PEND, REFER
+
+    from engine.presenting.terminal import plain
+
+    criteria: dict[str, list[str]] = {}
+    cases: list[list] = []
+    for rec in lib.records:
+        if isinstance(rec, CaseError):
+            cases.append([plain(rec.source), None, "error", plain(rec.message)])
+            continue
+        rows = []
+        for r in rec.rows:
+            for b in r.blockers:
+                criteria.setdefault(b.id, [b.title, b.citation])
+            rows.append([r.kind, r.key, r.name, r.requested, r.determination, r.action.code if r.action else "",
+                         [[b.status, b.id, b.at] for b in r.blockers], [scope for scope, _ in r.also]])
+        codes = {r[5] for r in rows}
+        action = PEND if PEND in codes else REFER if REFER in codes or rec.undecided else CERTIFY
+        cases.append([plain(rec.source), plain(rec.case), rec.outcome, action, labels.in_part(rec.undecided),
+                      [plain(n) for n in rec.notices], rows])
+    return {"criteria": criteria, "cases": cases}
+
+
+def json_block(obj) -> Markup:
+    """JSON to sit in a ``<script type="application/json">``: no ``<``, ``>`` or ``&`` in it,
+    so nothing in a case can end the block or start markup."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+                  .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def to_html(records: Iterable[CaseBrief | CaseError], policy: PolicyRef, source: str, out_path: str | None,
@@ -246,6 +302,8 @@ def to_html(records: Iterable[CaseBrief | CaseError], policy: PolicyRef, source:
         outcomes=(*OUTCOMES, "error"),
         item_determinations=ITEM_DETERMINATIONS,
         statuses=("not_met", "not_documented"),
+        data=json_block(data(lib)),
+        actions=("certify", "pend", "refer"),
         style=inline("page.css"),
-        script=None,
+        script=inline("report.js"),
     )

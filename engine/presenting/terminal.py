@@ -15,6 +15,8 @@ import unicodedata
 import click
 
 from engine.presenting import labels
+from engine.presenting.actions import action_of, request_action, WORDS as ACTION_WORDS
+from engine.presenting.context import Context
 from engine.deciding.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
 
 MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "not_documented": ("?", "yellow")}
@@ -73,7 +75,7 @@ def elsewhere(scope: str, subject: str) -> str:
 def _at(scope: str, subject: str) -> str:
     """`` at L5-S1`` when a criterion is judged somewhere other than the subject itself."""
     where = elsewhere(scope, subject)
-    return f" at {where}" if where else ""
+    return f" at {labels.scope(where)}" if where else ""
 
 
 def _failing(c: CriterionResult) -> bool:
@@ -143,14 +145,14 @@ def criterion_lines(c: CriterionResult, subject: str, indent: str) -> list[str]:
         head = (f"{indent}{mark(c.status)} {click.style(c.id, bold=True)}{_at(c.scope, subject)} "
                 f"{labels.status(c.status)}: {c.title}")
     lines = [head, f"{indent}    {click.style('[' + c.citation + ']', dim=True)}"]
-    lines += [f"{indent}    - {plain(e.text)}" for e in c.evidence]
-    lines += [f"{indent}    - open: {plain(e.text)}" for e in c.unsettled]
+    lines += [f"{indent}    - {plain(labels.finding(e.text, e.atom))}" for e in c.evidence]
+    lines += [f"{indent}    - open: {plain(labels.finding(e.text, e.atom))}" for e in c.unsettled]
     if c.status == "not_documented" and c.documentation and not c.waived_by:
         # what the record holds leaves it open, or it is silent
         lead = "what would settle it:" if c.unsettled else "the record does not document"
         lines.append(f"{indent}    - {lead} {c.documentation}")
-    lines += [f"{indent}    - superseded: {plain(e.text)}" for e in c.superseded]
-    lines += [f"{indent}    - noted, does not count: {plain(e.text)}" for e in c.noted]
+    lines += [f"{indent}    - superseded: {plain(labels.finding(e.text, e.atom))}" for e in c.superseded]
+    lines += [f"{indent}    - noted, does not count: {plain(labels.finding(e.text, e.atom))}" for e in c.noted]
     return lines
 
 
@@ -199,24 +201,45 @@ def _tree(criteria: list[CriterionResult], subject: str, indent: str,
     return lines
 
 
+def action_styled(code: str) -> str:
+    colour = {"certify": "green", "pend": "yellow", "refer": "red"}[code]
+    return click.style(ACTION_WORDS[code], fg=colour, bold=True)
+
+
 def _summary(decision: Decision, subjects: list[LevelDecision | ItemDecision]) -> list[str]:
+    """Per service: what was asked, what is justified and the review action; beneath, the
+    criteria in the way (their titles follow the what-if, in "the criteria named above")."""
     names = [subject_name(s) for s in subjects]
     asked = [labels.procedure(s.requested) if isinstance(s, LevelDecision) else "" for s in subjects]
     wn, wa = max(map(len, names), default=0), max(map(len, asked), default=0)
     lines = []
     for s, name, req in zip(subjects, names, asked):
+        action = action_of(decision, s)
         row = f"  {click.style(name.ljust(wn), bold=True)}  {req.ljust(wa)}  → {styled(s.determination)}"
+        row += f"  · {action_styled(action.code)}"
         if s.determination == "not_addressed":
-            row += "  (the policy has no criterion for it: refer for manual review)"
-        else:
-            named = [f"{mark(c.status)} {c.id}{_at(c.scope, subject_key(s))}" for c in blocking(decision, s)]
-            elsewhere = blocked_elsewhere(decision, s)
-            if elsewhere:
-                named.append(f"criteria at {', '.join(elsewhere)}")
-            if named:
-                row += "  blocked by " + ", ".join(named)
+            lines.append(f"{row} (the policy has no criterion for it)")
+            continue
+        named = [f"{mark(c.status)} {c.id}{_at(c.scope, subject_key(s))}" for c in blocking(decision, s)]
+        others = labels.anatomical(blocked_elsewhere(decision, s))
+        if others:
+            named.append(f"criteria judged at {', '.join(labels.scope(o) for o in others)}")
+        if named:
+            row += "  blocked by " + ", ".join(named)
         lines.append(row)
     return lines
+
+
+def _titles(subjects: list[LevelDecision | ItemDecision]) -> dict[str, str]:
+    return {c.id: c.title for s in subjects for c in s.criteria}
+
+
+def glossary(subjects: list[LevelDecision | ItemDecision], ids: list[str], indent: str = "  ") -> list[str]:
+    """Each criterion id a block named, with its title, once."""
+    titles = _titles(subjects)
+    ids = [i for i in dict.fromkeys(ids) if i in titles]
+    width = max(map(len, ids), default=0)
+    return [f"{indent}{i.ljust(width)}  {titles[i]}" for i in ids]
 
 
 def _changes_summary(subjects: list[LevelDecision | ItemDecision]) -> list[str]:
@@ -235,13 +258,38 @@ def _changes_summary(subjects: list[LevelDecision | ItemDecision]) -> list[str]:
     return lines
 
 
-def to_text(decision: Decision, level: str | None = None, verbose: bool = False) -> str:
+def context_lines(context: Context | None) -> list[str]:
+    """The request's identifiers and the decision time, when known (the policy's id, version and
+    effective date are on the first line)."""
+    if context is None:
+        return []
+    out = [f"  {label.lower()}: {plain(value)}" for label, value in context.identifiers]
+    if context.codes:
+        out.append(f"  service codes: {plain(', '.join(context.code_text))}")
+    return out
+
+
+def notes_lines(context: Context | None) -> list[str]:
+    """Every note of the case record; an attested fact says so (it came from an assessment's conclusion)."""
+    if context is None or not context.notes:
+        return []
+    out = ["", click.style("case notes", bold=True)]
+    for n in context.notes:
+        tag = " [attested fact]" if n.attested else ""
+        out.append(f"  - {plain(n.where)}{tag}: {plain(n.text)}")
+    return out
+
+
+def to_text(decision: Decision, level: str | None = None, verbose: bool = False,
+            context: Context | None = None, policy=None) -> str:
     p = decision.policy
     levels = [lv for lv in decision.levels if level is None or lv.level == level]
     items = [it for it in decision.items if level is None or it.level == level]
     subjects: list[LevelDecision | ItemDecision] = [*levels, *items]
     out = [f"{click.style(plain(decision.case), bold=True)} under {p.id} {p.version} (effective {p.effective}): "
-           f"{styled(decision.outcome)}{labels.in_part(len(decision.undecided))}"]
+           f"{styled(decision.outcome)}{labels.in_part(len(decision.undecided))}"
+           f" · {action_styled(request_action(decision))}"]
+    out += context_lines(context)
     out += [click.style(f"! {n.text}", fg="yellow") for n in decision.notices]
     out.append("")
     out += _summary(decision, subjects)
@@ -249,6 +297,10 @@ def to_text(decision: Decision, level: str | None = None, verbose: bool = False)
         changes = _changes_summary(subjects)
         if changes:
             out += ["", *changes]
+    named = [c.id for s in subjects for c in blocking(decision, s)]
+    named += [a.criterion for s in subjects for w in s.would_change for a in (*w.requires, *w.one_of)]
+    if named:
+        out += ["", "the criteria named above:", *glossary(list(decision.levels) + list(decision.items), named)]
     if not decision.explained:
         return "\n".join(out).rstrip() + "\n"
 
@@ -276,11 +328,22 @@ def to_text(decision: Decision, level: str | None = None, verbose: bool = False)
             out.append("  (decided on the case-level criteria alone)")
         # what would change it is in the summary above
 
+    out += notes_lines(context)
     if verbose:
+        from engine.presenting.shape import lines as shape_lines, shape_of
+
+        shaped = [s for s in subjects if s.determination != "not_addressed"]
+        if shaped:
+            out += ["", click.style("the rule's shape, per level and item", bold=True)]
+            for s in shaped:
+                out += shape_lines(shape_of(decision, s, policy), "  ", mark=lambda st: mark(st) if st in MARK
+                                   else click.style(WAIVED[0], fg=WAIVED[1]))
         reported = {(c.id, c.scope) for s in subjects for c in s.criteria}
         rest = [(cid, scope, st) for cid, scope, st in decision.statuses if (cid, scope) not in reported]
         if rest:
             out += ["", click.style("other criteria the policy evaluated (not on the way to any answer above)", bold=True)]
-            out += [f"  {mark(st)} {cid}{'' if scope == 'case' else ' at ' + scope} {labels.status(st)}"
+            titles = _titles(subjects)
+            out += [f"  {mark(st)} {cid}{'' if scope == 'case' else ' at ' + labels.scope(scope)} {labels.status(st)}"
+                    + (f": {titles[cid]}" if cid in titles else "")
                     for cid, scope, st in rest]
     return "\n".join(out).rstrip() + "\n"

@@ -33,7 +33,8 @@ def requested_level(level: str, case: Any, source: str) -> str:
 
 
 def explain(console: Console, case_file: str, *, policy_ref: str, policies_dir: str | None, fmt: str,
-            level: str | None, verbose: bool, timeout: float | None, bundles: Bundles | None = None) -> int:
+            level: str | None, verbose: bool, timeout: float | None, bundles: Bundles | None = None,
+            decided_at: str = "") -> int:
     """Decide one case file (or PAS request Bundle) in a child within ``timeout``, and print it in ``fmt``."""
     from engine.deciding import Stopped, decide, limited, load
     from engine.presenting.render import render
@@ -66,7 +67,9 @@ def explain(console: Console, case_file: str, *, policy_ref: str, policies_dir: 
             raise UserError("--format fhir needs the FHIR exchange (exchange/)")
         console.out(bundles.response(decision, request, case, policy))
     else:
-        console.out(render(decision, fmt, level, verbose))
+        from engine.presenting.context import of
+
+        console.out(render(decision, fmt, level, verbose, of(case, policy, decided_at), policy))
     return OK
 
 

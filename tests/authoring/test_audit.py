@@ -173,7 +173,7 @@ def test_text_output():
     assert "? REF-F2 not documented: Dynamic instability" in block
     assert "- the record does not document flexion-extension radiographs" in block
     assert "✗ REF-F1 not met: Spondylolisthesis at the level" in block
-    assert "- L3-L4 no spondylolisthesis (MRI)" in block
+    assert "- L3-L4 no spondylolisthesis (MRI, study date not documented)" in block
     assert "documentation to obtain:" in block and "→ fusion: one of REF-F2, REF-F3, REF-F5" in block
     assert "findings the record contradicts" in block and "→ fusion: one of ✗ REF-F1, ✗ REF-F4" in block
     assert "✗ inpatient_setting: assessment medically_necessary, reference not_medically_necessary" in block

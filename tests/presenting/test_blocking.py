@@ -56,7 +56,7 @@ def test_every_criterion_a_what_if_line_needs_is_named():
         for cid, scope in named:
             assert (cid, scope) in own or scope in elsewhere, f"{lv.level}: {cid} at {scope} needed but not named"
     assert blocked_elsewhere(d, d.level("S1-pelvis")) == ["L5-S1"]
-    assert summary_line(to_text(d), "S1-pelvis").endswith("blocked by ? REF-D4a, ✗ REF-X1, criteria at L5-S1")
+    assert summary_line(to_text(d), "S1-pelvis").endswith("blocked by ? REF-D4a, ✗ REF-X1, criteria judged at L5-S1")
 
 
 def test_a_derived_criterion_blocks_though_no_line_can_name_it():
@@ -65,14 +65,14 @@ def test_a_derived_criterion_blocks_though_no_line_can_name_it():
     assert [c.id for c in blocking(d, stay)] == ["REF-S1"]
     assert blocked_elsewhere(d, stay) == ["L3-L4", "L4-L5", "L5-S1"]
     line = summary_line(to_text(d), "inpatient stay")
-    assert line.endswith("blocked by ✗ REF-S1, criteria at L3-L4, L4-L5, L5-S1"), line
+    assert line.endswith("blocked by ✗ REF-S1, criteria judged at L3-L4, L4-L5, L5-S1"), line
 
 
 def test_an_items_own_level_is_not_called_another_level():
     d = decision("source-000")
     device = d.item("interbody_device", "L3-L4")
     line = summary_line(to_text(d), "interbody device at L3-L4")
-    assert "at L3-L4," not in line.split("blocked by", 1)[1].replace("criteria at L3-L4", ""), line
+    assert "at L3-L4," not in line.split("blocked by", 1)[1].replace("criteria judged at L3-L4", ""), line
     assert [c.id for c in blocking(d, device)] == ["REF-A4"]
 
 

@@ -36,9 +36,13 @@ def test_documentation_to_submit_comes_before_contradicted_findings_and_says_wha
     docs = text.index("## Documentation to submit")
     contradicted = text.index("## Findings the record contradicts")
     assert docs < contradicted
-    assert "| REF-D4a | duration of formal, supervised, in-person physical therapy |" in text
-    assert "- L5-S1, fusion: REF-D4a and any one of REF-F1, REF-F2, REF-F3, REF-F5" in text
-    assert "- L5-S1, fusion: would need REF-D4a (not documented) and REF-F4 (not met)" in text[contradicted:]
+    assert ("| REF-D4a (Supervised in-person physical therapy for at least 6 weeks) "
+            "| duration of formal, supervised, in-person physical therapy |") in text
+    assert ("- L5-S1, fusion: REF-D4a (Supervised in-person physical therapy for at least 6 weeks) and any one of "
+            "REF-F1 (Spondylolisthesis at the level), REF-F2 (") in text
+    assert ("- L5-S1, fusion: would need REF-D4a (Supervised in-person physical therapy for at least 6 weeks), "
+            "not documented now and REF-F4 (Revision: prior decompression and recurrent stenosis at the level, "
+            "revision decompression requested), not met now") in text[contradicted:]
 
 
 def test_plain_words_for_services_and_no_engine_names():
@@ -46,13 +50,14 @@ def test_plain_words_for_services_and_no_engine_names():
     assert "Level: case" not in text and "| case |" not in text
     assert "rhbmp2" not in text and "bone_marrow_aspirate" not in text
     assert "would give medically necessary" not in text
-    assert "| bone marrow aspirate | item | not approved |" in text
+    assert "| bone marrow aspirate | bone marrow aspirate | not approved | refer to a physician reviewer |" in text
+    assert "| item |" not in text
     assert re.search(r"\| L5-S1 \| [a-z ]+ \| approved as requested \|", text)
 
 
 def test_a_decompression_only_level_says_what_is_approved():
     text = letter("source-000")
-    assert "| L3-L4 | decompression and fusion | decompression approved; fusion not approved |" in text
+    assert "| L3-L4 | decompression and fusion | decompression approved; fusion not approved " in text
 
 
 def test_every_criterion_is_cited():
@@ -61,7 +66,7 @@ def test_every_criterion_is_cited():
     citations = text.split("## Citations")[1]
     for s in (*decision.levels, *decision.items):
         for c in s.criteria:
-            assert f"- {c.id}: " in citations
+            assert f"- {c.id} ({c.title}): " in citations
 
 
 def test_terminal_escapes_and_bidi_overrides_from_a_case_are_inert():

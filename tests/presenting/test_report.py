@@ -73,20 +73,27 @@ def bars(page, chart: str) -> dict[str, str]:
     return out
 
 
-def test_the_report_shows_the_five_cases_in_order_each_linked_to_its_decision():
-    page = parse(report()[0])
-    cases = [d.case for d in decisions()]
-    listed = page.by_id("cases").one("table", cls="cases").all("a")
-    assert [a.text() for a in listed] == cases
-    sections = page.all("section", cls="case")
-    assert [s["data-case"] for s in sections] == cases
-    assert [a["href"] for a in listed] == [f"#{s['id']}" for s in sections]
-    for section, decision in zip(sections, decisions()):
-        rows = {tr.get("data-level") or tr["data-item"]: tr["data-determination"] for tr in section.all("tr")
-                if "data-determination" in tr.attrs}
-        want = {**{lv.level: lv.determination for lv in decision.levels},
-                **{(it.item if it.level is None else f"{it.item}@{it.level}"): it.determination for it in decision.items}}
-        assert rows == want, f"{decision.case}: expected {want}, the report shows {rows}"
+def report_data(html: str) -> dict:
+    """The cases the page's script draws its list from (engine/presenting/report.py, ``data``)."""
+    return json.loads(parse(html).by_id("report-data").text())
+
+
+def test_the_report_holds_the_five_cases_in_order_each_with_its_decision_and_actions():
+    from engine.presenting.actions import action_of, request_action
+
+    data = report_data(report()[0])
+    assert [c[1] for c in data["cases"]] == [d.case for d in decisions()]
+    for rec, decision in zip(data["cases"], decisions()):
+        rows = {r[1]: (r[4], r[5]) for r in rec[6]}
+        subjects = (*decision.levels, *decision.items)
+        keys = [lv.level for lv in decision.levels] + [it.item if it.level is None else f"{it.item}@{it.level}"
+                                                       for it in decision.items]
+        want = {k: (s.determination, action_of(decision, s).code) for k, s in zip(keys, subjects)}
+        assert rows == want, f"{decision.case}: expected {want}, the report holds {rows}"
+        assert rec[2] == decision.outcome and rec[3] == request_action(decision)
+        for r in rec[6]:
+            for status, cid, _ in r[6]:
+                assert data["criteria"][cid][0], cid  # every blocking criterion travels with its title
 
 
 def test_outcomes_and_levels_are_counted_from_the_decisions():
@@ -216,10 +223,14 @@ def library(tmp_path_factory) -> Path:
 
 
 def test_a_case_that_cannot_be_read_is_listed_with_its_error_as_text(library):
-    page = parse(library.read_text(encoding="utf-8"))
-    assert not page.all("img") and not page.all("script")
-    errors = page.all("pre", cls="error")
-    assert len(errors) == 1 and HOSTILE_NAME in errors[0].text()
+    html = library.read_text(encoding="utf-8")
+    page = parse(html)
+    assert not page.all("img")
+    scripts = page.all("script")
+    assert [s.get("type") for s in scripts] == ["application/json", None]  # the data, then the page's own script
+    assert "<img" not in scripts[0].text() and HOSTILE_NAME not in html  # its "<" is written \u003c
+    errors = [c for c in report_data(html)["cases"] if c[2] == "error"]
+    assert len(errors) == 1 and HOSTILE_NAME in errors[0][3]
     assert figure(page, "error") == "1"
 
 
@@ -227,13 +238,15 @@ def test_the_report_in_chromium(chromium, library, tmp_path):
     tab = chromium.open(library, 1280, 800)
     try:
         facts = tab.evaluate("""(() => ({
-          cases: [...document.querySelectorAll('section.case[data-case]')].map(s => s.dataset.case),
+          cases: [...document.querySelectorAll('#case-rows tr[data-case]')].map(s => s.dataset.case),
           bars: document.querySelectorAll('#chart-blocking rect').length,
           broken: [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href').slice(1))
                     .filter(id => !document.getElementById(id)),
           chart: document.querySelector('#chart-blocking svg').getBoundingClientRect().width,
         }))()""")
         assert facts["cases"] == [d.case for d in decisions()]
+        tab.evaluate("document.querySelector('#case-rows tr[data-outcome=error] button').click()")
+        assert HOSTILE_NAME in tab.evaluate("document.querySelector('tr.detail pre.error').textContent")
         assert facts["bars"] > 0 and facts["chart"] > 600
         assert facts["broken"] == []
         assert tab.evaluate("typeof window.__pwned") == "undefined"

@@ -32,7 +32,7 @@ def test_source_003_leads_with_the_answer_and_says_each_criterion_once():
     lines = text_of(decision).splitlines()
     assert len(lines) <= LINES_BEFORE // 2
     head = lines[:15]
-    assert head[0] == "source-003 under reference 1.1 (effective 2025-01-01): denied"
+    assert head[0] == "source-003 under reference 1.1 (effective 2025-01-01): denied · pend for information"
     for lv in decision.levels:
         assert any(line.split()[:1] == [lv.level] and "→ none" in line for line in head), lv.level
     assert any("blocked by ? REF-D4a" in line for line in head)
