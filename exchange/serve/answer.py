@@ -13,6 +13,7 @@ cannot be read becomes an OperationOutcome (PAS spec-35), naming the element.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from exchange.serve.keys import Keys, keys_of
 
 SOURCE = "request"  # how messages name the body of a request
+DECISION_TIME_ENV = "NECESSITY_DECISION_TIME"  # the time of decision the response writer reads (explain's too)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,13 @@ def problems_of(exc: Exception) -> list[tuple[str, str]]:
     return [("Bundle", str(exc).removeprefix(f"{SOURCE}: "))]
 
 
-def submit(text: str, policy: Any) -> Answer:
-    """The answer to a ``Claim/$submit`` body under ``policy`` (run it inside ``limited``)."""
+def submit(text: str, policy: Any, decided: str | None = None) -> Answer:
+    """The answer to a ``Claim/$submit`` body under ``policy`` (run it inside ``limited``).
+
+    ``decided``, the time of decision (a FHIR instant), is given to the response writer as
+    ``explain`` is given it: by ``$NECESSITY_DECISION_TIME``; set here only in the child process
+    ``limited`` forks, so ``explain`` with the logged time writes the same bytes.
+    """
     from engine.deciding.errors import UserError
     from engine.deciding.solver import decide
     from exchange import response_text
@@ -70,6 +77,8 @@ def submit(text: str, policy: Any) -> Answer:
     from facts.load import CaseFileError
 
     started = time.perf_counter()
+    if decided is not None:
+        os.environ[DECISION_TIME_ENV] = decided
     try:
         request = read_text(text, SOURCE)
     except (UserError, CaseFileError) as exc:

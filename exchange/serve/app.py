@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange.serve import log as decision_log
-from exchange.serve.answer import Answer, inquiry_keys, outcome_of, submit
+from exchange.serve.answer import DECISION_TIME_ENV, Answer, inquiry_keys, outcome_of, submit
 from exchange.serve.auth import Token, find, read_tokens
 from exchange.serve.keys import Keys
 
@@ -126,6 +126,8 @@ class Service:
         workers = settings.workers or 2 * (os.cpu_count() or 1)
         self.deciding = anyio.CapacityLimiter(workers)
         self.questionnaires: dict[str, str] = {}
+        #: a time of decision fixed as explain's is, by $NECESSITY_DECISION_TIME (for tests: same bytes as explain)
+        self.fixed_time = os.environ.get(DECISION_TIME_ENV) or None
         if warm:
             warm_up(self.policy)
 
@@ -177,13 +179,13 @@ class Service:
         """Append and commit the record (in a thread: the commit waits for the disk)."""
         await anyio.to_thread.run_sync(lambda: self.log.append(record, found_by))
 
-    def decide(self, text: str) -> Answer:
+    def decide(self, text: str, decided: str) -> Answer:
         """``answer.submit`` in a child process, within --timeout and the memory limit."""
         from engine.deciding.limits import ChildError, Stopped, limited
 
         answer: Answer | None = None
         try:
-            for event in limited(lambda: [submit(text, self.policy)], timeout=self.settings.timeout):
+            for event in limited(lambda: [submit(text, self.policy, decided)], timeout=self.settings.timeout):
                 if isinstance(event, Stopped):
                     code = "timeout" if event.reason == "time" else "exception"
                     return Answer(503, outcome_of([("", f"not decided: {event.detail}; try again later")], code))
@@ -211,8 +213,8 @@ async def claim_submit(request: Request) -> Response:
     started, received = time.perf_counter(), decision_log.now()
     token = s.caller(request, "submit")
     text = await s.body(request)
-    answer = await anyio.to_thread.run_sync(s.decide, text, limiter=s.deciding)
-    decided = decision_log.now()
+    decided = s.fixed_time or decision_log.instant()
+    answer = await anyio.to_thread.run_sync(s.decide, text, decided, limiter=s.deciding)
     updates = None
     if answer.status == 200 and answer.keys.related:
         updates = await anyio.to_thread.run_sync(lambda: s.log.updated(answer.keys.related, answer.keys.patient))

@@ -89,6 +89,11 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def instant() -> str:
+    """Now as a FHIR instant to the second (the time of decision a response carries)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -54,8 +54,10 @@ def serve(settings: Settings) -> None:
     scheme = "https" if settings.tls_cert else "http"
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     p = service.policy
+    fixed = f"; every decision dated {service.fixed_time} ($NECESSITY_DECISION_TIME)" if service.fixed_time else ""
     print(f"necessity serve: policy {p.id} {p.version} on {scheme}://{host}:{settings.port}, decision log "
-          f"{shown(service.log.url)}{'' if service.tokens else ' (no tokens: loopback only)'}", file=sys.stderr, flush=True)
+          f"{shown(service.log.url)}{'' if service.tokens else ' (no tokens: loopback only)'}{fixed}",
+          file=sys.stderr, flush=True)
     config = uvicorn.Config(create_app(service), host=settings.host, port=settings.port, access_log=False,
                             log_level="warning", server_header=False, ssl_certfile=settings.tls_cert,
                             ssl_keyfile=settings.tls_key, timeout_graceful_shutdown=settings.timeout + 5)
