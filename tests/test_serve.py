@@ -254,14 +254,16 @@ def test_submit_answers_as_explain_does_and_logs_it_all(served, tmp_path):
     assert record["outcome"] == "partially_approved"
 
 
-def test_a_case_file_bundle_is_answered_as_explain_answers_it(served, tmp_path):
+def test_every_request_bundle_of_the_repository_is_answered_as_explain_answers_it(served, tmp_path):
     made = subprocess.run([*CLI, "fhir", "bundle", str(ROOT / "examples" / "source-002.yaml")], capture_output=True,
                           text=True, cwd=ROOT, timeout=300)
     assert made.returncode == 0, made.stderr
-    bundle = json.loads(made.stdout)
-    answer = submit(served, bundle)
-    decided = logged(served, answer.headers[RECORD])["decided"]
-    assert answer.status_code == 200 and answer.text == explained(bundle, tmp_path, decided)
+    bundles = [json.loads(made.stdout)] + [json.loads(p.read_text()) for p in sorted(FUSION.parent.glob("pas-*.json"))
+                                           if json.loads(p.read_text()).get("resourceType") == "Bundle"]
+    for bundle in bundles:
+        answer = submit(served, bundle)
+        decided = logged(served, answer.headers[RECORD])["decided"]
+        assert answer.status_code == 200 and answer.text == explained(bundle, tmp_path, decided)
 
 
 def test_a_pended_request_updated_with_its_documentation_is_decided_again_and_linked(served, tmp_path):

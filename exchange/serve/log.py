@@ -112,8 +112,10 @@ def url_of(database: str | None) -> str:
 
 
 def shown(url: str) -> str:
-    """The URL as it may be printed: without its password."""
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    """The log as it may be printed: a SQLite file by its path, a URL without its password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    return sa.engine.make_url(url).render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
