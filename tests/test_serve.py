@@ -482,3 +482,26 @@ def test_log_show_of_an_unknown_record_or_log(tmp_path):
     done = subprocess.run([*CLI, "log", "show", "abc", "--database", str(tmp_path / "none.sqlite")],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and "no such log file" in done.stderr
+
+
+def test_an_answer_the_log_cannot_keep_is_not_sent(tmp_path, monkeypatch):
+    import anyio
+    import sqlalchemy
+
+    from exchange.serve.app import Service, Settings, create_app
+
+    service = Service(Settings(database=str(tmp_path / "log.sqlite")), warm=False)
+
+    def broken(*args, **kwargs):
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(service.log, "append", broken)
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.post("/Claim/$submit", content=FUSION.read_bytes())
+
+    answer = anyio.run(post)
+    assert answer.status_code == 503
+    assert answer.json()["resourceType"] == "OperationOutcome" and answer.json()["issue"][0]["code"] == "transient"
+    assert "ClaimResponse" not in answer.text

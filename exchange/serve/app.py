@@ -176,8 +176,16 @@ class Service:
             request=request_text, response=response)
 
     async def keep(self, record: decision_log.Record, found_by: Keys | None = None) -> None:
-        """Append and commit the record (in a thread: the commit waits for the disk)."""
-        await anyio.to_thread.run_sync(lambda: self.log.append(record, found_by))
+        """Append and commit the record (in a thread: the commit waits for the disk); an answer the log
+        could not keep is not sent (503)."""
+        import sqlalchemy
+
+        try:
+            await anyio.to_thread.run_sync(lambda: self.log.append(record, found_by))
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            logger.error("the decision log could not keep record %s (%s)", record.id, type(exc).__name__)
+            raise Refused(503, "transient", "the decision log could not keep the answer, so it is not sent: "
+                          "try again") from None
 
     def decide(self, text: str, decided: str) -> Answer:
         """``answer.submit`` in a child process, within --timeout and the memory limit."""

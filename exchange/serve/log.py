@@ -127,6 +127,11 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _with(kind: str, values: frozenset[str]) -> sa.Select:
+    """The ids of the records with one of these keys of this kind."""
+    return sa.select(keys.c.record).where(keys.c.kind == kind, keys.c.value.in_(sorted(values)))
+
+
 class DecisionLog:
     """The log at a database URL (``url_of``); the tables are created when missing."""
 
@@ -178,8 +183,6 @@ class DecisionLog:
             row = conn.execute(q).first()
         return Record(**row._mapping) if row is not None else None
 
-    def _with(self, conn: Any, kind: str, values: frozenset[str]) -> sa.Select:
-        return sa.select(keys.c.record).where(keys.c.kind == kind, keys.c.value.in_(sorted(values)))
 
     def updated(self, related: frozenset[str], patient: frozenset[str]) -> str | None:
         """The record a PAS Claim Update updates: the latest answered submission whose Claim has one of the
@@ -189,8 +192,8 @@ class DecisionLog:
         with self.engine.connect() as conn:
             q = (sa.select(records.c.id).where(
                 records.c.status == 200, records.c.operation == "submit",
-                records.c.id.in_(self._with(conn, "claim", related)),
-                *([records.c.id.in_(self._with(conn, "patient", patient))] if patient else []))
+                records.c.id.in_(_with("claim", related)),
+                *([records.c.id.in_(_with("patient", patient))] if patient else []))
                 .order_by(records.c.received.desc(), records.c.id.desc()).limit(1))
             return conn.execute(q).scalar()
 
@@ -200,11 +203,11 @@ class DecisionLog:
         with self.engine.connect() as conn:
             later = sa.select(records.c.updates).where(records.c.updates.is_not(None), records.c.status == 200)
             where = [records.c.status == 200, records.c.operation == "submit",
-                     records.c.id.in_(self._with(conn, "patient", found_by.patient)),
-                     records.c.id.in_(self._with(conn, "provider", found_by.provider)),
+                     records.c.id.in_(_with("patient", found_by.patient)),
+                     records.c.id.in_(_with("provider", found_by.provider)),
                      records.c.id.not_in(later)]
             if found_by.codes:
-                where.append(records.c.id.in_(self._with(conn, "code", found_by.codes)))
+                where.append(records.c.id.in_(_with("code", found_by.codes)))
             rows = conn.execute(records.select().where(*where).order_by(records.c.received, records.c.id)).all()
         return [Record(**row._mapping) for row in rows]
 
