@@ -63,21 +63,22 @@ def explained(texts: list[str], folder: Path) -> list[str]:
     return out
 
 
-def baseline(texts: list[str], repeat: int) -> float:
-    """Median seconds per request answered in this process (after one warm-up round)."""
+def baseline(texts: list[str], repeat: int) -> tuple[float, float]:
+    """Median seconds per request answered in this process (after one warm-up round), wall and CPU."""
     from engine.deciding.policy import load
     from exchange.serve.answer import submit
 
     policy = load("reference")
     for text in texts:
         submit(text, policy)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
         for text in texts:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             submit(text, policy)
             times.append(time.perf_counter() - start)
-    return statistics.median(times)
+            cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def free_port() -> int:
@@ -104,6 +105,11 @@ class Server:
                 pass
             time.sleep(0.2)
         raise SystemExit("the server did not answer within 120 s")
+
+    def cpu(self) -> float:
+        """CPU seconds (user and system) of the server and of its ended decision processes so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
@@ -207,24 +213,30 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(work)
         texts = bundles()
         expected = explained(texts, folder)
-        base = baseline(texts, args.repeat)
+        base, base_cpu = baseline(texts, args.repeat)
         load_before = os.getloadavg()[0]
         database = args.database or str(folder / "load.sqlite")
         server = Server(database, folder)
         load = Load(server.url, texts, expected, args.requests, args.clients, args.seconds)
+        cpu_before = server.cpu()
         wall = load.run()
+        cpu = server.cpu() - cpu_before
         server.stop()
         n = len(load.latencies)
         print(f"necessity serve on loopback, {args.clients} clients, {len(texts)} Bundles round-robin, log "
               f"{'PostgreSQL' if args.database else 'SQLite'}; {os.cpu_count()} cores, load average "
               f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (the machine is shared)")
-        print(f"baseline in one process (no HTTP, log, child): median {base * 1000:.0f} ms a request, "
-              f"{1 / base:.1f} requests/s on one core")
+        print(f"baseline in one process (no HTTP, log, child): median {base * 1000:.0f} ms a request "
+              f"({base_cpu * 1000:.0f} ms CPU), {1 / base:.1f} requests/s on one core")
         if n:
             p50, p95, p99 = (percentile(load.latencies, p) for p in (50, 95, 99))
             print(f"answered {n} of {load.sent} in {wall:.1f} s: {n / wall:.1f} decisions/s "
                   f"({n / wall * base:.2f}x the one-core baseline); latency p50 {p50 * 1000:.0f} ms, "
                   f"p95 {p95 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+        if n:
+            print(f"server CPU (the server and its decision processes, user+system): {cpu / n * 1000:.0f} ms a "
+                  f"decision, so at most {os.cpu_count() / (cpu / n):.0f} decisions/s if this machine's "
+                  f"{os.cpu_count()} cores were ours alone (an estimate from CPU time, not a measurement)")
         print(f"errors {len(load.errors)}{' ' + str(sorted(set(load.errors))) if load.errors else ''}; "
               f"answers differing from explain --format fhir: {load.mismatches}")
         kept = kill_check(args.database or str(folder / "kill.sqlite"), folder, texts, expected, args.clients)
