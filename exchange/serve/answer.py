@@ -2,11 +2,11 @@
 
 ``submit`` runs in the child process of ``engine.deciding.limits.limited``
 (the time and memory limits of the command line): it reads the Bundle with
-``exchange.request.read_text``, decides its case with
-``engine.deciding.solver.decide``, adds what the Bundle held beyond the case
-(``exchange.request.noticed``) and writes the response with
-``exchange.response_text``, exactly the calls ``explain`` makes, so the
-server's answer is the command line's, byte for byte.  Only a Bundle that
+``exchange.PAS.read``, decides its case with ``engine.deciding.solver.decide``,
+adds what the Bundle held beyond the case (``PAS.noticed``) and writes the
+response with ``PAS.response``: the reader and writer the command line hands
+to ``explain`` (engine/running/command.py), the same calls in the same
+order, so the server's answer is the command line's, byte for byte.  Only a Bundle that
 cannot be read becomes an OperationOutcome (PAS spec-35), naming the element.
 """
 
@@ -72,19 +72,18 @@ def submit(text: str, policy: Any, decided: str | None = None) -> Answer:
     """
     from engine.deciding.errors import UserError
     from engine.deciding.solver import decide
-    from exchange import response_text
-    from exchange.request import noticed, read_text
+    from exchange import PAS
     from facts.load import CaseFileError
 
     started = time.perf_counter()
     if decided is not None:
         os.environ[DECISION_TIME_ENV] = decided
     try:
-        request = read_text(text, SOURCE)
+        request = PAS.read(text, SOURCE)
     except (UserError, CaseFileError) as exc:
         return unreadable(problems_of(exc))
-    decision = noticed(decide(policy, request.case), request)
-    body = response_text(decision, request, policy)
+    decision = PAS.noticed(decide(policy, request.case), request)
+    body = PAS.response(decision, request, request.case, policy)
     resource = json.loads(body)["entry"][0]["resource"]
     return Answer(200, body, keys_of(json.loads(text)), decision.outcome, resource.get("id"),
                   time.perf_counter() - started)
