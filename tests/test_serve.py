@@ -365,7 +365,9 @@ def test_unreadable_request_is_400_operation_outcome_with_the_element_path(serve
     assert outcome["resourceType"] == "OperationOutcome"
     assert "Bundle.entry[0].resource.item[0].sequence" in [e for i in outcome["issue"] for e in i.get("expression", [])]
     assert logged(served, refused.headers[RECORD])["status"] == 400  # refused requests are logged too
-    for body in (b"{not json", b"\xff\xfe not utf-8", b"[1, 2]"):
+    not_a_bundle = json.dumps({"resourceType": "DeviceRequest", "status": "active", "intent": "order",
+                               "codeCodeableConcept": {"text": "a brace"}, "subject": {"reference": "Patient/x"}})
+    for body in (b"{not json", b"\xff\xfe not utf-8", b"[1, 2]", not_a_bundle):
         refused = submit(served, body)
         assert refused.status_code == 400 and refused.json()["resourceType"] == "OperationOutcome"
         assert "Traceback" not in refused.text

@@ -82,6 +82,9 @@ def submit(text: str, policy: Any, decided: str | None = None) -> Answer:
         request = PAS.read(text, SOURCE)
     except (UserError, CaseFileError) as exc:
         return unreadable(problems_of(exc))
+    except Exception as exc:  # noqa: BLE001 - a body the reader fails on is still one it cannot read (as batch says)
+        return unreadable([("Bundle", f"this request could not be read ({type(exc).__name__}): check it is a PAS "
+                                      "request Bundle; if it is one, please report it")])
     decision = PAS.noticed(decide(policy, request.case), request)
     body = PAS.response(decision, request, request.case, policy)
     resource = json.loads(body)["entry"][0]["resource"]
