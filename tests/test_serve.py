@@ -44,14 +44,14 @@ PORTAL = "portal-token-0123456789abcdef"  # given as sha256:, inquire only
 class Server:
     """``necessity serve`` in a child process, its stderr in a file."""
 
-    def __init__(self, folder: Path, database: str, *extra: str):
-        self.folder, self.database, self.extra = folder, database, extra
+    def __init__(self, folder: Path, database: str, *extra: str, verify: str | bool = True):
+        self.folder, self.database, self.extra, self.verify = folder, database, extra, verify
         self.process: subprocess.Popen | None = None
         self.stderr = folder / "server.err"
 
     def start(self) -> "Server":
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if '--tls-cert' in self.extra else 'http'}://127.0.0.1:{self.port}"
         with self.stderr.open("ab") as err:
             env = {k: v for k, v in os.environ.items() if k != DECISION_TIME}  # dated by the clock, as deployed
             self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), "--database", self.database,
@@ -62,7 +62,7 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"the server stopped (exit {self.process.returncode}):\n{self.stderr.read_text()}")
             try:
-                if httpx.get(f"{self.url}/metadata", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/metadata", timeout=2, verify=self.verify).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -478,6 +478,31 @@ def test_serve_refuses_what_is_unsafe_with_a_message(args, said, tmp_path):
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 2
     assert said in done.stderr and "Traceback" not in done.stderr
+
+
+def test_tls_with_the_given_certificate(tmp_path):
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found: it makes the test's self-signed certificate (apt-get install -y openssl)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=120)
+    (tmp_path / "tokens").write_text(f"{SUBMITTER}\n")
+    trust = ssl.create_default_context(cafile=str(cert))
+    server = Server(tmp_path, str(tmp_path / "log.sqlite"), "--tokens", str(tmp_path / "tokens"), "--tls-cert",
+                    str(cert), "--tls-key", str(key), verify=trust).start()
+    try:
+        assert server.url.startswith("https://")
+        answer = httpx.post(f"{server.url}/Claim/$submit", content=FUSION.read_bytes(), headers=auth(), verify=trust,
+                            timeout=120)
+        assert answer.status_code == 200
+        with pytest.raises(httpx.HTTPError):  # no clear text on a TLS port
+            httpx.get(f"http://127.0.0.1:{server.port}/metadata", timeout=10)
+    finally:
+        server.stop()
 
 
 def test_log_show_of_an_unknown_record_or_log(tmp_path):
