@@ -4,8 +4,8 @@ Cases are read from a folder of case files or a JSON Lines file, grouped in
 chunks, and each chunk is decided from one grounding (``Engine.decide_many``).
 With ``--jobs N`` the chunks go to N worker processes; records are written in
 input order whatever the order the workers finish in, so the output does not
-depend on N (the reading and the workers: engine/deciding/many.py).  A case that cannot be read or decided becomes an error record and
-the batch goes on.
+depend on N (the reading and the workers: engine/deciding/many.py).  A case
+that cannot be read or decided becomes an error record and the batch goes on.
 """
 
 from __future__ import annotations

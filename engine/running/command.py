@@ -60,7 +60,7 @@ def explain(console: Console, case_file: str, *, policy_ref: str, policies_dir: 
             raise UserError(f"{case_file}: {event.detail}: not decided")
         decision = event
     if request is not None:
-        decision = bundles.noticed(decision, request)  # what the Bundle held beyond the case record is part of the answer
+        decision = bundles.noticed(decision, request)  # what the Bundle held beyond the case record is answered too
     if fmt == "fhir":
         if bundles is None:
             raise UserError("--format fhir needs the FHIR exchange (exchange/)")
