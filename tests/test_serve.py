@@ -266,6 +266,26 @@ def test_every_request_bundle_of_the_repository_is_answered_as_explain_answers_i
         assert answer.status_code == 200 and answer.text == explained(bundle, tmp_path, decided)
 
 
+def test_a_request_for_services_outside_the_policy_gets_what_explain_gives(served, tmp_path):
+    """Whatever explain does with it (refuse it, or answer every item pended), the server does the same."""
+    bundle = fusion("M-KNEE", "claim-knee")
+    claim = bundle["entry"][0]["resource"]
+    claim["item"] = [{**claim["item"][0], "productOrService": {"coding": [
+        {"system": "http://www.ama-assn.org/go/cpt", "code": "27447", "display": "Total knee arthroplasty"}]}}]
+    del claim["item"][0]["bodySite"]
+    answer = submit(served, bundle)
+    path = tmp_path / "knee.json"
+    path.write_text(json.dumps(bundle))
+    decided = logged(served, answer.headers[RECORD])["decided"]
+    done = subprocess.run([*CLI, "explain", str(path), "--format", "fhir"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, env={**os.environ, DECISION_TIME: decided})
+    if done.returncode == 0:
+        assert answer.status_code == 200 and answer.text == done.stdout
+    else:
+        assert done.returncode == 2 and answer.status_code == 400
+        assert answer.json()["resourceType"] == "OperationOutcome"
+
+
 def test_a_pended_request_updated_with_its_documentation_is_decided_again_and_linked(served, tmp_path):
     pended = fusion("M-UPDATE", "claim-update", drop=("conservative_care",))
     first = submit(served, pended)

@@ -85,8 +85,11 @@ def submit(text: str, policy: Any, decided: str | None = None) -> Answer:
     except Exception as exc:  # noqa: BLE001 - a body the reader fails on is still one it cannot read (as batch says)
         return unreadable([("Bundle", f"this request could not be read ({type(exc).__name__}): check it is a PAS "
                                       "request Bundle; if it is one, please report it")])
-    decision = PAS.noticed(decide(policy, request.case), request)
-    body = PAS.response(decision, request, request.case, policy)
+    case = request.case
+    # as explain does (engine/running/command.py): a request the policy decides nothing of has no case record
+    decision = decide(policy, case) if case is not None else PAS.undecided(request, policy)
+    decision = PAS.noticed(decision, request)
+    body = PAS.response(decision, request, case, policy)
     resource = json.loads(body)["entry"][0]["resource"]
     return Answer(200, body, keys_of(json.loads(text)), decision.outcome, resource.get("id"),
                   time.perf_counter() - started)
