@@ -552,3 +552,26 @@ def test_an_answer_the_log_cannot_keep_is_not_sent(tmp_path, monkeypatch):
     assert answer.status_code == 503
     assert answer.json()["resourceType"] == "OperationOutcome" and answer.json()["issue"][0]["code"] == "transient"
     assert "ClaimResponse" not in answer.text
+
+
+def test_log_export_leaves_out_a_request_that_no_longer_reads_and_says_so(tmp_path):
+    from exchange.serve.log import DecisionLog, Record, new_id, now
+
+    database = str(tmp_path / "log.sqlite")
+    log = DecisionLog(database)
+
+    def record(request: str) -> Record:
+        return Record(id=new_id(), received=now(), operation="submit", status=200, token=None, policy_id="reference",
+                      policy_version="1.1", policy_hash="0" * 64, engine_version="0", decided=None,
+                      seconds_decide=None, seconds_total=None, outcome=None, response_id=None, updates=None,
+                      request=request, response="{}")
+
+    good, bad = record(FUSION.read_text()), record('{"resourceType": "Bundle", "type": "collection"}')
+    log.append(good)
+    log.append(bad)
+    log.close()
+    done = subprocess.run([*CLI, "log", "export", "--database", database], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 1
+    assert [json.loads(line)["case"] for line in done.stdout.splitlines()] == [good.id]
+    assert f"record {bad.id}" in done.stderr and "1 case exported; 1 record left out" in done.stderr

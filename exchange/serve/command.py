@@ -24,11 +24,15 @@ def show(console: Any, record_id: str, database: str | None) -> int:
 
 
 def export(console: Any, database: str | None, since: str | None) -> int:
-    """The answered submissions as a case library (JSON Lines) on standard output; the count on standard error."""
+    """The answered submissions as a case library (JSON Lines) on standard output; the count on standard error.
+    1 when some records were left out (each said on standard error)."""
     import sys
 
     from exchange.serve.library import export as library
 
-    count = library(database, since, sys.stdout)
-    console.err(f"{count} case{'s' if count != 1 else ''} exported")
-    return 0
+    count, left_out = library(database, since, sys.stdout)
+    for why in left_out:
+        console.err(f"warning: left out: {why}")
+    console.err(f"{count} case{'s' if count != 1 else ''} exported"
+                + (f"; {len(left_out)} record{'s' if len(left_out) != 1 else ''} left out" if left_out else ""))
+    return 1 if left_out else 0

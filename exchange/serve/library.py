@@ -81,18 +81,31 @@ def since_value(since: str | None) -> str | None:
     return moment.isoformat(timespec="microseconds") + "Z"
 
 
-def export(database: str | None, since: str | None, out: IO[str]) -> int:
-    """Write the answered submissions received since ``since`` as case records, one a line; how many."""
-    from exchange.request import read_text
+def export(database: str | None, since: str | None, out: IO[str]) -> tuple[int, list[str]]:
+    """Write the answered submissions received since ``since`` as case records, one a line.
+
+    Returns how many were written, and why each record that could not be written was not (a request
+    that no longer reads): those are left out, never guessed.  A request the policy decided nothing of
+    (every item pended, no case record) has no case to write and is passed over.
+    """
+    from exchange import PAS
+    from facts.load import CaseFileError
 
     start = since_value(since)
     log = DecisionLog(database, create=False)
-    count = 0
+    count, left_out = 0, []
     try:
         for record in log.since(start):
-            request = read_text(record.request, f"record {record.id}")
-            out.write(json.dumps(case_record(request.case, record.id), ensure_ascii=True, separators=(",", ":")) + "\n")
+            try:
+                case = PAS.read(record.request, f"record {record.id}").case
+                if case is None:
+                    continue
+                line = json.dumps(case_record(case, record.id), ensure_ascii=True, separators=(",", ":"))
+            except (UserError, CaseFileError) as exc:
+                left_out.append(str(exc).splitlines()[0])
+                continue
+            out.write(line + "\n")
             count += 1
     finally:
         log.close()
-    return count
+    return count, left_out
