@@ -24,7 +24,7 @@ import pytest
 
 from pgcluster import Cluster, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FUSION = ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json"
 CLI = [sys.executable, "-m", "engine.cli"]
 RECORD = "X-Necessity-Record"
