@@ -4,7 +4,8 @@ exits with the status that function returns.
 The work is in the wings (docs/engine.md): ``engine/running/command.py``
 (explain, batch), ``engine/authoring/command.py`` (lint, test, audit-examples),
 ``engine/analysing/command.py`` (diff, check), ``engine/presenting/command.py``
-(vocab) and ``exchange/command.py`` (fhir, its commands in ``engine/cli/fhir.py``).  They print through the ``Console``
+(vocab) and ``exchange/command.py`` (fhir, its commands in ``engine/cli/fhir.py``), ``exchange/serve/command.py``
+(serve, log, in ``engine/cli/serve.py``).  They print through the ``Console``
 given them.  Library errors become user errors only here
 (``engine/cli/options.py::user_errors``): each is printed with where it
 happened and how to fix it, and the exit status is 2.  Heavy modules (clingo,
@@ -19,6 +20,7 @@ import os
 import click
 
 from engine.cli.fhir import fhir_group
+from engine.cli.serve import log_group, serve
 from engine.cli.options import (console, level_option, policies_dir_option, policy_option, progress_option,
                                 timeout_option, user_errors)
 
@@ -339,6 +341,8 @@ def check_command(policy_ref: str, policies_dir: str | None, levels: tuple[str, 
 
 
 main.add_command(fhir_group)
+main.add_command(serve)
+main.add_command(log_group)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m engine.cli`

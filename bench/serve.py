@@ -1,0 +1,247 @@
+"""`necessity serve` under load on loopback, then killed mid-load.
+
+1. Baseline, in this process: each request Bundle answered by the calls
+   ``explain --format fhir`` makes (exchange.serve.answer.submit), no HTTP,
+   no log, no child process; the median per request.
+2. Load: a server process (``necessity serve``, its log in a fresh SQLite
+   file, or ``--database postgresql://...``), 16 client threads sending a
+   bounded number of requests for at most 60 s; requests/s, p50/p95/p99
+   latency, and every answer compared byte for byte with what
+   ``necessity explain --format fhir`` prints for the same Bundle.
+3. Kill: a server under the same load is sent SIGKILL; then every request it
+   answered 200 must be in its log, with the very response sent.
+
+The Bundles: the hand-written one in tests/data and one made by
+``necessity fhir bundle`` from each example case.  Exit 1 if any answer
+differs from explain, any request failed, or the log lost an answer.
+Usage: python bench/serve.py [--requests N] [--clients N] [--seconds S] [--database URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLI = [sys.executable, "-m", "engine.cli"]
+RECORD = "X-Necessity-Record"
+#: one time of decision for the server and explain alike, so that their answers can be compared byte for byte
+DECIDED = {"NECESSITY_DECISION_TIME": "2026-01-05T14:30:00Z"}
+
+
+def bundles() -> list[str]:
+    """The request Bundles, as JSON text."""
+    out = [(ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json").read_text()]
+    for case in sorted((ROOT / "examples").glob("source-*.yaml")):
+        made = subprocess.run([*CLI, "fhir", "bundle", str(case)], capture_output=True, text=True, cwd=ROOT, check=True)
+        out.append(made.stdout)
+    return out
+
+
+def explained(texts: list[str], folder: Path) -> list[str]:
+    """What ``necessity explain --format fhir`` prints for each Bundle."""
+    out = []
+    for i, text in enumerate(texts):
+        path = folder / f"request-{i}.json"
+        path.write_text(text)
+        done = subprocess.run([*CLI, "explain", str(path), "--format", "fhir"], capture_output=True, text=True,
+                              cwd=ROOT, check=True, env={**os.environ, **DECIDED})
+        out.append(done.stdout)
+    return out
+
+
+def baseline(texts: list[str], repeat: int) -> tuple[float, float]:
+    """Median seconds per request answered in this process (after one warm-up round), wall and CPU."""
+    from engine.deciding.policy import load
+    from exchange.serve.answer import submit
+
+    policy = load("reference")
+    for text in texts:
+        submit(text, policy)
+    times, cpu = [], []
+    for _ in range(repeat):
+        for text in texts:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            submit(text, policy)
+            times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), statistics.median(cpu)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, database: str, folder: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (folder / "server.err").open("ab")
+        self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), "--database", database],
+                                        cwd=folder, stdout=self.log, stderr=self.log, env={**os.environ, **DECIDED})
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server stopped (exit {self.process.returncode}): see {folder / 'server.err'}")
+            try:
+                if httpx.get(f"{self.url}/metadata", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("the server did not answer within 120 s")
+
+    def cpu(self) -> float:
+        """CPU seconds (user and system) of the server and of its ended decision processes so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(60)
+        self.log.close()
+
+
+class Load:
+    """``clients`` threads sending requests round-robin over the Bundles, until ``total`` or the deadline."""
+
+    def __init__(self, url: str, texts: list[str], expected: list[str], total: int, clients: int, seconds: float):
+        self.url, self.texts, self.expected = url, texts, expected
+        self.total, self.clients, self.seconds = total, clients, seconds
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.latencies: list[float] = []
+        self.answered: list[tuple[str, str]] = []  # (record id, response text) of every 200
+        self.errors: list[str] = []
+        self.mismatches = 0
+        self.stop = threading.Event()
+
+    def _next(self) -> int | None:
+        with self.lock:
+            if self.sent >= self.total or self.stop.is_set() or time.monotonic() > self.deadline:
+                return None
+            self.sent += 1
+            return self.sent - 1
+
+    def _client(self) -> None:
+        with httpx.Client(timeout=120) as http:
+            while (n := self._next()) is not None:
+                i = n % len(self.texts)
+                start = time.perf_counter()
+                try:
+                    answer = http.post(f"{self.url}/Claim/$submit", content=self.texts[i].encode(),
+                                       headers={"Content-Type": "application/fhir+json"})
+                except httpx.HTTPError as exc:
+                    with self.lock:
+                        self.errors.append(type(exc).__name__)
+                    if self.stop.is_set():
+                        return
+                    continue
+                elapsed = time.perf_counter() - start
+                with self.lock:
+                    if answer.status_code != 200:
+                        self.errors.append(f"HTTP {answer.status_code}")
+                        continue
+                    self.latencies.append(elapsed)
+                    self.answered.append((answer.headers[RECORD], answer.text))
+                    self.mismatches += answer.text != self.expected[i]
+
+    def run(self, until: threading.Event | None = None) -> float:
+        self.deadline = time.monotonic() + self.seconds
+        threads = [threading.Thread(target=self._client) for _ in range(self.clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - start
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def kill_check(database: str, folder: Path, texts: list[str], expected: list[str], clients: int) -> bool:
+    from exchange.serve.log import DecisionLog
+
+    server = Server(database, folder)
+    load = Load(server.url, texts, expected, 10**6, clients, 60)
+    runner = threading.Thread(target=load.run)
+    runner.start()
+    while len(load.answered) < 40 and runner.is_alive():
+        time.sleep(0.05)
+    with load.lock:
+        in_flight = load.sent - len(load.answered) - len(load.errors)
+    server.stop(signal.SIGKILL)
+    load.stop.set()
+    runner.join()
+    log = DecisionLog(database)
+    lost = [rid for rid, text in load.answered if (r := log.get(rid)) is None or r.response != text]
+    log.close()
+    print(f"kill -9 under load: {len(load.answered)} answered 200 before the kill, about {in_flight} in flight; "
+          f"{len(load.answered) - len(lost)} of {len(load.answered)} in the log with the response sent"
+          f"{'' if not lost else f'; LOST {len(lost)}'}")
+    return not lost
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="at most this many requests (default 1000)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60.0, help="at most this long (default 60)")
+    parser.add_argument("--database", default=None, help="a postgresql:// URL (default: a fresh SQLite file)")
+    parser.add_argument("--repeat", type=int, default=5, help="baseline rounds over the Bundles")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="necessity-bench-serve-") as work:
+        folder = Path(work)
+        texts = bundles()
+        expected = explained(texts, folder)
+        base, base_cpu = baseline(texts, args.repeat)
+        load_before = os.getloadavg()[0]
+        database = args.database or str(folder / "load.sqlite")
+        server = Server(database, folder)
+        load = Load(server.url, texts, expected, args.requests, args.clients, args.seconds)
+        cpu_before = server.cpu()
+        wall = load.run()
+        cpu = server.cpu() - cpu_before
+        server.stop()
+        n = len(load.latencies)
+        print(f"necessity serve on loopback, {args.clients} clients, {len(texts)} Bundles round-robin, log "
+              f"{'PostgreSQL' if args.database else 'SQLite'}; {os.cpu_count()} cores, load average "
+              f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (the machine is shared)")
+        print(f"baseline in one process (no HTTP, log, child): median {base * 1000:.0f} ms a request "
+              f"({base_cpu * 1000:.0f} ms CPU), {1 / base:.1f} requests/s on one core")
+        if n:
+            p50, p95, p99 = (percentile(load.latencies, p) for p in (50, 95, 99))
+            print(f"answered {n} of {load.sent} in {wall:.1f} s: {n / wall:.1f} decisions/s "
+                  f"({n / wall * base:.2f}x the one-core baseline); latency p50 {p50 * 1000:.0f} ms, "
+                  f"p95 {p95 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+        if n:
+            print(f"server CPU (the server and its decision processes, user+system): {cpu / n * 1000:.0f} ms a "
+                  f"decision, so at most {os.cpu_count() / (cpu / n):.0f} decisions/s if this machine's "
+                  f"{os.cpu_count()} cores were ours alone (an estimate from CPU time, not a measurement)")
+        print(f"errors {len(load.errors)}{' ' + str(sorted(set(load.errors))) if load.errors else ''}; "
+              f"answers differing from explain --format fhir: {load.mismatches}")
+        kept = kill_check(args.database or str(folder / "kill.sqlite"), folder, texts, expected, args.clients)
+    return 0 if (n and not load.errors and not load.mismatches and kept) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
