@@ -1,0 +1,80 @@
+"""Hold two texts of one policy to the same answers, byte for byte.
+
+Decides every golden case (policies/*/tests), every example (examples/*.yaml)
+and a seeded generated library (bench/generate.py) under policy folder OLD and
+policy folder NEW, and compares the JSON of each decision (evidence included:
+it is rendered into sentences) and every criterion's status.  Prints how many
+cases were compared and every case that differs; exits 1 if any does.
+
+A policy rewritten (in formula form, say) replaces its old text only when
+this prints no difference.
+
+Usage: python bench/equivalence.py OLD_FOLDER NEW_FOLDER [--generated N] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from engine.authoring.golden import golden_case, load_golden  # noqa: E402
+from engine.deciding.policy import load  # noqa: E402
+from engine.deciding.solver import Engine  # noqa: E402
+from engine.presenting.render import dumps, to_json  # noqa: E402
+from facts import load_case  # noqa: E402
+from facts.load import parse_case  # noqa: E402
+from generate import case_records  # noqa: E402
+
+
+def cases(generated: int, seed: int):
+    """(label, case) for every golden, example and generated record."""
+    for path in sorted((ROOT / "policies").glob("*/tests/*.yaml")):
+        yield f"golden {path.relative_to(ROOT)}", golden_case(load_golden(path))
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        yield f"example {path.relative_to(ROOT)}", load_case(path)
+    for i, record in enumerate(case_records(generated, seed)):
+        yield f"generated {record['case']}", parse_case(json.dumps(record), f"gen:{i}", fmt="json")
+
+
+def answer(engine: Engine, case) -> str:
+    d = engine.decide(case)
+    return dumps(to_json(d)) + "".join(f"status {c} {s} {st}\n" for c, s, st in d.statuses)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--generated", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--show", type=int, default=3, help="how many differing cases to print in full")
+    args = parser.parse_args(argv)
+    old, new = Engine(load(args.old)), Engine(load(args.new))
+    counts = {"golden": 0, "example": 0, "generated": 0}
+    differing = []
+    for label, case in cases(args.generated, args.seed):
+        counts[label.split()[0]] += 1
+        a, b = answer(old, case), answer(new, case)
+        if a != b:
+            differing.append(label)
+            if len(differing) <= args.show:
+                sys.stdout.write(f"--- {label}\n" + "".join(difflib.unified_diff(
+                    a.splitlines(True), b.splitlines(True), "old", "new", n=2)))
+    total = sum(counts.values())
+    print(f"{args.old} vs {args.new}: {total} cases compared ({counts['golden']} goldens, "
+          f"{counts['example']} examples, {counts['generated']} generated, seed {args.seed}); "
+          f"{len(differing)} differ")
+    for label in differing:
+        print(f"  differs: {label}")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
