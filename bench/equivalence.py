@@ -4,7 +4,10 @@ Decides every golden case (policies/*/tests), every example (examples/*.yaml)
 and a seeded generated library (bench/generate.py) under policy folder OLD and
 policy folder NEW, and compares the JSON of each decision (evidence included:
 it is rendered into sentences) and every criterion's status.  Prints how many
-cases were compared and every case that differs; exits 1 if any does.
+cases were compared and every case that differs; exits 1 if any does.  A
+case whose what-if search stopped at MAX_ALTERNATIVES equally small sets is
+marked: which of them are listed follows the solver's search order, which
+any change to the program text may change.
 
 A policy rewritten (in formula form, say) replaces its old text only when
 this prints no difference.
@@ -26,6 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from engine.authoring.golden import golden_case, load_golden  # noqa: E402
 from engine.deciding.policy import load  # noqa: E402
+from engine.deciding import solver  # noqa: E402
 from engine.deciding.solver import Engine  # noqa: E402
 from engine.presenting.render import dumps, to_json  # noqa: E402
 from facts import load_case  # noqa: E402
@@ -43,9 +47,26 @@ def cases(generated: int, seed: int):
         yield f"generated {record['case']}", parse_case(json.dumps(record), f"gen:{i}", fmt="json")
 
 
-def answer(engine: Engine, case) -> str:
+_largest = [0]  # the most optimal models one solve returned while deciding the current case
+_solve = solver._Grounded.solve
+
+
+def _counting_solve(self, *args, **kwargs):
+    found = _solve(self, *args, **kwargs)
+    _largest[0] = max(_largest[0], len(found))
+    return found
+
+
+solver._Grounded.solve = _counting_solve
+
+
+def answer(engine: Engine, case) -> tuple[str, bool]:
+    """The decision's JSON and statuses, and whether a what-if search stopped at MAX_ALTERNATIVES
+    (then which of the equally small sets are listed follows the solver's search order)."""
+    _largest[0] = 0
     d = engine.decide(case)
-    return dumps(to_json(d)) + "".join(f"status {c} {s} {st}\n" for c, s, st in d.statuses)
+    text = dumps(to_json(d)) + "".join(f"status {c} {s} {st}\n" for c, s, st in d.statuses)
+    return text, _largest[0] >= solver.MAX_ALTERNATIVES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     differing = []
     for label, case in cases(args.generated, args.seed):
         counts[label.split()[0]] += 1
-        a, b = answer(old, case), answer(new, case)
+        (a, cut_a), (b, cut_b) = answer(old, case), answer(new, case)
         if a != b:
-            differing.append(label)
+            differing.append(label + (f" (a what-if search stopped at {solver.MAX_ALTERNATIVES} equally small sets)"
+                                      if cut_a or cut_b else ""))
             if len(differing) <= args.show:
                 sys.stdout.write(f"--- {label}\n" + "".join(difflib.unified_diff(
                     a.splitlines(True), b.splitlines(True), "old", "new", n=2)))
