@@ -32,7 +32,7 @@ from engine.deciding.core import statements as core_statements
 
 #: Declarations that hold a formula: criterion formulas and determination trees.
 FORMULA_HEADS = {"formula": 2, "justifies": 2}
-CONNECTIVES = frozenset({"all", "any", "n_of", "negate", "given"})
+CONNECTIVES = frozenset({"all", "any", "n_of", "negate", "given", "lacks", "asserted"})
 FIGURES = frozenset({"at_least", "at_most", "over", "under"})
 
 Place = tuple[str, int]
