@@ -36,6 +36,8 @@ def test_guide_example_passes_with_full_coverage(tmp_path):
     result = CliRunner().invoke(main, ["test", str(folder), "--coverage", "--min-coverage", "100"])
     assert result.exit_code == 0, result.output
     assert "aetna-mini: 2/2 golden cases passed" in result.output
+    # a formula-defined criterion can be met: coverage asks for both sides of every one
+    assert "n/a" not in result.output, result.output
 
 
 def test_guide_policy_is_eight_formulas_in_under_100_lines(tmp_path):
