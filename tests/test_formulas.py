@@ -199,3 +199,34 @@ def test_a_what_if_reads_the_tree(policy):
     assert level.determination == "none"
     sets = {tuple(sorted(a.criterion for a in (*w.requires, *w.one_of))) for w in level.would_change}
     assert sets and all(set(s) & {"T-ANY", "T-BMI"} for s in sets), sets
+
+
+def _lint(tmp_path, body: str, name: str = "p"):
+    from engine.authoring.lint import lint
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + 'criterion("X-1", "x", "t").\nscope("X-1", case).\n' + body,
+                                      encoding="utf-8")
+    return [f.code + " " + f.message for f in lint(folder)]
+
+
+def test_lint_refuses_a_formula_the_core_cannot_evaluate(tmp_path):
+    [found] = _lint(tmp_path, 'formula("X-1", any(finding(tumor), at_least(bmi, 400))).\n')
+    assert found.startswith("E306 'at_least(bmi,400)': the core measures") and "body_mass_index" in found
+    [found] = _lint(tmp_path, 'formula("X-1", most_of(finding(tumor))).\n', "b")
+    assert found.startswith("E306 'most_of(finding(tumor))' is not a formula building block")
+
+
+def test_lint_refuses_rules_beside_a_formula(tmp_path):
+    found = _lint(tmp_path, 'formula("X-1", finding(tumor)).\n'
+                            'not_met("X-1", case, finding(tumor, no)) :- evaluated("X-1", case), finding(tumor, no).\n')
+    assert found == ["E307 'X-1' is defined by its formula: the core derives its not_met; remove this rule"]
+
+
+def test_lint_points_to_the_formula_form(tmp_path):
+    found = _lint(tmp_path, 'met("X-1", case, finding(tumor, yes)) :- evaluated("X-1", case), finding(tumor, yes).\n'
+                            'not_met("X-1", case, finding(tumor, no)) :- evaluated("X-1", case), finding(tumor, no).\n')
+    assert len(found) == 1 and found[0].startswith("E308 'X-1' reads findings only: declare formula(\"X-1\", ...)")
+    # a criterion that compares a figure, or reads other facts, is left alone
+    assert _lint(tmp_path, 'met("X-1", case, hba1c(H)) :- evaluated("X-1", case), hba1c(H), H < 80.\n', "c") == []
