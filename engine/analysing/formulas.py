@@ -11,7 +11,8 @@ the formula itself, not guessed through rule heads:
 * ``is(M, V)`` reads the category ``M`` (``category/3`` in core.lp) and tells
   ``V`` apart from the rest;
 * ``imaging(Q)`` reads what the policy's ``study_answer`` rules for question
-  ``Q`` (``at(Q, L)`` at a level) read.
+  ``Q`` (``at(Q, L)`` at a level) read;
+* ``concordant`` reads ``concordant_level/1`` and the documented list of them.
 
 ``engine/analysing/reads.py`` adds these reads to ``case_reads`` and these
 figures to ``figures``, so the case space of ``check`` and ``diff`` offers
@@ -39,6 +40,7 @@ class Leaves:
     figures: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
     categories: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
+    concordant: set[str | None] = field(default_factory=set)
 
 
 def leaves(statements: Iterable[ast.AST]) -> Leaves:
@@ -57,7 +59,9 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.figures[owner].add((name_of(a[0]), a[1].number))
             elif f.name == "is" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
                 out.categories[owner].add((name_of(a[0]), name_of(a[1])))
-            elif f.name == "imaging" and len(a) == 1 and name_of(a[0]):
+            elif f.name == "concordant" and not a:
+                out.concordant.add(owner)
+            elif f.name == "imaging" and len(a) in (1, 2) and name_of(a[0]):
                 out.questions[owner].add(name_of(a[0]))
     return out
 
@@ -82,6 +86,9 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
         for m, _ in sorted(cats):
             for sig, _i in measures().get(("category", m), ()):
                 yield owner, sig, ()
+    for owner in got.concordant:
+        yield owner, "concordant_level/1", ()
+        yield owner, "documented/1", ((0, "concordant_levels"),)
 
 
 def answers(statements: Iterable[ast.AST]) -> dict[str | None, set[str]]:

@@ -36,6 +36,8 @@ BLOCKS: tuple[Block, ...] = (
           "all(finding(adl_limitation), criterion(\"REF-D1\"))"),
     Block("any", None, "connective", "met when some part is met; not met when every part is not met",
           "any(finding(radiculopathy), finding(neurogenic_claudication))"),
+    Block("any_stated", None, "connective", "met when some part is met; not met when some part is documented short "
+          "and none is met or left open by a study", "any_stated(imaging(coronal_deformity), imaging(sagittal_deformity, case))"),
     Block("n_of", None, "connective", "n_of(K, ...): met when K or more parts are met; not met when fewer than K can be",
           "n_of(2, finding(radiculopathy), finding(sensory_deficit), finding(reflex_change))"),
     Block("negate", 1, "connective", "met when the part is not met, and the other way round",
@@ -48,8 +50,10 @@ BLOCKS: tuple[Block, ...] = (
           "asserted(is(smoking_status, never))"),
     Block("finding", 1, "leaf", "finding(X, yes) documented: met; finding(X, no): not met",
           "finding(adl_limitation)"),
-    Block("imaging", 1, "leaf", "the governing studies' answer to a question (at(Q, L) at a level) the policy's "
-          "study_answer/4 rules answer study by study", "imaging(stenosis_grade)"),
+    Block("imaging", None, "leaf", "the governing studies' answer to a question (at(Q, L) at a level; imaging(Q, case) "
+          "the case-wide question) the policy's study_answer/4 rules answer study by study", "imaging(stenosis_grade)"),
+    Block("concordant", 0, "leaf", "the level is among those the record finds concordant with the symptoms",
+          "all(imaging(compression_grade), concordant)"),
     Block("at_least", 2, "leaf", "a measurement (see measurements) at or above a figure in its unit",
           "at_least(nicotine_free_days, 42)"),
     Block("at_most", 2, "leaf", "a measurement at or below a figure", "at_most(hba1c, 80)"),
@@ -145,6 +149,9 @@ def problems(f: Symbol) -> Iterator[str]:
                 yield f"'{node}': n_of takes a count and at least one part"
             elif n - 1 > MAX_PARTS:
                 yield f"'{node}': at most {MAX_PARTS} parts; nest the rest in all(...) or any(...)"
+        elif name == "imaging":
+            if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
+                yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"
         elif block.arity is None and not 1 <= n <= MAX_PARTS:
             yield f"'{node}': {name} takes 1 to {MAX_PARTS} parts; nest the rest"
         elif block.arity is not None and n != block.arity:
