@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.running.batch import read_inputs  # noqa: E402
+from engine.deciding.many import read_inputs  # noqa: E402
 from engine.analysing.impact import impact  # noqa: E402
 from engine.deciding.policy import shipped_policies  # noqa: E402
 

@@ -267,7 +267,7 @@ def test_a_progress_bar_when_stderr_is_a_terminal(tmp_path):
 
 
 def test_records_are_counted_without_blank_lines_whatever_the_blocks(tmp_path):
-    from engine.running.batch import _count_records
+    from engine.deciding.many import _count_records
 
     path = tmp_path / "c.jsonl"
     path.write_bytes(b"{}\n\n  \n{}\n" + b"x" * (3 << 20) + b"\n{}")

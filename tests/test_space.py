@@ -12,7 +12,7 @@ from engine.analysing.analysis import Analysis
 from engine.deciding.core import statements as core_statements
 from engine.deciding.policy import load
 from engine.analysing.reads import Program, figures, read_signatures
-from engine.deciding.solver import Search
+from engine.deciding.search import Search
 from engine.analysing.space import bounds, generated, minimised_facts, round_trip_mismatch, space_facts, space_statements, to_case
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES

@@ -35,7 +35,7 @@ from clingo import Symbol, ast
 from engine.deciding.core import statements as core_statements
 from engine.deciding.policy import Policy
 from engine.analysing.reads import Program, figures, read_signatures
-from engine.deciding.solver import Search
+from engine.deciding.search import Search
 from engine.analysing.space import DAY_PLACES, Bounds, bounds, generated, minimised_facts, space_facts, space_statements
 from engine.deciding.predicates import remembered, text, uses_in, uses_of
 from engine.deciding.transform import VIOLATED, relax, rename_apart

@@ -27,7 +27,8 @@ from clingo import Function, String, Symbol, SymbolType
 from engine.analysing.analysis import Analysis, Gaps, answers_differ_rules, gaps_meanwhile
 from engine.deciding.errors import PolicyError
 from engine.deciding.policy import Policy
-from engine.deciding.solver import Search, _Grounded
+from engine.deciding.grounding import _Grounded
+from engine.deciding.search import Search
 from engine.analysing.space import Bounds, round_trip_mismatch, to_case
 from engine.authoring.testrun import _coverable_sides
 from engine.deciding.transform import VIOLATED

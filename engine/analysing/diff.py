@@ -37,7 +37,8 @@ from engine.deciding.decision import Decision
 from engine.deciding.errors import PolicyError, UserError
 from engine.authoring.golden import _subjects
 from engine.deciding.policy import Policy
-from engine.deciding.solver import Engine, Search
+from engine.deciding.search import Search
+from engine.deciding.solver import Engine
 from engine.analysing.space import Bounds, round_trip_mismatch, to_case
 from engine.deciding.transform import VIOLATED
 from facts import anatomy, case_atoms, parse_case

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.running.batch import CHUNK, Item, _one_line_error, chunks, in_workers
+from engine.deciding.many import CHUNK, Item, chunks, in_workers, one_line_error
 from engine.deciding.errors import PolicyError
 from facts.load import CaseFileError, parse_case
 
@@ -83,7 +83,7 @@ class PairDecider:
                 cases.append(parse_case(item.text or "", item.source, fmt=item.fmt))
                 where.append(i)
             except CaseFileError as exc:
-                rows[i] = Row(item.source, "", None, None, _one_line_error(exc) if item.in_lines else exc.render())
+                rows[i] = Row(item.source, "", None, None, one_line_error(exc) if item.in_lines else exc.render())
         decided = [engine.decide_many(cases, explain=False, would_change=False) for engine in self.engines]
         for i, case, da, db in zip(where, cases, *decided):
             rows[i] = Row(chunk[i].source, case.case, _verdict(da), _verdict(db))

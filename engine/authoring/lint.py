@@ -104,6 +104,21 @@ def refuse_ungroundable(policy: Policy) -> None:
         raise PolicyError([str(f) for f in findings])
 
 
+def refuse_ungroundable_within(policy: Policy, timeout: float | None) -> None:
+    """``refuse_ungroundable`` in a child within ``timeout`` and the memory limit (engine/deciding/limits.py):
+    the check grounds the policy, and a policy that never stops grounding must not hold this process."""
+    from engine.deciding.errors import UserError
+    from engine.deciding.limits import Stopped, limited
+
+    def job() -> tuple:
+        refuse_ungroundable(policy)
+        return ()
+
+    for event in limited(job, timeout=timeout):
+        if isinstance(event, Stopped):
+            raise UserError(f"{policy.id}: {event.detail} while grounding the policy: no case was decided")
+
+
 def lint(folder: Path) -> list[Finding]:
     """Every finding in one policy folder, sorted by place."""
     findings: list[Finding] = []

@@ -103,6 +103,13 @@ RENDERERS: dict[str, Callable[[Decision, str | None], str]] = {
 }
 
 
+def render(decision: Decision, fmt: str, level: str | None = None, verbose: bool = False) -> str:
+    """``explain``'s output in ``fmt`` (text, json, markdown or html); ``verbose`` lists every criterion (text)."""
+    if fmt == "text":
+        return to_text(decision, level, verbose=verbose)
+    return RENDERERS[fmt](decision, level)
+
+
 # ---------------------------------------------------------------------------
 # necessity test
 # ---------------------------------------------------------------------------

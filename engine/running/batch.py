@@ -4,43 +4,28 @@ Cases are read from a folder of case files or a JSON Lines file, grouped in
 chunks, and each chunk is decided from one grounding (``Engine.decide_many``).
 With ``--jobs N`` the chunks go to N worker processes; records are written in
 input order whatever the order the workers finish in, so the output does not
-depend on N.  A case that cannot be read or decided becomes an error record and
-the batch goes on.
+depend on N (the reading and the workers: engine/deciding/many.py).  A case
+that cannot be read or decided becomes an error record and the batch goes on.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import signal
-import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from engine.deciding.errors import PolicyError, UserError
-from facts.load import MAX_BYTES, CaseFileError, case_format, decode, parse_case, read_text
+from engine.deciding.errors import PolicyError
+from engine.deciding.many import STOPPING, CHUNK, Item, chunks, in_workers, one_line_error, read_inputs
+from engine.running.bundles import Bundles
+from facts.load import CaseFileError, parse_case
 
-CHUNK = 64  # cases per grounding: past a few dozen the cost per case stops falling
-CASE_SUFFIXES = (".yaml", ".yml", ".json")
-LINES_SUFFIXES = (".jsonl", ".ndjson")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One input record: a case file, or one line of a JSON Lines file."""
-
-    source: str  # "cases/a.yaml" or "cases.jsonl:12"
-    text: str | None
-    fmt: str
-    error: str | None = None
-    in_lines: bool = False  # one line of a JSON Lines file
+__all__ = ["Decider", "Result", "Stopped", "Summary", "read_inputs", "record_line", "run"]
 
 
 @dataclass(frozen=True)
@@ -78,103 +63,6 @@ class Summary:
         self.items.update(result.items)
 
 
-# ---------------------------------------------------------------------------
-# input
-# ---------------------------------------------------------------------------
-
-
-def _lines(path: Path) -> Iterator[Item]:
-    with path.open("rb") as handle:
-        number = 0
-        while True:
-            raw = handle.readline(MAX_BYTES + 1)
-            if not raw:
-                return
-            number += 1
-            source = f"{path}:{number}"
-            if len(raw) > MAX_BYTES and not raw.endswith(b"\n"):
-                while raw and not raw.endswith(b"\n"):  # skip the rest of the line
-                    raw = handle.readline(MAX_BYTES)
-                yield Item(source, None, "json", f"{source}: the record is over {MAX_BYTES} bytes; a case record is a few kilobytes", True)
-                continue
-            if not raw.strip():
-                continue
-            try:
-                yield Item(source, decode(raw, source).strip(), "json", in_lines=True)
-            except CaseFileError as exc:
-                yield Item(source, None, "json", _one_line_error(exc), True)
-
-
-def _count_records(path: Path) -> int:
-    """The non-blank lines of a JSON Lines file, for the progress bar.
-
-    Read in blocks, so that one enormous line (refused later, when it is
-    read as a record) costs no more memory than a block.
-    """
-    count, pending = 0, False  # pending: the current line has content so far
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            parts = block.split(b"\n")
-            for part in parts[:-1]:
-                count += pending or bool(part.strip())
-                pending = False
-            pending = pending or bool(parts[-1].strip())
-    return count + pending
-
-
-def _one_line_error(exc: CaseFileError) -> str:
-    """A JSON Lines record's problems, named by the record's line (a line number inside it says nothing)."""
-    return "; ".join(f"{exc.source}:{' ' + p.path + ':' if p.path else ''} {p.message}" for p in exc.problems)
-
-
-def case_files(folder: Path) -> list[Path]:
-    """The case files under ``folder``, in a stable order (hidden entries skipped)."""
-    found = []
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_file() and path.suffix.lower() in CASE_SUFFIXES:
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
-
-
-def _files(paths: list[Path]) -> Iterator[Item]:
-    for path in paths:
-        try:
-            yield Item(str(path), read_text(path), case_format(path))
-        except CaseFileError as exc:
-            yield Item(str(path), None, case_format(path), exc.render())
-
-
-def read_inputs(path: str | Path, *, count: bool = False) -> tuple[Iterator[Item], int | None]:
-    """The records of INPUT and how many there are: known for a folder or a
-    case file; for a JSON Lines file only with ``count`` (one more pass over it)."""
-    path = Path(path)
-    if path.is_dir():
-        files = case_files(path)
-        return _files(files), len(files)
-    if not path.exists():
-        raise UserError(f"{path}: no such file or folder: check the path (give a folder of case files or a .jsonl file)")
-    suffix = path.suffix.lower()
-    if suffix in LINES_SUFFIXES:
-        return _lines(path), _count_records(path) if count else None
-    if suffix in CASE_SUFFIXES:
-        return _files([path]), 1
-    raise UserError(f"{path}: not a folder, a JSON Lines file ({', '.join(LINES_SUFFIXES)}) "
-                    f"or a case file ({', '.join(CASE_SUFFIXES)}): rename it or point at its folder")
-
-
-def chunks(items: Iterator[Item], size: int = CHUNK) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
 
 # ---------------------------------------------------------------------------
 # deciding (in this process or a worker)
@@ -208,12 +96,13 @@ class Decider:
 
     ``fmt`` is the output: ``json`` (explain's records) or ``fhir`` (a PAS
     response Bundle per input, which needs what would change each decision).
-    A JSON input that names a resourceType is read as a PAS request Bundle.
-    With ``briefs`` each result keeps what a --report shows of it.
+    With ``bundles`` (``engine/running/bundles.py``; the CLI hands in
+    ``exchange.PAS``), a JSON input that names a resourceType is read as a PAS
+    request Bundle, and ``fhir`` is written by it.  With ``briefs`` each result keeps what a --report shows of it.
     """
 
     def __init__(self, policy_ref: str, policies_dir: str | None, would_change: bool, fmt: str = "json",
-                 briefs: bool = False):
+                 briefs: bool = False, bundles: Bundles | None = None):
         from engine.deciding.policy import load
         from engine.deciding.solver import Engine
 
@@ -221,16 +110,14 @@ class Decider:
         self.fmt = fmt
         self.would_change = would_change or fmt == "fhir"
         self.briefs = briefs
+        self.bundles = bundles
 
     def _read(self, item: Item):
         """The case of one input, and the PAS request it came in (None for a case file)."""
-        if item.fmt == "json" and item.text and item.text.lstrip()[:1] == "{":
-            from exchange import looks_like_bundle
-
-            if looks_like_bundle(item.text):
-                from exchange.request import read_text
-
-                request = read_text(item.text, item.source)
+        bundles = self.bundles
+        if bundles is not None and item.fmt == "json" and item.text and item.text.lstrip()[:1] == "{":
+            if bundles.looks_like_bundle(item.text):
+                request = bundles.read(item.text, item.source)
                 return request.case, request
         return parse_case(item.text or "", item.source, fmt=item.fmt), None
 
@@ -252,7 +139,7 @@ class Decider:
                 requests.append(request)
                 where.append(i)
             except CaseFileError as exc:
-                results[i] = error(item.source, _one_line_error(exc) if item.in_lines else exc.render())
+                results[i] = error(item.source, one_line_error(exc) if item.in_lines else exc.render())
             except UserError as exc:  # a request Bundle that cannot be read
                 results[i] = error(item.source, "; ".join(str(exc).splitlines()) if item.in_lines else str(exc))
             except Exception as exc:  # noqa: BLE001 - one record must never stop the batch
@@ -265,14 +152,9 @@ class Decider:
                 results[i] = error(source, f"{source}: {decision}")
                 continue
             if request is not None:
-                from exchange.request import noticed
-
-                decision = noticed(decision, request)  # what the Bundle held beyond the case record
+                decision = self.bundles.noticed(decision, request)  # what the Bundle held beyond the case record
             if self.fmt == "fhir":
-                from exchange import response_text
-                from exchange.request import for_case
-
-                line = response_text(decision, request or for_case(case), self.engine.policy, one_line=True)
+                line = self.bundles.response(decision, request, case, self.engine.policy, one_line=True)
             else:
                 line = record_line(to_json(decision))
             results[i] = Result(
@@ -284,34 +166,6 @@ class Decider:
             )
         return [r for r in results if r is not None]
 
-
-_decider: Callable[[list[Item]], list[Any]] | None = None  # set before the workers fork, inherited by them
-_STOPPING = (signal.SIGINT, signal.SIGTERM)
-
-
-def _work(chunk: list[Item]) -> list[Any]:
-    assert _decider is not None
-    return _decider(chunk)
-
-
-def _worker_start(parent: int) -> None:
-    """A worker leaves stopping to the parent: it ignores SIGINT (a terminal sends it to
-    every process), and SIGTERM, which the parent sends, ends it at once, mid-case if need be."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(parent)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-
-
-def _die_with(parent: int) -> None:
-    """Linux: end this worker when the parent ends, even by SIGKILL, so that none is left running."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent ended before the line above
-        os._exit(1)
 
 
 class Stopped(BaseException):
@@ -341,7 +195,7 @@ class _Signals:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {s: signal.signal(s, self._handler) for s in _STOPPING}
+        previous = {s: signal.signal(s, self._handler) for s in STOPPING}
         try:
             yield
         finally:
@@ -367,7 +221,7 @@ class _Signals:
 def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: str | None,
         would_change: bool = False, jobs: int = 1, timeout: float | None = None,
         progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK, fmt: str = "json",
-        briefs: bool = False) -> Summary:
+        briefs: bool = False, bundles: Bundles | None = None) -> Summary:
     """Decide every item, writing one line per item to ``out`` in input order.
 
     With ``timeout`` the run stops when the time is up, keeping every record
@@ -394,7 +248,7 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
 
     try:
         with signals.installed():
-            decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs)
+            decider = Decider(policy_ref, policies_dir, would_change, fmt, briefs, bundles)
             if jobs <= 1 and timeout is None:
                 for chunk in chunks(items, chunk_size):
                     emit(decider(chunk))
@@ -407,49 +261,3 @@ def run(items: Iterator[Item], out: IO[str], *, policy_ref: str, policies_dir: s
         summary.stopped = exc.signum
     summary.seconds = time.perf_counter() - start
     return summary
-
-
-def in_workers(items: Iterator[Item], decider: Callable[[list[Item]], list[Any]],
-               emit: Callable[[list[Any]], None], deadline: float | None, jobs: int, chunk_size: int = CHUNK) -> bool:
-    """Chunks of ``items`` decided by ``decider`` in ``jobs`` forked workers, emitted in input order.
-
-    False when the deadline came first (the chunks emitted so far stand).
-    """
-    global _decider
-    _decider = decider
-    # Blocked while the workers fork (a signal then would reach a worker before it is set
-    # up), and until the pool is in the block that stops it.
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
-    try:
-        pool = multiprocessing.get_context("fork").Pool(jobs, _worker_start, (os.getpid(),))
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-        raise
-    pending: deque = deque()
-    source = chunks(items, chunk_size)
-    try:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < 2 * jobs:
-                chunk = next(source, None)
-                if chunk is None:
-                    exhausted = True
-                    break
-                pending.append(pool.apply_async(_work, (chunk,)))
-            if not pending:
-                break
-            head = pending.popleft()
-            wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
-            head.wait(wait)
-            if not head.ready():
-                return False
-            emit(head.get())
-        return True
-    finally:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)  # a second signal must not cut this short
-        try:
-            pool.terminate()
-            pool.join()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)

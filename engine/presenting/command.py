@@ -1,0 +1,39 @@
+"""``necessity vocab``: the case vocabulary (facts/), as a table to read or as JSON."""
+
+from __future__ import annotations
+
+import click
+
+from engine.presenting.console import OK, Console
+
+
+def vocab(console: Console, *, fmt: str, fields: bool) -> int:
+    """Every predicate a case file becomes, or (``fields``) every case-file field and the predicates it becomes."""
+    from engine.presenting.render import dumps
+    from facts.schema import field_table, vocabulary_table
+
+    if fields:
+        rows = field_table()
+        if fmt == "json":
+            console.out(dumps([{"field": f, "type": t, "predicates": p} for f, t, p in rows]))
+        else:
+            width = max(len(f) for f, _, _ in rows)
+            console.out("".join(f"{f.ljust(width)}  {t:<28} {', '.join(p) or '(not emitted: free text)'}\n"
+                                for f, t, p in rows))
+        return OK
+    table = vocabulary_table()
+    if fmt == "json":
+        console.out(dumps(table))
+        return OK
+    lines, group = [], None
+    for entry in table["predicates"]:
+        if entry["group"] != group:
+            group = entry["group"]
+            lines.append(f"\n{click.style(group, bold=True)}")
+        lines.append(f"  {entry['name']}({', '.join(a['name'] for a in entry['args'])})")
+        lines.append(f"      {entry['meaning']}")
+        lines.extend(f"      {a['name']}: {a['kind']}" for a in entry["args"])
+    lines.append(f"\n{click.style('argument kinds', bold=True)}")
+    lines.extend(f"  {kind:<9} {meaning}" for kind, meaning in table["kinds"].items())
+    console.out("".join(line + "\n" for line in lines))
+    return OK
