@@ -230,3 +230,18 @@ def test_lint_points_to_the_formula_form(tmp_path):
     assert len(found) == 1 and found[0].startswith("E308 'X-1' reads findings only: declare formula(\"X-1\", ...)")
     # a criterion that compares a figure, or reads other facts, is left alone
     assert _lint(tmp_path, 'met("X-1", case, hba1c(H)) :- evaluated("X-1", case), hba1c(H), H < 80.\n', "c") == []
+
+
+def test_vocab_lists_every_building_block_with_an_example_the_core_accepts():
+    import clingo
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from engine.deciding.blocks import BLOCKS, problems
+
+    result = CliRunner().invoke(main, ["vocab"])
+    assert result.exit_code == 0, result.output
+    for b in BLOCKS:
+        assert f"  {b.name} ({b.kind})" in result.output and f"e.g. {b.example}" in result.output
+        assert list(problems(clingo.parse_term(b.example))) == [], b.example
+    assert "measurements: " in result.output and "mrc_grade" in result.output
