@@ -245,3 +245,21 @@ def test_vocab_lists_every_building_block_with_an_example_the_core_accepts():
         assert f"  {b.name} ({b.kind})" in result.output and f"e.g. {b.example}" in result.output
         assert list(problems(clingo.parse_term(b.example))) == [], b.example
     assert "measurements: " in result.output and "mrc_grade" in result.output
+
+
+def test_the_analyses_read_figures_and_facts_from_formulas():
+    """check and diff search the figures a formula compares: REF-D2's MRC 4/5 lives only in its formula."""
+    from engine.analysing.reads import case_reads, figures, read_signatures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    ref = load("reference")
+    assert "G <= 4" not in (ref.folder / "policy.lp").read_text()
+    found = figures([*statements(), *ref.statements], SIGNATURES)
+    assert 4 in found.of(("motor_weakness_mrc/2", 0))
+    assert "progressive" in found.constants[("motor_weakness_course/1", 0)]
+    reads = case_reads(ref)
+    assert any(r.criterion == "REF-D2" and r.predicate == "motor_weakness_mrc/2" for r in reads)
+    assert any(r.criterion == "REF-W1" and r.predicate == "finding/2" and (0, "cauda_equina_syndrome") in r.fixed
+               for r in reads)
+    assert {"motor_weakness_mrc/2", "motor_weakness_course/1"} <= read_signatures(ref.statements, SIGNATURES)
