@@ -263,3 +263,10 @@ def test_the_analyses_read_figures_and_facts_from_formulas():
     assert any(r.criterion == "REF-W1" and r.predicate == "finding/2" and (0, "cauda_equina_syndrome") in r.fixed
                for r in reads)
     assert {"motor_weakness_mrc/2", "motor_weakness_course/1"} <= read_signatures(ref.statements, SIGNATURES)
+
+
+def test_a_value_with_no_evidence_still_gives_a_status_and_a_sentence(policy):
+    """asserted(F) fails citing nothing: the criterion is not met all the same, with a sentence that says why."""
+    case = _case({"reflex_change": None})
+    assert _evidence(policy, case, "not_met", "T-ASSERTED") == ['exclusion("the record does not establish it")']
+    assert _evidence(policy, case, "met", "T-LACKS") == ["parts"]
