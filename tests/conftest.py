@@ -1,10 +1,20 @@
-"""What several test modules share: a headless Chromium, one per module; and the order of the modules."""
+"""What several test modules share: their helpers on sys.path, a headless Chromium (one per module), and the
+order of the modules."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 
 from browser import PACKAGE, Browser, executable
+
+# The test modules live in folders named after the wings (tests/deciding/, tests/cli/, ...) and import
+# the shared helpers here (strategies, casebuilder, edits, responses, markup) and, in a few cases, one
+# another (test_bad_input's corpus) by their bare names, wherever they are run from.
+sys.path[1:1] = sorted(str(d) for d in Path(__file__).resolve().parent.iterdir()
+                       if d.is_dir() and any(d.glob("test_*.py")))
 
 
 @pytest.fixture(scope="module")

@@ -375,6 +375,8 @@ def _assumed_atoms(model: Iterable[Symbol]) -> list[Symbol]:
 
 
 def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
+    if not atoms:
+        return ()  # most criteria of a case: no evidence of a kind (asked three times per criterion)
     return tuple(sorted({Evidence(_text(e), describe(e)) for e in atoms}, key=lambda e: e.atom))
 
 

@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import clingo
 from clingo import ast
 
-from engine.deciding.predicates import nodes, signature, uses_of
+from engine.deciding.predicates import signature, text, uses_in
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
 
 
@@ -109,9 +110,14 @@ class UnsupportedForBatch(Exception):
     """A statement the per-case rewriting does not know how to key by case."""
 
 
+#: The statements whose every atom ``uses_of`` reads (engine/deciding/predicates.py): one that reads no
+#: case-dependent predicate is left as it is by ``_Keyed``, and ``per_case`` need not walk it.
+_WALKED = (ast.ASTType.Rule, ast.ASTType.External, ast.ASTType.Minimize, ast.ASTType.ShowTerm)
+
+
 def _defines_and_reads(stm: ast.AST) -> tuple[set[str], set[str]]:
     defines, reads = set(), set()
-    for use in uses_of(stm):
+    for use in uses_in(stm):
         (defines if use.head else reads).add(use.signature)
     return defines, reads
 
@@ -158,16 +164,27 @@ class _Keyed(ast.Transformer):
         return ast.Function(term.location, sym.name, [self.key], False)
 
     def visit_SymbolicAtom(self, node: ast.AST) -> ast.AST:
+        # an atom left as it is is returned as it is: the transformer then rebuilds none of its parents
         term = node.symbol
         if term.ast_type == ast.ASTType.Pool:
-            return node.update(symbol=term.update(arguments=[self._keyed(t) for t in term.arguments]))
-        return node.update(symbol=self._keyed(term))
+            parts = list(term.arguments)
+            keyed = [self._keyed(t) for t in parts]
+            if all(k is t for k, t in zip(keyed, parts)):
+                return node
+            return node.update(symbol=term.update(arguments=keyed))
+        keyed = self._keyed(term)
+        return node if keyed is term else node.update(symbol=keyed)
+
+
+_WORD = re.compile(r"[A-Za-z_'][A-Za-z0-9_']*")
 
 
 def _fresh_variable(statements: list[ast.AST]) -> str:
-    names = {n.name for stm in statements for n in nodes(stm) if n.ast_type == ast.ASTType.Variable}
+    """A variable name no statement uses: checked against every word of the statements' text (a superset
+    of their variables' names, read in one call per statement instead of a walk of every node)."""
+    words = {w for stm in statements for w in _WORD.findall(text(stm)) if w.startswith("K__")}
     name = "K__"
-    while name in names:
+    while name in words:
         name += "_"
     return name
 
@@ -202,6 +219,9 @@ def per_case(statements: Iterable[ast.AST], case_signatures: Iterable[str]) -> l
     ast.parse_string("#show.", lambda stm: out.append(stm) if stm.ast_type == ast.ASTType.ShowSignature else None)
     for stm in statements:
         kind = stm.ast_type
+        if kind in _WALKED and not {u.signature for u in uses_in(stm)} & dependent:
+            out.append(stm)  # nothing in it to key: the rewriting would leave it as it is, only slower
+            continue
         keyed = _Keyed(dependent, key)
         if kind == ast.ASTType.ShowSignature:
             sig = f"{stm.name}/{stm.arity}"

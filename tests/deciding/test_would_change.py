@@ -23,7 +23,7 @@ from engine.deciding.solver import Engine
 from engine.presenting.terminal import to_text
 from facts import load_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 

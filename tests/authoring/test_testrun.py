@@ -14,7 +14,7 @@ from engine.cli import main
 from engine.deciding.policy import DEFAULT_POLICIES_DIR, load
 from engine.authoring.testrun import run_policy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = DEFAULT_POLICIES_DIR / "reference"
 
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 EXAMPLES = ROOT / "examples"
 PREVIOUS = '{"previous": "run"}\n'

@@ -101,4 +101,4 @@ def test_what_a_policy_reads_is_derived_from_its_conditions():
 def _xray_mini():
     from pathlib import Path
 
-    return Path(__file__).parent / "data" / "xray-mini"
+    return Path(__file__).resolve().parents[1] / "data" / "xray-mini"

@@ -22,7 +22,7 @@ from facts import load_case
 from facts.terms import Item
 from responses import actions, by_subject, claim_response, communications, item_notes, notes, respond, sequences
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 

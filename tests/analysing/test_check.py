@@ -15,7 +15,7 @@ from engine.cli import main
 from engine.deciding.policy import load, shipped_policies
 from engine.authoring.testrun import run_policy
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _guide_example(tmp_path):

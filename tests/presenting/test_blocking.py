@@ -25,7 +25,7 @@ from engine.deciding.solver import Engine
 from engine.presenting.terminal import blocked_elsewhere, blocking, to_text
 from facts import load_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @lru_cache(maxsize=None)

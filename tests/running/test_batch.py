@@ -23,7 +23,7 @@ from engine.presenting.render import to_json
 from engine.deciding.transform import per_case
 from facts import load_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("source-*.yaml"))
 POLICIES = ["reference", "aetna-cpb-0743", "cigna-cmm-609", "carelon-spine"]
 

@@ -11,7 +11,7 @@ from facts import anatomy, case_atoms, load_case
 from facts.schema import walk
 from facts.vocabulary import BY_NAME, PREDICATES, SIGNATURES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KITCHEN_SINK = ROOT / "tests" / "data" / "kitchen-sink.yaml"
 
 

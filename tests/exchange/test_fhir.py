@@ -32,7 +32,7 @@ from exchange.request import for_case, from_bundle, to_bundle
 from facts import load_case, parse_case
 from facts.terms import VERTEBRAE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 #: the examples and the case files of the tests (month dates, conflicting studies, every field)
 CASE_FILES = EXAMPLES + sorted((ROOT / "tests" / "data").glob("*.yaml"))

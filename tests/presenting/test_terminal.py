@@ -19,7 +19,7 @@ from engine.deciding.solver import Engine
 from engine.presenting.terminal import to_text
 from facts import load_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LINES_BEFORE = 246  # `necessity explain examples/source-003.yaml` before issue 11
 
 

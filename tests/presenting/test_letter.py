@@ -16,7 +16,7 @@ from engine.deciding.policy import load
 from engine.deciding.solver import Engine
 from facts import load_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def letter(name: str, policy: str = "reference") -> str:

@@ -27,7 +27,7 @@ from engine.deciding.solver import Engine
 from facts import load_case
 from markup import parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 HOSTILE_NAME = "<img src=x onerror=window.__pwned=1>.yaml"
 

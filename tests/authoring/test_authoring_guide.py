@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from engine.cli import main
 from engine.authoring.lint import lint
 
-GUIDE = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "authoring.md"
 BLOCK = re.compile(r"```(?:prolog|yaml) file=(?P<file>\S+)\n(?P<body>.*?)```", re.S)
 
 

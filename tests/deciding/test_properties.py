@@ -33,7 +33,7 @@ from engine.presenting.render import dumps, to_json
 from engine.deciding.solver import Engine, _Grounded
 from facts import anatomy, case_atoms, load_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 
 # Each decide takes 10-40 ms: keep the example counts modest.

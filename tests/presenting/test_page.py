@@ -28,7 +28,7 @@ from engine.cli import main
 from engine.presenting.page import to_html
 from markup import Element, parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ("reference", "aetna-cpb-0743", "cigna-cmm-609", "carelon-spine")
 CASES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "data").glob("*.yaml"))
 GLYPH_AND_WORD = {"met": "✓ met", "not_met": "✗ not met", "not_documented": "? not documented"}

@@ -10,7 +10,7 @@ from engine.authoring.golden import check, discover, golden_case, load_golden
 from engine.deciding.policy import DEFAULT_POLICIES_DIR, load, shipped_policies
 from engine.deciding.solver import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE_GOLDENS = sorted((ROOT / "tests" / "golden").glob("*.yaml"))
 POLICY_GOLDENS = [(pid, path) for pid in shipped_policies() for path in discover(DEFAULT_POLICIES_DIR / pid)]
 

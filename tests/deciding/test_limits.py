@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from edits import edited
 from engine.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUARD = 120  # seconds: far beyond the limits below, only there so a hang fails
 
 

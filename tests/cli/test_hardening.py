@@ -23,7 +23,7 @@ from engine.cli import main
 from facts.load import CaseFileError, parse_case
 from test_bad_input import BAD_CASES, ONLY_IN_A_PROCESS, POLICY_HEADER, BadCase, _assert_refused, _write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 VALID_CASE = ROOT / "examples" / "source-001.yaml"
 IN_PROCESS = [b for b in BAD_CASES if b.id not in ONLY_IN_A_PROCESS]

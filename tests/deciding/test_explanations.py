@@ -49,7 +49,7 @@ from facts import Case, anatomy, case_atoms, load_case
 from facts.terms import SPINAL_LEVELS, StenosisGrade
 from facts.vocabulary import BY_NAME
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("source-00*.yaml"))
 TIER = {d: i for i, d in enumerate(DETERMINATIONS)}
 #: Evidence the engine and policy build themselves rather than read from the case.

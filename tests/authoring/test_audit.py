@@ -20,7 +20,7 @@ from engine.cli import main
 from facts import CaseFileError, case_atoms, load_case, parse_case
 from facts.schema import walk
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 KITCHEN_SINK = ROOT / "tests" / "data" / "kitchen-sink.yaml"
 FUSION_LEVELS = ("L3-L4", "L4-L5", "L5-S1")

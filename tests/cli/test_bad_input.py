@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 VALID_CASE = ROOT / "examples" / "source-001.yaml"

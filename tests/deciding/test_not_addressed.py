@@ -86,7 +86,7 @@ def test_decompression_under_a_fusion_only_policy_is_not_addressed(fusion_only):
 
 def test_check_and_the_cli_accept_a_not_addressed_level(fusion_only, tmp_path):
     case = tmp_path / "c.yaml"
-    shutil.copy(Path(__file__).resolve().parent.parent / "examples" / "source-003.yaml", case)
+    shutil.copy(Path(__file__).resolve().parents[2] / "examples" / "source-003.yaml", case)
     result = CliRunner().invoke(main, ["explain", str(case), "--policy", "aetna-cpb-0743", "--format", "json"])
     assert result.exit_code == 0, result.output
     levels = {lv["level"]: lv["determination"] for lv in json.loads(result.stdout)["levels"]}
@@ -95,7 +95,7 @@ def test_check_and_the_cli_accept_a_not_addressed_level(fusion_only, tmp_path):
 
 def test_batch_counts_levels_not_addressed(tmp_path):
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(main, ["batch", str(Path(__file__).resolve().parent.parent / "examples" / "source-003.yaml"),
+    result = CliRunner().invoke(main, ["batch", str(Path(__file__).resolve().parents[2] / "examples" / "source-003.yaml"),
                                        "--policy", "aetna-cpb-0743", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "not_addressed 1" in result.stderr.split("levels", 1)[1].splitlines()[0]
