@@ -8,8 +8,8 @@ from typing import Any
 
 def questionnaire(console: Any, policy_ref: str, policies_dir: str | None, *, all_fields: bool, out_path: str) -> int:
     """The questionnaire of what the policy reads (``all_fields``: of every case field), to ``out_path``."""
-    from engine.deciding.policy import load
-    from engine.presenting.output import refuse_inputs
+    from engine.deciding import load
+    from engine.presenting import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.documents import full_questionnaire
     from exchange.documents import questionnaire as of_policy
@@ -24,7 +24,7 @@ def questionnaire(console: Any, policy_ref: str, policies_dir: str | None, *, al
 
 def bundle(console: Any, case_file: str, *, out_path: str) -> int:
     """The PAS request Bundle of a case file, to ``out_path``."""
-    from engine.presenting.output import refuse_inputs
+    from engine.presenting import refuse_inputs
     from exchange.bundle import dumps, validate
     from exchange.request import to_bundle
     from facts import load_case

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from engine.deciding.errors import UserError
+from engine.deciding import UserError
 from engine.presenting.console import FINDINGS, OK, USAGE, Console
 
 CONFIRM_FAILED = "the engine could not confirm some witnesses (see 'engine problem' above): please report it"
@@ -36,7 +36,7 @@ def diff(console: Console, policy_a: str, policy_b: str, *, policies_dir: str | 
     temporary folder for the run.
     """
     from engine.analysing.diff import policy_at_revision
-    from engine.deciding.policy import load
+    from engine.deciding import load
 
     _known_levels(levels)
     with tempfile.TemporaryDirectory(prefix="necessity-diff-") as work:
@@ -52,7 +52,7 @@ def diff(console: Console, policy_a: str, policy_b: str, *, policies_dir: str | 
         target = prepare_emit(emit_dir, [a.folder, b.folder])
         result = _search(console, a, b, levels or ("L4-L5",), max_witnesses, timeout)
     from engine.analysing.findings import diff_json, diff_text
-    from engine.presenting.render import dumps
+    from engine.presenting import dumps
 
     console.out(dumps(diff_json(result)) if fmt == "json" else diff_text(result))
     if target is not None:
@@ -77,7 +77,7 @@ def _search(console: Console, a: Any, b: Any, levels: tuple[str, ...], max_witne
             timeout: float | None) -> Any:
     """The witness search of ``diff``, in a child within ``timeout``, its progress shown as it goes."""
     from engine.analysing import diff as search
-    from engine.deciding.limits import Stopped, limited
+    from engine.deciding import Stopped, limited
 
     result = search.DiffResult(a.id, b.id, a.version, b.version)
     asked = total = 0
@@ -105,8 +105,8 @@ def _impact(console: Console, cases_path: str, ref_a: str, ref_b: str, policies_
     """``diff --cases``: a case library decided under both policies, the cases that change."""
     from engine.analysing.findings import impact_json, impact_text
     from engine.analysing.impact import impact
-    from engine.deciding.many import read_inputs
-    from engine.presenting.render import dumps
+    from engine.deciding import read_inputs
+    from engine.presenting import dumps
 
     items, total = read_inputs(cases_path, count=bool(console.progress and console.tty))
     done = 0
@@ -131,8 +131,7 @@ def check(console: Console, policy_ref: str, *, policies_dir: str | None, levels
     """One policy's totality, dead and irrelevant criteria, searched in a child within ``timeout``."""
     from engine.analysing import check as search
     from engine.analysing.findings import check_text
-    from engine.deciding.limits import Stopped, limited
-    from engine.deciding.policy import load
+    from engine.deciding import Stopped, limited, load
 
     _known_levels(levels)
     policy = load(policy_ref, policies_dir)
@@ -171,7 +170,7 @@ def prepare_emit(emit_dir: str | None, policy_folders: list[Path]) -> Path | Non
     """The --emit folder, checked before any search (not a file, not in a policy folder, writable)."""
     if not emit_dir:
         return None
-    from engine.presenting.output import prepare_folder
+    from engine.presenting import prepare_folder
 
     return prepare_folder(emit_dir, "--emit", [(folder, "policy") for folder in policy_folders])
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.deciding.errors import UserError
+from engine.deciding import UserError
 from engine.presenting.console import FINDINGS, OK, USAGE, Console
 
 
 def policy_folders(refs: tuple[str, ...], policies_dir: str | None) -> list[Path]:
     """The folders of the policies named, or of every shipped policy when none is."""
-    from engine.deciding.policy import resolve, shipped_policies
+    from engine.deciding import resolve, shipped_policies
 
     refs = refs or tuple(shipped_policies(policies_dir))
     if not refs:
@@ -48,8 +48,7 @@ def test(console: Console, policies: tuple[str, ...], policies_dir: str | None, 
     from engine.authoring.golden import discover
     from engine.authoring.lint import refuse_ungroundable
     from engine.authoring.testrun import finish, run_events
-    from engine.deciding.limits import Stopped, limited
-    from engine.deciding.policy import load
+    from engine.deciding import Stopped, limited, load
     from engine.presenting.render import test_report
 
     bad = False
@@ -89,9 +88,8 @@ def audit_examples(console: Console, examples: tuple[str, ...], policy_ref: str,
                    fmt: str, timeout: float | None) -> int:
     """The examples' recorded assessments against the policy's determinations, decided in a child."""
     from engine.authoring.audit import Audit, audit_events, example_files, to_json, to_text
-    from engine.deciding.limits import Stopped, limited
-    from engine.deciding.policy import load
-    from engine.presenting.render import dumps
+    from engine.deciding import Stopped, limited, load
+    from engine.presenting import dumps
 
     files = example_files(examples)
     policy = load(policy_ref, policies_dir)

@@ -220,7 +220,9 @@ def per_case(statements: Iterable[ast.AST], case_signatures: Iterable[str]) -> l
     for stm in statements:
         kind = stm.ast_type
         if kind in _WALKED and not {u.signature for u in uses_in(stm)} & dependent:
-            out.append(stm)  # nothing in it to key: the rewriting would leave it as it is, only slower
+            # nothing in it to key: what the rewriting below does with it, without walking it
+            if kind != ast.ASTType.ShowTerm:  # a static #show is not read back per case: left out
+                out.append(stm)
             continue
         keyed = _Keyed(dependent, key)
         if kind == ast.ASTType.ShowSignature:

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from engine.deciding.errors import UserError
+from engine.deciding import UserError
 from engine.presenting.console import FINDINGS, OK, Console
 from engine.running.bundles import Bundles
 
@@ -35,9 +35,7 @@ def requested_level(level: str, case: Any, source: str) -> str:
 def explain(console: Console, case_file: str, *, policy_ref: str, policies_dir: str | None, fmt: str,
             level: str | None, verbose: bool, timeout: float | None, bundles: Bundles | None = None) -> int:
     """Decide one case file (or PAS request Bundle) in a child within ``timeout``, and print it in ``fmt``."""
-    from engine.deciding.limits import Stopped, limited
-    from engine.deciding.policy import load
-    from engine.deciding.solver import decide
+    from engine.deciding import Stopped, decide, limited, load
     from engine.presenting.render import render
     from facts.load import case_format, parse_case, read_text
 
@@ -81,9 +79,9 @@ def batch(console: Console, input_path: str, *, policy_ref: str, policies_dir: s
     import signal
     import time
 
-    from engine.authoring.lint import refuse_ungroundable_within
-    from engine.deciding.policy import load
-    from engine.presenting.output import Replacement, refuse_inputs
+    from engine.authoring import refuse_ungroundable_within
+    from engine.deciding import load
+    from engine.presenting import Replacement, refuse_inputs
     from engine.presenting.render import batch_summary
     from engine.running.batch import read_inputs, run
 
@@ -132,7 +130,7 @@ def batch(console: Console, input_path: str, *, policy_ref: str, policies_dir: s
 
 def check_report(report_path: str, input_path: str, out_path: str, policy_folder: Path) -> None:
     """Refuse a --report that would overwrite what the run reads or writes, before any case is decided."""
-    from engine.presenting.output import refuse_inputs
+    from engine.presenting import refuse_inputs
 
     refuse_inputs(report_path, "--report", [(input_path, "input"), (policy_folder, "policy")], "the report")
     target = Path(os.path.realpath(report_path))
@@ -146,7 +144,7 @@ def check_report(report_path: str, input_path: str, out_path: str, policy_folder
 def write_report(report_path: str, summary: Any, policy: Any, input_path: str, out_path: str, would_change: bool,
                  timeout: float | None, total: int | None) -> None:
     """The --report page of a run, written whole or not at all, as --out."""
-    from engine.presenting.output import Replacement
+    from engine.presenting import Replacement
     from engine.presenting.report import policy_ref, to_html
 
     stopped = ""
