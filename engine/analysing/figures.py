@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from clingo import SymbolType, ast
 
+from engine.analysing import formulas
 from engine.analysing.forms import followed
 from engine.analysing.reads import _name_args, unpooled
 from engine.deciding.predicates import nodes, remembered, uses_in
@@ -290,7 +291,16 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
                         if x != y:
                             related.update((p, q) for p in found[x] for q in found[y] if p != q)
     follow = followed([s for s in unpooled(statements) if s.ast_type == ast.ASTType.Rule], case, dates, consts)
-    return Figures({k: frozenset(v) for k, v in follow.numbers.items()},
+    numbers: dict[Place, set[int]] = defaultdict(set)
+    for place, found_numbers in follow.numbers.items():
+        numbers[place] |= set(found_numbers)
+    # the figures and categories formulas compare, read from the formulas themselves
+    formula_numbers, formula_constants = formulas.figures(statements)
+    for place, found_numbers in formula_numbers.items():
+        numbers[place] |= found_numbers
+    for place, names in formula_constants.items():
+        constants[place] |= names
+    return Figures({k: frozenset(v) for k, v in numbers.items()},
                    {k: frozenset(v) for k, v in strings.items()},
                    {k: frozenset(v) for k, v in constants.items()}, frozenset(related),
                    {k: frozenset(v) for k, v in follow.absolute.items()},

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import clingo
 from clingo import Symbol, SymbolType, ast
 
+from engine.analysing import formulas
 from engine.deciding.policy import Policy
 from engine.deciding.predicates import nodes, remembered, signature, text, uses_in
 
@@ -209,6 +210,12 @@ class _Index:
                     args = _name_args(term)[1]
                     if signature(term) == ANSWERS and _shape(args[0]) in shapes:
                         own.setdefault(cid, []).append(stm)
+        # a formula's imaging(Q) asks Q (at(Q, L) at a level): engine/analysing/formulas.py
+        for cid, questions in formulas.answers(self.statements).items():
+            for stm in self.defined.get(ANSWERS, []):
+                if cid is not None and any(signature(t) == ANSWERS and formulas.question_of(_name_args(t)[1][0]) in questions
+                                           for t in _heads(stm)):
+                    own.setdefault(cid, []).append(stm)
         return own
 
 
@@ -232,6 +239,11 @@ def case_reads(program: Policy | Iterable[ast.AST], signatures: Iterable[str] | 
     for stm in p.statements:
         for sig, fixed in p.reads(stm):
             found.setdefault(Read(None, sig, fixed))
+    for cid, sig, fixed in formulas.reads(p.statements):  # what a formula reads, from the formula
+        if sig in p.signatures:
+            found.setdefault(Read(None, sig, fixed))
+            if cid is not None:
+                found.setdefault(Read(cid, sig, fixed))
     for cid, start in p.criteria().items():
         seen: set[str] = set()
         pending = list(start)
@@ -258,7 +270,9 @@ def read_signatures(statements: Iterable[ast.AST], signatures: Iterable[str]) ->
     The reads of ``case_reads``, without the criteria and the arguments fixed.
     """
     wanted = frozenset(signatures)
-    return frozenset(sig for stm in unpooled(statements) for sig in map(signature, _read(stm)) if sig in wanted)
+    statements = unpooled(statements)
+    return frozenset(sig for stm in statements for sig in map(signature, _read(stm)) if sig in wanted) \
+        | frozenset(sig for _, sig, _ in formulas.reads(statements) if sig in wanted)
 
 
 # --------------------------------------------------------------------------

@@ -18,12 +18,14 @@ from pathlib import Path
 import clingo
 from clingo import ast
 
+from engine.deciding import blocks
 from engine.deciding.core import POLICY_API, intrusions
 from engine.deciding.core import signatures as engine_signatures
 from engine.deciding.core import statements as core_statements
 from engine.deciding.errors import PolicyError
 from engine.deciding.policy import BOM, REQUIRED_HEADER, Policy, _display, parse_files, read_header, vet
 from engine.deciding.predicates import atoms as _atoms
+from engine.deciding.predicates import nodes as _nodes
 from engine.deciding.predicates import relocated as _relocated
 from engine.deciding.predicates import uses as _uses
 from facts.vocabulary import SIGNATURES as CASE_SIGNATURES
@@ -227,5 +229,50 @@ def lint(folder: Path, timeout: float | None = None) -> list[Finding]:
         if cid not in scoped:
             findings.append(Finding(*where, "E305", f"criterion '{cid}' has no scope/2: say where it is judged (case, level, pelvis, item(I))"))
 
+    findings.extend(_formula_findings(statements, uses, declared))
     findings.extend(_bounded_ground_errors(statements, folder, timeout))
     return sorted(set(findings))
+
+
+#: What a rule-defined criterion reads when a formula would say it (E308): its findings only.
+_FINDING_ONLY = frozenset({"evaluated/2", "finding/2"})
+
+
+def _formula_findings(statements: list[ast.AST], uses: list, declared: dict) -> list[Finding]:
+    """E306 a formula the core cannot evaluate; E304 a formula naming an undeclared criterion; E307 a
+    formula-defined criterion with rules of its own; E308 rules a formula would say."""
+    out: list[Finding] = []
+    formulas: set[str] = set()
+    for stm, owner, formula in blocks.declarations(statements):
+        where = _at(stm.location)
+        if owner is not None:
+            formulas.add(owner)
+        out.extend(Finding(*where, "E306", problem) for problem in blocks.problems(formula))
+        pending = [formula]
+        while pending:
+            node = pending.pop()
+            pending.extend(blocks.parts(node))
+            if node.type == clingo.SymbolType.Function and node.name in ("criterion", "satisfied") \
+                    and len(node.arguments) == 1 and node.arguments[0].type == clingo.SymbolType.String \
+                    and node.arguments[0].string not in declared:
+                out.append(Finding(*where, "E304", f"criterion '{node.arguments[0].string}' is used but not declared"))
+    rules: dict[str, list[ast.AST]] = {}
+    for stm in statements:
+        if stm.ast_type != ast.ASTType.Rule:
+            continue
+        for u in _relocated(_atoms(stm.head, True), stm.location.begin.filename):
+            if u.signature in ("met/3", "not_met/3") and u.first_arg is not None \
+                    and u.first_arg.type == clingo.SymbolType.String:
+                rules.setdefault(u.first_arg.string, []).append(stm)
+                if u.first_arg.string in formulas:
+                    out.append(Finding(*_at(u.location), "E307",
+                                       f"'{u.first_arg.string}' is defined by its formula: the core derives its "
+                                       f"{u.signature.partition('/')[0]}; remove this rule"))
+    for cid, stms in rules.items():
+        read = {u.signature for stm in stms for u in _relocated(_atoms(stm.body, False), stm.location.begin.filename)}
+        if cid not in formulas and "finding/2" in read and read <= _FINDING_ONLY \
+                and not any(n.ast_type == ast.ASTType.Comparison for stm in stms for n in _nodes(stm.body)):
+            out.append(Finding(*_at(stms[0].location), "E308",
+                               f"'{cid}' reads findings only: declare formula(\"{cid}\", ...) with finding(X), "
+                               "all/any/negate, and drop its met/not_met rules"))
+    return out

@@ -81,7 +81,7 @@ def _coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
     for u in uses(list(policy.statements)):
         if not u.head or u.first_arg is None or u.first_arg.type != clingo.SymbolType.String:
             continue
-        if u.signature == "met/3":
+        if u.signature in ("met/3", "formula/2"):  # a formula is met as the core evaluates it
             met_rules.add(u.first_arg.string)
         elif u.signature == "provision/1":
             provisions.add(u.first_arg.string)

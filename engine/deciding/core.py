@@ -28,7 +28,7 @@ CORE = Path(__file__).with_name("core.lp")
 POLICY_API = frozenset({
     "criterion/3", "scope/2", "bears_on/2", "met/3", "not_met/3", "noted/3", "documentation/2",
     "part_of/2", "waives/2", "provision/1", "derived/1", "precondition_unmet/2", "documented_with/2",
-    "justified/2", "advisory/1", "asks/3", "study_answer/4", "unsettled/3",
+    "justified/2", "advisory/1", "asks/3", "study_answer/4", "unsettled/3", "formula/2", "justifies/2",
 })
 
 

@@ -1,4 +1,5 @@
-"""The authoring guide's example policy, built from its own code blocks, lints clean and passes at full coverage."""
+"""The authoring guide's walkthrough policy, built from its own code blocks: eight criteria in under 100
+lines, every one a formula, lints clean and passes its goldens at full coverage."""
 
 from __future__ import annotations
 
@@ -35,12 +36,28 @@ def test_guide_example_passes_with_full_coverage(tmp_path):
     result = CliRunner().invoke(main, ["test", str(folder), "--coverage", "--min-coverage", "100"])
     assert result.exit_code == 0, result.output
     assert "aetna-mini: 2/2 golden cases passed" in result.output
+    # a formula-defined criterion can be met: coverage asks for both sides of every one
+    assert "n/a" not in result.output, result.output
+
+
+def test_guide_policy_is_eight_formulas_in_under_100_lines(tmp_path):
+    """The walkthrough's promise: a criterion is one declaration, and no criterion needs a met/not_met rule."""
+    from engine.deciding.policy import load
+
+    folder = _build(tmp_path)
+    text = (folder / "policy.lp").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 100
+    policy = load(str(folder))
+    assert len(policy.criteria) == 8
+    assert all(f'formula("{c.id}",' in text for c in policy.criteria)
+    assert not re.search(r"^\s*(met|not_met)\(", text, re.M)
 
 
 def test_guide_typo_message_matches_lint(tmp_path):
     folder = _build(tmp_path)
     policy = folder / "policy.lp"
     text = policy.read_text().replace("    stenosis(L, Z, S, G, St), qualifying_grade(G)", "    stenossis(L, Z, S, G, St), qualifying_grade(G)")
+    assert text != policy.read_text()
     policy.write_text(text)
     [finding] = lint(folder)
     shown = f"E103 unknown predicate 'stenossis/5' (did you mean 'stenosis/5'?)"

@@ -1,0 +1,165 @@
+"""The building blocks of a formula (engine/deciding/core.lp, "formulas"), as data.
+
+One table serves the readers of formulas: lint (a block or measurement the
+core does not know would leave a criterion silently not documented),
+``necessity vocab`` (each block with an example) and the analyses
+(engine/analysing/formulas.py).  The measurements and categories a figure or
+``is/2`` may name are read from core.lp's own ``measured/4`` and
+``category/3`` rules, so a measurement the core gains is known at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import clingo
+from clingo import Symbol, SymbolType, ast
+
+from engine.deciding.core import statements as core_statements
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    arity: int | None  # None: any number of parts (up to MAX_PARTS)
+    kind: str  # connective | leaf
+    meaning: str
+    example: str
+
+
+MAX_PARTS = 12  # parts a connective takes: core.lp flattens up to this many
+
+BLOCKS: tuple[Block, ...] = (
+    Block("all", None, "connective", "met when every part is met; not met when some part is not met",
+          "all(finding(adl_limitation), criterion(\"REF-D1\"))"),
+    Block("any", None, "connective", "met when some part is met; not met when every part is not met",
+          "any(finding(radiculopathy), finding(neurogenic_claudication))"),
+    Block("any_stated", None, "connective", "met when some part is met; not met when some part is documented short "
+          "and none is met or left open by a study", "any_stated(imaging(coronal_deformity), imaging(sagittal_deformity, case))"),
+    Block("n_of", None, "connective", "n_of(K, ...): met when K or more parts are met; not met when fewer than K can be",
+          "n_of(2, finding(radiculopathy), finding(sensory_deficit), finding(reflex_change))"),
+    Block("negate", 1, "connective", "met when the part is not met, and the other way round",
+          "negate(finding(tumor))"),
+    Block("given", 1, "connective", "the part's value; cited only when it fails (a precondition)",
+          "all(given(finding(motor_weakness)), at_most(mrc_grade, 4))"),
+    Block("lacks", 1, "connective", "met unless the record establishes the part (silence read as absence)",
+          "lacks(at_least(mrc_grade, 5))"),
+    Block("asserted", 1, "connective", "met when the record establishes the part, else not met",
+          "asserted(is(smoking_status, never))"),
+    Block("finding", 1, "leaf", "finding(X, yes) documented: met; finding(X, no): not met",
+          "finding(adl_limitation)"),
+    Block("imaging", None, "leaf", "the governing studies' answer to a question (at(Q, L) at a level; imaging(Q, case) "
+          "the case-wide question) the policy's study_answer/4 rules answer study by study", "imaging(stenosis_grade)"),
+    Block("concordant", 0, "leaf", "the level is among those the record finds concordant with the symptoms",
+          "all(imaging(compression_grade), concordant)"),
+    Block("at_least", 2, "leaf", "a measurement (see measurements) at or above a figure in its unit",
+          "at_least(nicotine_free_days, 42)"),
+    Block("at_most", 2, "leaf", "a measurement at or below a figure", "at_most(hba1c, 80)"),
+    Block("over", 2, "leaf", "a measurement above a figure", "over(cotinine, 100)"),
+    Block("under", 2, "leaf", "a measurement below a figure", "under(body_mass_index, 400)"),
+    Block("is", 2, "leaf", "a documented category has the value", "is(smoking_status, never)"),
+    Block("requested", 1, "leaf", "the procedure is requested at the level (determination trees)",
+          "requested(fusion)"),
+    Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
+    Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
+)
+BY_NAME = {b.name: b for b in BLOCKS}
+FIGURES = frozenset({"at_least", "at_most", "over", "under"})
+#: Declarations whose second argument is a formula.
+FORMULA_HEADS = {"formula": 2, "justifies": 2}
+
+
+@lru_cache(maxsize=1)
+def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
+    """``{"measured": {name: case places}, "category": {...}}``, read from core.lp's rules."""
+    from engine.deciding.predicates import signature, uses_in
+
+    found: dict[str, dict[str, list[tuple[str, int]]]] = {"measured": {}, "category": {}}
+    for stm in core_statements():
+        if stm.ast_type != ast.ASTType.Rule or stm.head.ast_type != ast.ASTType.Literal:
+            continue
+        head = stm.head.atom
+        if head.ast_type != ast.ASTType.SymbolicAtom or head.symbol.ast_type != ast.ASTType.Function:
+            continue
+        term = head.symbol
+        if (term.name, len(term.arguments)) not in (("measured", 4), ("category", 3)):
+            continue
+        name, value = term.arguments[0], term.arguments[1]
+        if name.ast_type != ast.ASTType.SymbolicTerm or value.ast_type != ast.ASTType.Variable:
+            continue
+        places = found[term.name].setdefault(name.symbol.name, [])
+        for use in uses_in(stm):
+            if use.head or use.term is None or use.term.ast_type != ast.ASTType.Function:
+                continue
+            for i, arg in enumerate(use.term.arguments):
+                if arg.ast_type == ast.ASTType.Variable and arg.name == value.name:
+                    places.append((signature(use.term), i))
+    return {k: {n: tuple(p) for n, p in v.items()} for k, v in found.items()}
+
+
+def declarations(statements) -> Iterator[tuple[ast.AST, str | None, Symbol]]:
+    """(statement, criterion or None, formula) for every ``formula/2`` and ``justifies/2`` fact."""
+    for stm in statements:
+        if stm.ast_type != ast.ASTType.Rule or stm.body or stm.head.ast_type != ast.ASTType.Literal:
+            continue
+        atom = stm.head.atom
+        if atom.ast_type != ast.ASTType.SymbolicAtom:
+            continue
+        try:
+            sym = clingo.parse_term(str(atom.symbol))
+        except (RuntimeError, ValueError):
+            continue
+        if sym.type != SymbolType.Function or FORMULA_HEADS.get(sym.name) != len(sym.arguments):
+            continue
+        owner = sym.arguments[0].string if sym.name == "formula" and sym.arguments[0].type == SymbolType.String else None
+        yield stm, owner, sym.arguments[1]
+
+
+def name_of(sym: Symbol) -> str | None:
+    if sym.type == SymbolType.String:
+        return sym.string
+    if sym.type == SymbolType.Function:
+        return sym.name
+    return None
+
+
+def parts(f: Symbol) -> list[Symbol]:
+    """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
+    if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
+        return []
+    return list(f.arguments[1:] if f.name == "n_of" else f.arguments)
+
+
+def problems(f: Symbol) -> Iterator[str]:
+    """What the core cannot evaluate in formula ``f``: each such node, with why."""
+    pending = [f]
+    known = measures()
+    while pending:
+        node = pending.pop()
+        name = node.name if node.type == SymbolType.Function else None
+        block = BY_NAME.get(name or "")
+        if block is None:
+            yield f"'{node}' is not a formula building block (necessity vocab lists them)"
+            continue
+        n = len(node.arguments)
+        if name == "n_of":
+            if n < 2 or node.arguments[0].type != SymbolType.Number:
+                yield f"'{node}': n_of takes a count and at least one part"
+            elif n - 1 > MAX_PARTS:
+                yield f"'{node}': at most {MAX_PARTS} parts; nest the rest in all(...) or any(...)"
+        elif name == "imaging":
+            if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
+                yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"
+        elif block.arity is None and not 1 <= n <= MAX_PARTS:
+            yield f"'{node}': {name} takes 1 to {MAX_PARTS} parts; nest the rest"
+        elif block.arity is not None and n != block.arity:
+            yield f"'{node}': {name} takes {block.arity} argument{'s' if block.arity > 1 else ''}"
+        elif name in FIGURES and (name_of(node.arguments[0]) not in known["measured"]
+                                  or node.arguments[1].type != SymbolType.Number):
+            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}; "
+                   "the figure is a number in the measurement's unit")
+        elif name == "is" and name_of(node.arguments[0]) not in known["category"]:
+            yield f"'{node}': the core's categories are {', '.join(sorted(known['category']))}"
+        pending.extend(parts(node))

@@ -1,0 +1,272 @@
+"""Criteria as formulas: the core evaluates each in Kleene's strong three-valued logic.
+
+A small policy declares one criterion per building block; every combination of
+three findings (documented yes, documented no, not documented) is decided, and
+each criterion's status is held to a three-valued reference written here in
+Python, its evidence to the design's rules.  A formula-defined criterion is
+never both met and not met, and never not documented when every fact it reads
+is documented (engine/deciding/core.lp, "formulas").
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from clingo import Function
+
+from engine.deciding.policy import load
+from engine.deciding.solver import Engine, _Grounded
+from facts import anatomy, case_atoms
+from facts.load import parse_case
+
+HEADER = """% payer: Test
+% policy: formulas
+% title: one criterion per formula building block
+% version: 1
+% effective: 2025-01-01
+% source: tests/test_formulas.py
+% verification: none
+"""
+
+CRITERIA = {
+    "T-FIND": "finding(radiculopathy)",
+    "T-ALL": "all(finding(radiculopathy), finding(sensory_deficit))",
+    "T-ANY": "any(finding(radiculopathy), finding(sensory_deficit))",
+    "T-TWO": "n_of(2, finding(radiculopathy), finding(sensory_deficit), finding(reflex_change))",
+    "T-NEG": "negate(finding(reflex_change))",
+    "T-GIVEN": "all(given(finding(radiculopathy)), finding(sensory_deficit))",
+    "T-LACKS": "lacks(finding(reflex_change))",
+    "T-ASSERTED": "asserted(finding(reflex_change))",
+    "T-BMI": "under(body_mass_index, 400)",
+    "T-SMOKE": "is(smoking_status, never)",
+}
+LEVEL = """
+criterion("T-IMG", "imaging", "test").
+scope("T-IMG", level).
+bears_on("T-IMG", decompression_only).
+formula("T-IMG", imaging(stenosis_grade)).
+study_answer(at(stenosis_grade, L), St, yes, stenosis(L, Z, S, G, St)) :- stenosis(L, Z, S, G, St), G = severe.
+study_answer(at(stenosis_grade, L), St, no, stenosis(L, Z, S, G, St)) :- stenosis(L, Z, S, G, St), G = mild.
+justifies(decompression_only, all(criterion("T-IMG"), any(criterion("T-ANY"), criterion("T-BMI")))).
+"""
+
+FINDINGS = ("radiculopathy", "sensory_deficit", "reflex_change")
+T, F, U = "met", "not_met", "not_documented"
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("formulas") / "formulas"
+    folder.mkdir()
+    body = "".join(
+        f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
+        f'formula("{cid}", {formula}).\n' for cid, formula in CRITERIA.items())
+    (folder / "policy.lp").write_text(HEADER + body + LEVEL, encoding="utf-8")
+    return load(str(folder))
+
+
+def _case(values: dict, grade: str | None = "severe", bmi: float | None = None, smoking: str | None = None):
+    clinical = {}
+    for name, v in values.items():
+        if v is None:
+            continue
+        clinical[name] = {"present": v} if name == "radiculopathy" else v
+    text = {
+        "case": "t",
+        "request": {"date": "2026-01-10", "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]},
+        "imaging": [{"study": "mri", "date": "2026-01-02",
+                     "levels": [{"level": "L4-L5", "stenosis": [{"zone": "central", "grade": grade}]}]}],
+    }
+    if clinical:
+        text["clinical"] = clinical
+    history = {}
+    if bmi is not None:
+        history["bmi"] = bmi
+    if smoking is not None:
+        history["smoking"] = {"status": smoking}
+    if history:
+        text["history"] = history
+    import json
+
+    return parse_case(json.dumps(text), "t.json", fmt="json")
+
+
+def _k_and(*vs):
+    return F if F in vs else (T if all(v == T for v in vs) else U)
+
+
+def _k_or(*vs):
+    return T if T in vs else (F if all(v == F for v in vs) else U)
+
+
+def _k_not(v):
+    return {T: F, F: T, U: U}[v]
+
+
+def _atoms(policy, case):
+    grounded = _Grounded.case(policy, list(anatomy()) + list(case_atoms(case)))
+    [model] = grounded.solve([(Function("whatif"), False)])
+    return model
+
+
+STATES = {True: T, False: F, None: U}
+
+
+@pytest.mark.parametrize("values", [dict(zip(FINDINGS, combo))
+                                    for combo in itertools.product((True, False, None), repeat=3)])
+def test_each_connective_is_kleene(policy, values):
+    r, s, x = (STATES[values[f]] for f in FINDINGS)
+    want = {
+        "T-FIND": r,
+        "T-ALL": _k_and(r, s),
+        "T-ANY": _k_or(r, s),
+        # at least 2 of 3: t when 2 are t; f when fewer than 2 can be t
+        "T-TWO": T if [r, s, x].count(T) >= 2 else (F if [r, s, x].count(F) >= 2 else U),
+        "T-NEG": _k_not(x),
+        "T-GIVEN": _k_and(r, s),
+        "T-LACKS": F if x == T else T,
+        "T-ASSERTED": T if x == T else F,
+    }
+    decision = Engine(policy).decide(_case(values), would_change=False)
+    got = {cid: st for cid, scope, st in decision.statuses}
+    assert {k: got[k] for k in want} == want
+    model = _atoms(policy, _case(values))
+    met = {(a.arguments[0].string, str(a.arguments[1])) for a in model if a.name == "met"}
+    not_met = {(a.arguments[0].string, str(a.arguments[1])) for a in model if a.name == "not_met"}
+    assert not met & not_met, "a formula-defined criterion is never both met and not met"
+    if None not in values.values():
+        assert all(got[k] != U for k in ("T-FIND", "T-ALL", "T-ANY", "T-TWO", "T-NEG", "T-GIVEN")), \
+            "never not documented when every fact a formula reads is documented"
+
+
+def _evidence(policy, case, kind, cid):
+    return sorted(str(a.arguments[2]) for a in _atoms(policy, case) if a.name == kind and a.arguments[0].string == cid)
+
+
+def test_evidence_follows_the_value(policy):
+    both = _case({"radiculopathy": True, "sensory_deficit": True, "reflex_change": False})
+    # t of all: every child's; t of any: each true child's
+    assert _evidence(policy, both, "met", "T-ALL") == ["finding(radiculopathy,yes)", "finding(sensory_deficit,yes)"]
+    assert _evidence(policy, both, "met", "T-ANY") == ["finding(radiculopathy,yes)", "finding(sensory_deficit,yes)"]
+    # given(F) is not cited when it holds
+    assert _evidence(policy, both, "met", "T-GIVEN") == ["finding(sensory_deficit,yes)"]
+    # negate(F) cites F's evidence for the other value
+    assert _evidence(policy, both, "met", "T-NEG") == ["finding(reflex_change,no)"]
+    one_no = _case({"radiculopathy": True, "sensory_deficit": False, "reflex_change": None})
+    # f of all: each false child's
+    assert _evidence(policy, one_no, "not_met", "T-ALL") == ["finding(sensory_deficit,no)"]
+    none = _case({"radiculopathy": False, "sensory_deficit": False, "reflex_change": False})
+    # f of any: every child's
+    assert _evidence(policy, none, "not_met", "T-ANY") == ["finding(radiculopathy,no)", "finding(sensory_deficit,no)"]
+    assert _evidence(policy, none, "not_met", "T-GIVEN") == ["finding(radiculopathy,no)", "finding(sensory_deficit,no)"]
+
+
+@pytest.mark.parametrize("bmi, smoking, want_bmi, want_smoke", [
+    (31, "never", T, T), (42, "current", F, F), (40, "former", F, F), (None, None, U, U),
+])
+def test_figures_and_categories(policy, bmi, smoking, want_bmi, want_smoke):
+    got = {cid: st for cid, _, st in Engine(policy).decide(_case({}, bmi=bmi, smoking=smoking),
+                                                               would_change=False).statuses}
+    assert (got["T-BMI"], got["T-SMOKE"]) == (want_bmi, want_smoke)
+
+
+@pytest.mark.parametrize("grade, radiculopathy, bmi, determination, status", [
+    ("severe", True, None, "decompression_only", T),
+    ("severe", None, 31, "decompression_only", T),
+    ("severe", None, None, "none", T),
+    ("mild", True, 31, "none", F),
+])
+def test_imaging_and_the_determination_tree(policy, grade, radiculopathy, bmi, determination, status):
+    case = _case({"radiculopathy": radiculopathy}, grade=grade, bmi=bmi)
+    decision = Engine(policy).decide(case, would_change=False)
+    assert decision.levels[0].determination == determination
+    assert dict(((c, s), st) for c, s, st in decision.statuses)[("T-IMG", "L4-L5")] == status
+
+
+def test_the_declared_trees_are_shown(policy):
+    model = _atoms(policy, _case({}))
+    trees = {str(a.arguments[0]) for a in model if a.name == "determination_tree"}
+    assert trees == {"decompression_only"}
+    assert {a.arguments[0].string for a in model if a.name == "criterion_tree"} == set(CRITERIA) | {"T-IMG"}
+
+
+def test_a_what_if_reads_the_tree(policy):
+    """Documenting either branch of the tree's any(...) would give decompression."""
+    decision = Engine(policy).decide(_case({}), would_change=True)
+    [level] = decision.levels
+    assert level.determination == "none"
+    sets = {tuple(sorted(a.criterion for a in (*w.requires, *w.one_of))) for w in level.would_change}
+    assert sets and all(set(s) & {"T-ANY", "T-BMI"} for s in sets), sets
+
+
+def _lint(tmp_path, body: str, name: str = "p"):
+    from engine.authoring.lint import lint
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + 'criterion("X-1", "x", "t").\nscope("X-1", case).\n' + body,
+                                      encoding="utf-8")
+    return [f.code + " " + f.message for f in lint(folder)]
+
+
+def test_lint_refuses_a_formula_the_core_cannot_evaluate(tmp_path):
+    [found] = _lint(tmp_path, 'formula("X-1", any(finding(tumor), at_least(bmi, 400))).\n')
+    assert found.startswith("E306 'at_least(bmi,400)': the core measures") and "body_mass_index" in found
+    [found] = _lint(tmp_path, 'formula("X-1", most_of(finding(tumor))).\n', "b")
+    assert found.startswith("E306 'most_of(finding(tumor))' is not a formula building block")
+
+
+def test_lint_refuses_rules_beside_a_formula(tmp_path):
+    found = _lint(tmp_path, 'formula("X-1", finding(tumor)).\n'
+                            'not_met("X-1", case, finding(tumor, no)) :- evaluated("X-1", case), finding(tumor, no).\n')
+    assert found == ["E307 'X-1' is defined by its formula: the core derives its not_met; remove this rule"]
+
+
+def test_lint_points_to_the_formula_form(tmp_path):
+    found = _lint(tmp_path, 'met("X-1", case, finding(tumor, yes)) :- evaluated("X-1", case), finding(tumor, yes).\n'
+                            'not_met("X-1", case, finding(tumor, no)) :- evaluated("X-1", case), finding(tumor, no).\n')
+    assert len(found) == 1 and found[0].startswith("E308 'X-1' reads findings only: declare formula(\"X-1\", ...)")
+    # a criterion that compares a figure, or reads other facts, is left alone
+    assert _lint(tmp_path, 'met("X-1", case, hba1c(H)) :- evaluated("X-1", case), hba1c(H), H < 80.\n', "c") == []
+
+
+def test_vocab_lists_every_building_block_with_an_example_the_core_accepts():
+    import clingo
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from engine.deciding.blocks import BLOCKS, problems
+
+    result = CliRunner().invoke(main, ["vocab"])
+    assert result.exit_code == 0, result.output
+    for b in BLOCKS:
+        assert f"  {b.name} ({b.kind})" in result.output and f"e.g. {b.example}" in result.output
+        assert list(problems(clingo.parse_term(b.example))) == [], b.example
+    assert "measurements: " in result.output and "mrc_grade" in result.output
+
+
+def test_the_analyses_read_figures_and_facts_from_formulas():
+    """check and diff search the figures a formula compares: REF-D2's MRC 4/5 lives only in its formula."""
+    from engine.analysing.reads import case_reads, figures, read_signatures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    ref = load("reference")
+    assert "G <= 4" not in (ref.folder / "policy.lp").read_text()
+    found = figures([*statements(), *ref.statements], SIGNATURES)
+    assert 4 in found.of(("motor_weakness_mrc/2", 0))
+    assert "progressive" in found.constants[("motor_weakness_course/1", 0)]
+    reads = case_reads(ref)
+    assert any(r.criterion == "REF-D2" and r.predicate == "motor_weakness_mrc/2" for r in reads)
+    assert any(r.criterion == "REF-W1" and r.predicate == "finding/2" and (0, "cauda_equina_syndrome") in r.fixed
+               for r in reads)
+    assert {"motor_weakness_mrc/2", "motor_weakness_course/1"} <= read_signatures(ref.statements, SIGNATURES)
+
+
+def test_a_value_with_no_evidence_still_gives_a_status_and_a_sentence(policy):
+    """asserted(F) fails citing nothing: the criterion is not met all the same, with a sentence that says why."""
+    case = _case({"reflex_change": None})
+    assert _evidence(policy, case, "not_met", "T-ASSERTED") == ['exclusion("the record does not establish it")']
+    assert _evidence(policy, case, "met", "T-LACKS") == ["parts"]
