@@ -95,7 +95,7 @@ def warm_up(policy: Any) -> None:
     """Decide one small request in this process, so that what the first decision builds (model classes,
     tables) is built once here, and every child forked for a request starts with it."""
     from exchange.bundle import dumps, validate
-    from exchange.request import to_bundle
+    from exchange.claim import to_bundle
     from facts.load import parse_case
 
     case = parse_case(json.dumps({"case": "warm-up", "request": {"date": "2025-01-02", "levels": [
