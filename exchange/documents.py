@@ -24,7 +24,7 @@ def fields_read(policy: Policy) -> tuple[set[str], Readers]:
     settles disagreeing studies with), and the criteria that read each."""
     from engine.deciding import core
 
-    reads = case_reads(policy) + case_reads(list(core.statements()))
+    reads = case_reads(policy) + case_reads(list(core.statements_beside_formulas()))
     fields: set[str] = set()
     readers: Readers = {}
     for path, patterns in footprints().items():

@@ -39,6 +39,18 @@ def statements() -> tuple[ast.AST, ...]:
     return tuple(out)
 
 
+def statements_beside_formulas() -> tuple[ast.AST, ...]:
+    """The core's statements less its formula evaluator: what the core reads of a case on its own
+    (study dates, the request date).  A formula's reads come from the formula itself
+    (engine/analysing/formulas.py), not from the evaluator, which reads every finding generically."""
+    text = CORE.read_text(encoding="utf-8")
+    start = text.index("% ---- formulas:")
+    end = text.index("% ---- determinations", start)
+    out: list[ast.AST] = []
+    ast.parse_string(text[:start] + text[end:], out.append)
+    return tuple(out)
+
+
 @lru_cache(maxsize=1)
 def signatures() -> tuple[frozenset[str], frozenset[str]]:
     """(what core.lp defines, what core.lp reads from a policy)."""

@@ -249,7 +249,8 @@ def test_vocab_lists_every_building_block_with_an_example_the_core_accepts():
 
 def test_the_analyses_read_figures_and_facts_from_formulas():
     """check and diff search the figures a formula compares: REF-D2's MRC 4/5 lives only in its formula."""
-    from engine.analysing.reads import case_reads, figures, read_signatures
+    from engine.analysing.figures import figures
+    from engine.analysing.reads import case_reads, read_signatures
     from engine.deciding.core import statements
     from facts.vocabulary import SIGNATURES
 
