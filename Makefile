@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench screenshots clean
+.PHONY: demo test thorough bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ test: $(STAMP)
 	$(BIN)/necessity lint
 	$(BIN)/necessity test --min-coverage 100
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+# every long search too (tests/thorough.py): each shipped policy checked and diffed with itself, the
+# whole mutation catalogue; tens of minutes on two cores
+thorough: $(STAMP)
+	NECESSITY_THOROUGH=1 $(BIN)/python -m pytest -n auto --dist loadfile --timeout 3600 --durations 20 tests/analysing
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

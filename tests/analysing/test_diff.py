@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from edits import edited
+from thorough import only_when_thorough
 from engine.cli import main
 from engine.analysing.diff import diff
 from engine.deciding.policy import load, shipped_policies
@@ -102,7 +103,7 @@ def test_emitted_witnesses_really_differ_under_explain(against_aetna):
         assert load_case(path).case == path.stem
 
 
-@pytest.mark.parametrize("pid", shipped_policies())
+@pytest.mark.parametrize("pid", only_when_thorough(shipped_policies(), quick=("reference", "aetna-cpb-0743")))
 def test_a_policy_diffed_with_itself_is_proved_equivalent(pid):
     result = CliRunner().invoke(main, ["diff", pid, pid])
     assert result.exit_code == 0, result.output
@@ -146,7 +147,9 @@ def test_json_output_shape():
     result = CliRunner().invoke(main, ["diff", "reference", "carelon-spine", "--max", "2", "--format", "json"])
     data = json.loads(result.output)
     assert set(data) == {"a", "b", "proved", "complete", "stopped", "summary", "unaddressed_items", "several_answers",
-                         "not_proved", "witnesses", "bounds", "problems"}
+                         "not_proved", "witnesses", "bounds", "problems", "sampled", "refuted"}
+    # the second line of defence (engine/analysing/sample.py): how many cases no search chose were decided
+    assert isinstance(data["sampled"], int) and data["sampled"] > 0 and data["refuted"] == []
     assert len(data["witnesses"]) == 2
     assert {"case", "question", "documented_facts", "differences", "cause", "explain_a", "explain_b"} <= set(data["witnesses"][0])
     assert {s["relation"] for s in data["summary"]} <= {"equivalent", "narrower", "broader", "incomparable"}

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edits import edited
+from thorough import only_when_thorough
 from engine.deciding.decision import Decision
 from engine.analysing.diff import compare, diff
 from engine.deciding.errors import PolicyError
@@ -43,7 +44,8 @@ def _pair(tmp: Path, name: str):
     return load("reference"), load(str(edited(tmp / name.replace(" ", "-"), "reference", *EDITS[name])))
 
 
-@pytest.fixture(scope="module", params=["aetna-cpb-0743", *EDITS])
+@pytest.fixture(scope="module", params=only_when_thorough(
+    ["aetna-cpb-0743", *EDITS], quick=("translation threshold moved", "SI block threshold loosened")))
 def searched(request, tmp_path_factory):
     a, b = _pair(tmp_path_factory.mktemp("soundness"), request.param)
     result = diff(a, b, max_witnesses=12)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import strategies as cases_st
 from casebuilder import baseline, case_from, decide
 from casebuilder import engine as reference_engine
+from thorough import THOROUGH
 from engine.deciding.decision import DETERMINATIONS, ITEM_DETERMINATIONS, OUTCOMES, Decision
 from engine.deciding.policy import load
 from engine.presenting.render import dumps, to_json
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 
 # Each decide takes 10-40 ms: keep the example counts modest.
-PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=120 if THOROUGH else 30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 COVERAGE = settings(max_examples=600, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow])
 
