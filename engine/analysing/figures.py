@@ -157,9 +157,18 @@ class Figures:
     ordered: frozenset[Place] = frozenset()
     #: where a value from the case goes through an operation the search cannot solve, in words
     unfollowed: tuple[str, ...] = ()
+    #: per case argument (not a date): the values that put each comparison it reaches on either side
+    sides: dict[Place, frozenset[int]] = field(default_factory=dict)
+    #: per case argument: the figures whose sides are not worked out (a formula's), to be offered with a step
+    #: either side
+    padded: dict[Place, frozenset[int]] = field(default_factory=dict)
 
     def of(self, place: Place) -> frozenset[int]:
         return self.numbers.get(place, frozenset())
+
+    def offered(self, place: Place) -> set[int]:
+        """The values of a case argument (not a date) that put every comparison it reaches on either side."""
+        return set(self.sides.get(place, ())) | {v + s for v in self.padded.get(place, ()) for s in (-1, 0, 1)}
 
 
 def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
@@ -292,16 +301,21 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
                             related.update((p, q) for p in found[x] for q in found[y] if p != q)
     follow = followed([s for s in unpooled(statements) if s.ast_type == ast.ASTType.Rule], case, dates, consts)
     numbers: dict[Place, set[int]] = defaultdict(set)
+    padded: dict[Place, set[int]] = defaultdict(set)
     for place, found_numbers in follow.numbers.items():
         numbers[place] |= set(found_numbers)
+        if place not in follow.sides:  # how far apart two dates are: offered with a step either side
+            padded[place] |= set(found_numbers)
     # the figures and categories formulas compare, read from the formulas themselves
     formula_numbers, formula_constants = formulas.figures(statements)
     for place, found_numbers in formula_numbers.items():
         numbers[place] |= found_numbers
+        padded[place] |= found_numbers
     for place, names in formula_constants.items():
         constants[place] |= names
     return Figures({k: frozenset(v) for k, v in numbers.items()},
                    {k: frozenset(v) for k, v in strings.items()},
                    {k: frozenset(v) for k, v in constants.items()}, frozenset(related),
                    {k: frozenset(v) for k, v in follow.absolute.items()},
-                   {k: frozenset(v) for k, v in follow.counts.items()}, frozenset(ordered), follow.unfollowed)
+                   {k: frozenset(v) for k, v in follow.counts.items()}, frozenset(ordered), follow.unfollowed,
+                   {k: frozenset(v) for k, v in follow.sides.items()}, {k: frozenset(v) for k, v in padded.items()})

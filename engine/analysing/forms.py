@@ -23,7 +23,7 @@ every time a rule reads that predicate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import product
 from math import ceil, floor
@@ -156,15 +156,58 @@ def boundaries(a: Fraction, rest: Fraction, inexact: bool) -> set[int]:
     return out
 
 
-def solve(d: Form, values: dict[Place, set[int]], relative: frozenset[Place], group: dict[Place, str]
-          ) -> list[tuple[Place, str, set[int]]]:
-    """For each case value of ``d`` (compared with zero): the figures it must straddle.
+_OP = ast.ComparisonOperator
+_FLIPPED = {_OP.LessThan: _OP.GreaterThan, _OP.LessEqual: _OP.GreaterEqual, _OP.GreaterThan: _OP.LessThan,
+            _OP.GreaterEqual: _OP.LessEqual, _OP.Equal: _OP.Equal, _OP.NotEqual: _OP.NotEqual}
+
+
+def _holds(value: Fraction, op: int) -> bool:
+    """Whether ``value OP 0``."""
+    if op == _OP.LessThan:
+        return value < 0
+    if op == _OP.LessEqual:
+        return value <= 0
+    if op == _OP.GreaterThan:
+        return value > 0
+    if op == _OP.GreaterEqual:
+        return value >= 0
+    return value == 0 if op == _OP.Equal else value != 0
+
+
+def sides(a: Fraction, rest: Fraction, op: int | None, inexact: bool) -> set[int]:
+    """The integers ``x`` must take for ``a * x + rest OP 0`` to be both true and false.
+
+    An order (``<``, ``>=``...) changes its truth once: the integer on each side
+    of that change is enough (``T >= 84``: 83 and 84).  An equality, an
+    inequality, or a form through an integer division (whose boundary moves by
+    a step) keeps a step either side of the boundary (83, 84 and 85).  Two
+    values rather than three per figure keep small the sums a policy takes
+    over them (``#sum`` spells out every total its elements can reach).
+    """
+    found = boundaries(a, rest, inexact)
+    lo, hi = min(found) - 1, max(found) + 1
+    if inexact or op is None or op in (_OP.Equal, _OP.NotEqual):
+        return set(range(lo, hi + 1))
+    out: set[int] = set()
+    for k in range(lo, hi):
+        if _holds(a * k + rest, op) != _holds(a * (k + 1) + rest, op):
+            out |= {k, k + 1}
+    return out or set(range(lo, hi + 1))
+
+
+def solve(d: Form, values: dict[Place, set[int]], relative: frozenset[Place], group: dict[Place, str],
+          op: int | None = None, offered: dict[Place, set[int]] | None = None) -> list[tuple[Place, str, set[int]]]:
+    """For each case value of ``d`` (compared with zero by ``op``): the figures it must straddle.
 
     Each answer is (place, how, figures): ``how`` is ``value`` (a figure of the
     value itself), ``relative`` (a date or a calendar field against another of
     its kind: the figure is how far apart they are) or ``count`` (a number of
-    entries).  A date beside a length (a start plus its days against a window)
-    gives the figure to the dates only.
+    entries); beside each ``value`` of a value that is not a date, ``sides``
+    gives the values the space must offer it (``sides`` above; against
+    another case value, only where the values ``offered`` so far do not
+    already fall on either side).  A date beside
+    a length (a start plus its days against a window) gives the figure to the
+    dates only.
     """
     out: list[tuple[Place, str, set[int]]] = []
     for (p, _t), a in d.coeffs:
@@ -184,6 +227,7 @@ def solve(d: Form, values: dict[Place, set[int]], relative: frozenset[Place], gr
             continue  # a length beside a date: the dates straddle the figure
         if not others:
             out.append((p, "value", boundaries(a, d.const, d.inexact)))
+            out.append((p, "sides", sides(a, d.const, op, d.inexact)))
             continue
         found: set[int] = set()
         choices = [sorted(values.get(q, ()) or {0}) for q, _ in others]
@@ -191,6 +235,16 @@ def solve(d: Form, values: dict[Place, set[int]], relative: frozenset[Place], gr
             rest = d.const + sum(b * v for (_q, b), v in zip(others, combo))
             found |= boundaries(a, rest, d.inexact)
         out.append((p, "value", found))
+        # against each figure of the others, what this one is offered must fall on either side; where its
+        # own values already do (L < M, each offered 41 and 42 for a figure 42), nothing is added
+        own = (offered or {}).get(p, set())
+        needed: set[int] = set()
+        for combo in list(product(*choices))[:MAX_FORMS]:
+            rest = d.const + sum(b * v for (_q, b), v in zip(others, combo))
+            if op is not None and not d.inexact and len({_holds(a * k + rest, op) for k in own}) == 2:
+                continue
+            needed |= sides(a, rest, op, d.inexact)
+        out.append((p, "sides", needed))
     return out
 
 
@@ -209,6 +263,8 @@ class Followed:
     absolute: dict[Place, set[int]]  # a date or a calendar field against a figure of its own
     counts: dict[str, set[int]]  # numbers of entries a count compares, by the place counted ("care_episode/2@0")
     unfollowed: tuple[str, ...]
+    #: the values a case value (not a date) must take to put each comparison it reaches on either side
+    sides: dict[Place, set[int]] = field(default_factory=dict)
 
 
 def _args(term: ast.AST) -> list[ast.AST]:
@@ -228,7 +284,8 @@ class _Shape:
     body: list[tuple[str, list[ast.AST]]]  # positive conditions, in order
     heads: list[tuple[str, list[ast.AST]]]
     aggregates: list[ast.AST]
-    comparisons: list[tuple[ast.AST, ast.AST, bool]]  # (left, right, an equality: it may bind a variable)
+    #: (left, right, operator): an equality may bind a variable; None: tuples compared component by component
+    comparisons: list[tuple[ast.AST, ast.AST, int | None]]
 
 
 def _shape(stm: ast.AST) -> _Shape:
@@ -245,19 +302,23 @@ def _shape(stm: ast.AST) -> _Shape:
         if n.ast_type == ast.ASTType.BodyAggregate:
             aggregates.append(n)
         elif n.ast_type == ast.ASTType.Comparison:
-            sides = [n.term] + [g.term for g in n.guards]
-            for x, g in zip(sides, n.guards):
-                y, equal = g.term, g.comparison == ast.ComparisonOperator.Equal
+            compared = [n.term] + [g.term for g in n.guards]
+            for x, g in zip(compared, n.guards):
+                y, op = g.term, g.comparison
                 if all(s.ast_type == ast.ASTType.Function and not s.name for s in (x, y)) \
                         and len(x.arguments) == len(y.arguments):  # tuples: component by component
-                    comparisons += [(u, v, equal) for u, v in zip(x.arguments, y.arguments)]
+                    # (an order of tuples is lexicographic: a component's order alone decides nothing)
+                    part = op if op in (_OP.Equal, _OP.NotEqual) else None
+                    comparisons += [(u, v, part) for u, v in zip(x.arguments, y.arguments)]
                 else:
-                    comparisons.append((x, y, equal))
+                    comparisons.append((x, y, op))
     return _Shape(body, heads, aggregates, comparisons)
 
 
 def followed(rules: list[ast.AST], case: frozenset[str], dates: frozenset[Place], consts: dict[str, int]) -> Followed:
     """Every comparison's figures, for every case value that reaches it however far it travelled."""
+    from engine.deciding.predicates import nodes
+
     shapes = [_shape(r) for r in rules]
     terms = Terms(consts)
     kept: dict[Place, set[Form]] = {}
@@ -294,8 +355,8 @@ def followed(rules: list[ast.AST], case: frozenset[str], dates: frozenset[Place]
                     if g is not None and g.comparison == ast.ComparisonOperator.Equal \
                             and g.term.ast_type == ast.ASTType.Variable:
                         env.setdefault(g.term.name, set()).update(aggregate_forms(agg, env))
-            for x, y, equal in shape.comparisons:
-                for v, other in ((x, y), (y, x)) if equal else ():
+            for x, y, op in shape.comparisons:
+                for v, other in ((x, y), (y, x)) if op == _OP.Equal else ():
                     if v.ast_type == ast.ASTType.Variable and v.name != "_":
                         found = terms.forms(other, env)
                         if found:
@@ -322,38 +383,57 @@ def followed(rules: list[ast.AST], case: frozenset[str], dates: frozenset[Place]
     if changed:
         terms.unfollowed.add("a value that grows without end through a recursive rule")
 
-    differences: list[Form] = []
+    differences: list[tuple[Form, int | None]] = []  # left - right, compared with zero by the operator
     for shape in shapes:
         env = environment(shape)
-        pairs: list[tuple[set[Form], set[Form]]] = []
-        for x, y, _equal in shape.comparisons:
-            pairs.append((terms.forms(x, env), terms.forms(y, env)))
+        pairs: list[tuple[set[Form], set[Form], int | None]] = []  # left OP right
+        # an equality that binds a variable no condition binds is an assignment, not a test: the variable
+        # takes the other side's forms, and pairing those with each other would compare unrelated values
+        bound = {n.name for _sig, args in shape.body for a in args for n in nodes(a)
+                 if n.ast_type == ast.ASTType.Variable}
+
+        def assigned(term: ast.AST, op: int | None) -> bool:
+            if op != _OP.Equal or term.ast_type != ast.ASTType.Variable or term.name in bound:
+                return False
+            bound.add(term.name)
+            return True
+
         for agg in shape.aggregates:
             value = aggregate_forms(agg, env)
-            for g in (agg.left_guard, agg.right_guard):
-                if g is not None:
-                    pairs.append((value, terms.forms(g.term, env)))
+            # ``#sum {...} > 35`` is a right guard; a left guard is written before: ``35 < #sum {...}``
+            if agg.right_guard is not None and not assigned(agg.right_guard.term, agg.right_guard.comparison):
+                pairs.append((value, terms.forms(agg.right_guard.term, env), agg.right_guard.comparison))
+            if agg.left_guard is not None and not assigned(agg.left_guard.term, agg.left_guard.comparison):
+                pairs.append((value, terms.forms(agg.left_guard.term, env), _FLIPPED[agg.left_guard.comparison]))
+        for x, y, op in shape.comparisons:
+            if not (assigned(x, op) or assigned(y, op)):
+                pairs.append((terms.forms(x, env), terms.forms(y, env), op))
         for n, (sig, args) in enumerate(shape.body):
             for i, a in enumerate(args):  # a figure written in an argument is an equality test
                 written = terms.forms(a, {})
                 if written and all(f.constant for f in written) and not _compound(a):
-                    pairs.append((read(sig, i, n), written))
-        for left, right in pairs:
+                    pairs.append((read(sig, i, n), written, _OP.Equal))
+        for left, right, op in pairs:
             for f, g in list(product(sorted(left), sorted(right)))[:MAX_FORMS * 4]:
                 d = add(f, g, -1)
                 if d.coeffs:
-                    differences.append(d)
+                    differences.append((d, op))
 
     numbers: dict[Place, set[int]] = {}
     absolute: dict[Place, set[int]] = {}
     counts: dict[str, set[int]] = {}
-    for _ in range(2):  # two case values compared: each takes the figures the other's offer
-        for d in differences:
-            for place, how, figs in solve(d, numbers, relative, group):
+    offered: dict[Place, set[int]] = {}
+    # a value against a figure first: a value compared with another then sees what that one is offered
+    differences.sort(key=lambda x: len(x[0].coeffs) > 1)
+    for _ in range(3):  # two case values compared: each takes the figures the other's offer
+        for d, op in differences:
+            for place, how, figs in solve(d, numbers, relative, group, op, offered):
                 if how == "count":
                     counts.setdefault(place[0], set()).update(f for f in figs if f >= 0)
+                elif how == "sides":
+                    offered.setdefault(place, set()).update(figs)
                 elif how == "value" and place in relative:
                     absolute.setdefault(place, set()).update(figs)
                 else:
                     numbers.setdefault(place, set()).update(figs)
-    return Followed(numbers, absolute, counts, tuple(sorted(terms.unfollowed)))
+    return Followed(numbers, absolute, counts, tuple(sorted(terms.unfollowed)), offered)

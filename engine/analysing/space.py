@@ -378,10 +378,8 @@ def bounds(program: Program, figures: Figures, read: frozenset[str], levels: Ite
             if arg.kind not in NUMERIC_KINDS or p.group == "anatomy":
                 continue
             lo, hi, _unit_name = ranges().get((p.signature, i), (0, 100_000, ""))
-            figs = figures.of((p.signature, i))
-            values: set[int] = set()
-            for f in figs:
-                values |= {f - 1, f, f + 1}
+            # each side of every comparison the value reaches (engine/analysing/forms.py, ``sides``)
+            values = figures.offered((p.signature, i))
             if not values:
                 values = {0 if lo <= 0 <= hi else lo}
             numbers[(p.signature, i)] = tuple(sorted(v for v in values if lo <= v <= hi))

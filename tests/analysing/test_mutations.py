@@ -178,7 +178,8 @@ def test_check_reference_tries_a_span_of_care_either_side_of_84_days():
 
     numbers = Analysis([load("reference")], ("L4-L5",), approaches=2).bounds.numbers
     for place in (("conservative_care_total_days/1", 0), ("care_days/3", 1), ("care_days/3", 2)):
-        assert {83, 84, 85} <= set(numbers[place]), (place, numbers[place])
+        # REF-D4b's span `>= 84`: 83 days fall short, 84 meet it (one value each side of an order)
+        assert {83, 84} <= set(numbers[place]), (place, numbers[place])
 
 
 def test_a_value_the_search_cannot_follow_is_named_and_nothing_is_proved(tmp_path):

@@ -90,7 +90,8 @@ def test_every_figure_compared_with_a_case_value_is_collected_whatever_it_travel
 def test_the_space_offers_each_side_of_a_threshold_only_a_user_policy_has(tmp_path):
     """Issue 12, reproduction 1: 90 days compared with the stated total was never collected."""
     analysis = Analysis([load(str(_xray_mini()))], ("L4-L5",))
-    assert analysis.bounds.numbers[("conservative_care_total_days/1", 0)] == (89, 90, 91)
+    # `M >= 90`: 89 falls short, 90 meets it (an order changes its truth once: one value each side)
+    assert analysis.bounds.numbers[("conservative_care_total_days/1", 0)] == (89, 90)
     assert "xray" in analysis.bounds.domains["study_type"].values
     assert "conservative_care_total_days" in analysis.bounds.wanted
 
@@ -104,3 +105,33 @@ def _xray_mini():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1] / "data" / "xray-mini"
+
+
+def test_an_order_is_offered_one_value_each_side_an_equality_a_step_either_side():
+    """The space offered three values per figure (f-1, f, f+1) whatever the comparison: a #sum over three
+    episodes of care then spelt out thousands of totals (carelon-spine's check: 2316 sums per copy)."""
+    from fractions import Fraction
+
+    from engine.analysing.forms import sides
+
+    ge, gt, lt, le, eq, ne = (getattr(ast.ComparisonOperator, n) for n in
+                              ("GreaterEqual", "GreaterThan", "LessThan", "LessEqual", "Equal", "NotEqual"))
+    one, minus = Fraction(1), Fraction(-1)
+    assert sides(one, Fraction(-84), ge, False) == {83, 84}  # T - 84 >= 0
+    assert sides(one, Fraction(-84), gt, False) == {84, 85}
+    assert sides(one, Fraction(-84), lt, False) == {83, 84}
+    assert sides(minus, Fraction(84), le, False) == {83, 84}  # 84 - T <= 0: T >= 84
+    assert sides(one, Fraction(-84), eq, False) == {83, 84, 85}
+    assert sides(one, Fraction(-84), ne, False) == {83, 84, 85}
+    assert sides(Fraction(1, 7), Fraction(-12), ge, True) >= {83, 84, 85}  # T/7 >= 12: a step either side
+
+
+def test_a_sum_of_care_is_offered_each_side_of_its_figures_and_nothing_an_assignment_pairs():
+    """carelon-spine: `M = #max { D : care_span(_, D, _) }` is an assignment, not a comparison of the
+    stated total with an episode's days; each figure compared by order gets its two sides only."""
+    analysis = Analysis([load("carelon-spine")], ("L4-L5",))
+    least = set(analysis.bounds.numbers[("care_days/3", 1)])
+    assert {41, 42, 83, 84, 181, 182} <= least  # 42 and 84 days summed (#sum), a span of 182 days
+    assert not least & {43, 85, 183}, least
+    total = set(analysis.bounds.numbers[("conservative_care_total_days/1", 0)])
+    assert {181, 182} <= total and not total & {41, 42, 43, 83, 84, 85}, total
