@@ -186,6 +186,24 @@ def figures(statements: Iterable[ast.AST], case_signatures: Iterable[str],
         from facts.vocabulary import PREDICATES
 
         dates = frozenset((p.signature, i) for p in PREDICATES for i, a in enumerate(p.args) if a.kind == "day")
+    # the same statements read again in one process (check's own space and its gaps', a test's many
+    # analyses of one policy): remembered by the statement objects, kept beside the answer so that
+    # their ids are never reused meanwhile
+    key_ = (tuple(id(s) for s in statements), case, dates)
+    found = _FIGURES.get(key_)
+    if found is not None and all(a is b for a, b in zip(found[0], statements)):
+        return found[1]
+    result = _figures(statements, case, dates)
+    if len(_FIGURES) >= 8:
+        _FIGURES.pop(next(iter(_FIGURES)))
+    _FIGURES[key_] = (tuple(statements), result)
+    return result
+
+
+_FIGURES: dict[tuple, tuple[tuple[ast.AST, ...], Figures]] = {}
+
+
+def _figures(statements: list[ast.AST], case: frozenset[str], dates: frozenset[Place]) -> Figures:
     consts: dict[str, int] = {}
     for s in statements:
         if s.ast_type == ast.ASTType.Definition and _number(s.value) is not None:

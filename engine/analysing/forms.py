@@ -317,9 +317,11 @@ def _shape(stm: ast.AST) -> _Shape:
 
 def followed(rules: list[ast.AST], case: frozenset[str], dates: frozenset[Place], consts: dict[str, int]) -> Followed:
     """Every comparison's figures, for every case value that reaches it however far it travelled."""
-    from engine.deciding.predicates import nodes
+    from engine.deciding.predicates import nodes, remembered
 
-    shapes = [_shape(r) for r in rules]
+    # read once per statement in a process (walking clingo's syntax tree from Python is slow); kept per
+    # statement object, as its terms carry the statement's place for what cannot be followed
+    shapes = [remembered(r, "forms shape", _shape, located=True) for r in rules]
     terms = Terms(consts)
     kept: dict[Place, set[Form]] = {}
     relative = dates | {(CALENDAR, i) for i in (1, 2, 3)}
