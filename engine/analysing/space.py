@@ -3,7 +3,7 @@
 engine/analysing/space.lp generates case atoms by choice, in the shapes of the case
 model.  This module derives what the choices range over from the programs
 searched (engine/analysing/reads.py): one constant per class the policies tell apart,
-one value on each side of every figure they compare, the dates their windows
+the values on each side of every comparison they make, the dates their windows
 and spans need.  It writes a chosen set of atoms back as a case file, and
 checks the round trip: the case file, emitted by facts/emit.py, must give
 exactly the atoms the solver chose.  A witness that fails the round trip is
