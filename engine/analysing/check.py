@@ -29,7 +29,7 @@ from engine.deciding.errors import PolicyError
 from engine.deciding.policy import Policy
 from engine.deciding.grounding import _Grounded
 from engine.deciding.search import Search
-from engine.analysing.sample import TOTAL, Refutation, check_refutations, dead_claim
+from engine.analysing.sample import TOTAL, Refutation, check_refutations, dead_claim, outcomes_meanwhile
 from engine.analysing.space import Bounds
 from engine.analysing.witness import round_trip_mismatch, to_case
 from engine.authoring.testrun import _coverable_sides
@@ -266,6 +266,14 @@ ENGINE_DISAGREES = "the engine decides it with one determination each"
 def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS, sample_size: int | None = None
                  ) -> Iterator[Event]:
     """The search's events, and last the sample's (``sample_size`` generated records: engine/analysing/sample.py)."""
+    outcomes = outcomes_meanwhile(policy, sample_size)  # the second line of defence, decided on another core
+    try:
+        yield from _check_events(policy, levels, sample_size, outcomes)
+    finally:
+        outcomes.cancel()  # type: ignore[attr-defined]
+
+
+def _check_events(policy: Policy, levels: tuple[str, ...], sample_size: int | None, outcomes) -> Iterator[Event]:
     analysis = Analysis([policy], levels, approaches=2)
     yield ("bounds", analysis.bounds)
     gaps_found = gaps_meanwhile([policy], analysis.bounds.levels, analysis.bounds.approaches_per_level)
@@ -314,7 +322,7 @@ def check_events(policy: Policy, *, levels: tuple[str, ...] = CHECK_LEVELS, samp
     # what the search cannot vouch for, and, where the rules allow several answers, a case that has them
     [gaps] = gaps_found()
     yield ("gaps", gaps)
-    yield ("sampled", *check_refutations(policy, total, never_met, sample_size))
+    yield ("sampled", *check_refutations(policy, total, never_met, sample_size, outcomes=outcomes()))
     if gaps.unstratified:
         rules = answers_differ_rules("a__", "c__", policy) + "\n:- not answers_differ.\n"
         two = analysis.search([("a__", policy), ("c__", policy)], rules, shown)

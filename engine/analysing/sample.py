@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -167,21 +168,83 @@ def _said(direction: str, a: Policy, b: Policy) -> str:
     return {"a": f"higher by {a.id}", "b": f"higher by {b.id}"}.get(direction, "with a determination of another kind")
 
 
-def check_refutations(policy: Policy, total: bool, dead: Iterable[str], size: int | None = None,
-                      seed: int = SAMPLE_SEED) -> tuple[int, list[Refutation]]:
-    """The sampled cases that refute "every case gets exactly one answer" (``total``) or a criterion proved dead."""
-    dead = set(dead)
+#: a sampled case as check reads it: its source, why the policy has no answer for it (or None), the criteria met
+Outcome = tuple[str, "str | None", frozenset[str]]
+
+
+def check_outcomes(policy: Policy, size: int | None = None, seed: int = SAMPLE_SEED) -> list[Outcome]:
+    """Every sampled case decided, as much of it as check's claims read."""
     cases = sample([policy], size, seed)
-    out: list[Refutation] = []
-    seen: set[str] = set()
+    out: list[Outcome] = []
     for (source, _case), decision in zip(cases, _decide(policy, [c for _, c in cases])):
         if isinstance(decision, PolicyError):
+            out.append((source, str(decision).rpartition(": ")[2], frozenset()))
+        else:
+            out.append((source, None, frozenset(cid for cid, _scope, status in decision.statuses if status == "met")))
+    return out
+
+
+def outcomes_meanwhile(policy: Policy, size: int | None = None) -> Callable[[], list[Outcome]]:
+    """Start deciding the sample in a forked process while the caller searches; returns a function that
+    waits for it.  The sample owes the search nothing (the claims are read afterwards), so on a second
+    core it costs no time.  Where no fork can be made, or the child fails, the sample is decided here."""
+    try:
+        ctx = multiprocessing.get_context("fork")
+        reader, writer = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_outcomes_child, args=(policy, size, writer, os.getpid()), daemon=True)
+        process.start()
+        writer.close()
+    except (OSError, ValueError, AssertionError):
+        here = lambda: check_outcomes(policy, size)  # noqa: E731
+        here.cancel = lambda: None  # type: ignore[attr-defined]
+        return here
+
+    def wait() -> list[Outcome]:
+        try:
+            found = reader.recv()
+        except EOFError:
+            found = None
+        finally:
+            reader.close()
+            process.join()
+        return found if found is not None else check_outcomes(policy, size)
+
+    def cancel() -> None:
+        """The caller stopped before it asked: the child is stopped rather than left writing to no one."""
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        reader.close()
+
+    wait.cancel = cancel  # type: ignore[attr-defined]
+    return wait
+
+
+def _outcomes_child(policy: Policy, size: int | None, conn, parent: int) -> None:
+    from engine.deciding.limits import die_with_parent
+
+    die_with_parent(parent)  # never outlives the search that waits for it, however that one ends
+    try:
+        conn.send(check_outcomes(policy, size))
+    finally:
+        conn.close()
+
+
+def check_refutations(policy: Policy, total: bool, dead: Iterable[str], size: int | None = None,
+                      seed: int = SAMPLE_SEED, outcomes: Sequence[Outcome] | None = None) -> tuple[int, list[Refutation]]:
+    """The sampled cases that refute "every case gets exactly one answer" (``total``) or a criterion proved dead."""
+    dead = set(dead)
+    outcomes = check_outcomes(policy, size, seed) if outcomes is None else outcomes
+    out: list[Refutation] = []
+    seen: set[str] = set()
+    for source, error, met in outcomes:
+        if error is not None:
             if total and "totality" not in seen:
                 seen.add("totality")
-                out.append(Refutation(source, TOTAL, str(decision).rpartition(": ")[2]))
+                out.append(Refutation(source, TOTAL, error))
             continue
-        for cid, _scope, status in decision.statuses:
-            if cid in dead and status == "met" and cid not in seen:
+        for cid in sorted(met & dead):
+            if cid not in seen:
                 seen.add(cid)
                 out.append(Refutation(source, dead_claim(cid), f"{cid} is met"))
-    return len(cases), out
+    return len(outcomes), out
