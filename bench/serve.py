@@ -107,9 +107,21 @@ class Server:
         raise SystemExit("the server did not answer within 120 s")
 
     def cpu(self) -> float:
-        """CPU seconds (user and system) of the server and of its ended decision processes so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+        """CPU seconds (user and system) of the server and of its decision processes so far: those running
+        now and those that ended."""
+        def stat(pid: int | str) -> list[str]:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+        ticks = sum(int(f) for f in stat(self.process.pid)[11:15])  # utime stime cutime cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = stat(entry.name)
+                except OSError:  # ended meanwhile
+                    continue
+                if fields[1] == str(self.process.pid):  # a running child: its own utime and stime
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
