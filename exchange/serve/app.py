@@ -5,9 +5,10 @@ is sent (exchange.serve.log); a response the log could not keep is never
 sent (503).  Deciding happens in ``workers`` long-lived decision processes
 (exchange.serve.workers), forked when the server starts with the policy
 loaded, each request within the time and memory limits of the command line
-(engine.deciding.limits); a worker a request stopped is replaced.  The server's own log (stderr) has one line a request:
-method, route, status, milliseconds, the token's id and the record's id;
-never a token, never case content, never a traceback.
+(engine.deciding.limits); a worker a request stopped is replaced.  The
+server's own log (stderr) has one line a request: method, route, status,
+milliseconds, the token's id and the record's id; never a token, never case
+content, never a traceback.
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ class Service:
         # forked last: each worker starts with the policy loaded and warm
         self.workers = Workers(functools.partial(decide_in_worker, self.policy), workers,
                                timeout=settings.timeout, memory=memory_limit())
+        self.workers.wait_ready()  # before the server listens (a request would wait for them all the same)
 
     def close(self) -> None:
         self.workers.close()
