@@ -148,7 +148,10 @@ class Workers:
     # -- requests -----------------------------------------------------------
 
     def run(self, payload: Any) -> Any:
-        worker = self._idle.get()
+        try:  # callers bound their concurrency to ``count``: one waits here only while a worker is replaced
+            worker = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            return Stopped("crash", f"no decision process could be started within --timeout {self.timeout:g}s")
         try:
             worker.conn.send(payload)
         except (BrokenPipeError, ConnectionResetError, OSError):  # it ended while idle

@@ -111,6 +111,18 @@ def test_a_worker_that_dies_is_replaced_and_a_user_error_keeps_it(workers):
     assert workers.run(("pid", None)) == alive  # an error of the request is no reason to replace the worker
 
 
+def test_a_request_waits_for_a_worker_no_longer_than_the_timeout(workers):
+    def cannot(*args):
+        raise BlockingIOError("fork: resource temporarily unavailable")
+
+    workers._fork = cannot  # no worker can be started any more
+    assert isinstance(workers.run(("exit", 1)), Stopped)  # the only worker ends, and is not replaced
+    started = time.monotonic()
+    stopped = workers.run(("pid", None))
+    assert isinstance(stopped, Stopped) and "no decision process could be started within --timeout 2s" in stopped.detail
+    assert time.monotonic() - started < 30
+
+
 def test_closing_ends_every_worker():
     pool = Workers(job, 2, timeout=None, memory=None)
     assert pool.wait_ready()
