@@ -49,6 +49,20 @@ PLAN_PART = {"decompression": "decompression", "fusion": "fusion", "instrumentat
 
 
 @dataclass(frozen=True)
+class Missing:
+    """What a request lacks to decide a Claim item: the response asks for it (a CommunicationRequest)."""
+
+    what: str  # in words: "the spinal level of Claim item 1"
+    element: str  # the element path that would carry it: "Bundle.entry[0].resource.item[0].bodySite"
+    field: str  # the case record field it gives (request.levels[].level): its attachment code (attachments.csv)
+
+
+def level_missing(sequence: int, where: str) -> Missing:
+    """The spinal level of a Claim item, given by its bodySite."""
+    return Missing(f"the spinal level of Claim item {sequence}", f"{where}.bodySite", "request.levels[].level")
+
+
+@dataclass(frozen=True)
 class ClaimItem:
     """One Claim item and what the engine decides for it."""
 
@@ -60,7 +74,7 @@ class ClaimItem:
     #: the requester cancelled the item (modifierextension-infoCancelled): never decided, never certified
     cancelled: bool = False
     #: what the request lacks to decide the item (its spinal level), for a CommunicationRequest asking for it
-    missing: str | None = None
+    missing: Missing | None = None
 
 
 class Reading:
@@ -285,7 +299,7 @@ def read_items(claim: Any, at: str, r: Reading) -> ClaimRead:
             if why_no_level is not None:
                 r.not_read(f"{here}.bodySite", why_no_level, "the item's level is unknown; ", item.sequence, coding)
                 out.slots.append(ClaimItem(item.sequence, raw, None, location, why_no_level,
-                                           missing=f"the spinal level of Claim item {item.sequence} (bodySite)"))
+                                           missing=level_missing(item.sequence, here)))
                 continue
             line.entry = {"item": name, **({"level": level} if level else {}), **({"source": detail} if detail else {})}
             side = _side(item, here, r)
@@ -335,7 +349,7 @@ def place(read: ClaimRead, documented: list[dict[str, Any]], r: Reading) -> Plac
                                             "(bodySite) nor the QuestionnaireResponse says which one")
                 r.not_read(f"{line.where}.bodySite", why, "give bodySite; ", line.sequence, line.coding)
                 out.items.append(ClaimItem(line.sequence, line.raw, None, line.location, why,
-                                           missing=f"the spinal level of Claim item {line.sequence} (bodySite)"))
+                                           missing=level_missing(line.sequence, line.where)))
                 continue
             entry = out.levels.setdefault(level, {"level": level})
             out.origin.setdefault(f"request.levels.{level}", line.where)

@@ -445,10 +445,46 @@ def test_a_line_whose_level_cannot_be_found_is_pended_asking_for_it(tmp_path: Pa
     bundle = _pas_request([_line(1, CPT, "63047"), _line(2, CPT, "22630", site={"text": "L4-L5"})])
     request = from_bundle(copy.deepcopy(bundle), "no level")
     first = request.items[0]
-    assert first.subject is None and first.missing == "the spinal level of Claim item 1 (bodySite)"
+    assert first.subject is None and first.missing.what == "the spinal level of Claim item 1"
+    assert first.missing.element == "Bundle.entry[0].resource.item[0].bodySite"
     assert request.items[1].subject == ("level", "L4-L5", "fusion")
     response, warnings = _answered(tmp_path, bundle)
     assert _codes(response)[1] == "A4" and "item[0].bodySite" in warnings
+
+
+def _communications(response: dict) -> list[dict]:
+    return [e["resource"] for e in response["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"]
+
+
+def _service_lines(resource: dict) -> list[int]:
+    return [e["valuePositiveInt"] for e in resource.get("extension", []) if e["url"].endswith("serviceLineNumber")]
+
+
+@pytest.mark.parametrize("items", [
+    [_line(1, CPT, "63047"), _line(2, CPT, "22630", site={"text": "L4-L5"})],
+    [_line(1, CPT, "63047")],  # nothing else to decide: the request is answered all the same
+], ids=["beside a decided item", "alone"])
+def test_a_line_without_its_level_is_pended_with_a_communication_request_for_the_level(tmp_path: Path,
+                                                                                     items: list[dict]) -> None:
+    """The reader knew what was missing (ClaimItem.missing), the response asked for nothing: the item was pended
+    (A4) with no CommunicationRequest, so the requester was never told to send the level."""
+    response, _ = _answered(tmp_path, _pas_request(items))
+    claim_response = response["entry"][0]["resource"]
+    assert _codes(response)[1] == "A4"
+    asking = [c for c in _communications(response) if _service_lines(c) == [1]]
+    assert len(asking) == 1, [c.get("note") for c in _communications(response)]
+    asked = asking[0]
+    text = json.dumps(asked)
+    assert "the spinal level of Claim item 1" in text and "Bundle.entry[0].resource.item[0].bodySite" in text, text
+    assert asked["payload"] == [{"contentString": "18776-5"}]  # the plan of care: PAS attachment code (attachments.csv)
+    url = next(e["fullUrl"] for e in response["entry"] if e["resource"] is asked)
+    assert {"reference": url} in claim_response["communicationRequest"]
+    # the item itself says what it waits for
+    item = next(i for i in claim_response["item"] if i["itemSequence"] == 1)
+    notes = {n["number"]: n["text"] for n in claim_response["processNote"]}
+    assert any("waits for the spinal level" in notes[n] for n in item["noteNumber"]), [notes[n] for n in item["noteNumber"]]
+    # no other item is asked for a level
+    assert not [c for c in _communications(response) if "spinal level of Claim item" in json.dumps(c) and c is not asked]
 
 
 def test_cpt_codes_under_the_hcpcs_system_are_read_as_cpt() -> None:
