@@ -162,11 +162,13 @@ def levels_in(text: str) -> list[str]:
     return out
 
 
-def _site(item: Any, here: str, r: Reading) -> tuple[str | None, str | None]:
-    """The level an item's body site names, or why none is found (None, None: no body site)."""
+def _site(item: Any, here: str, r: Reading) -> tuple[str | None, str | None, str]:
+    """The level an item's body site names, or why none is found (None, None: no body site), and the element
+    path that says it (the one coding no row maps, when the body site is that coding alone)."""
     site = item.bodySite
+    at = f"{here}.bodySite"
     if site is None:
-        return None, None
+        return None, None, at
     found: dict[str, str] = {}
     unmapped = []
     for n, c in enumerate(codings(site)):
@@ -185,9 +187,11 @@ def _site(item: Any, here: str, r: Reading) -> tuple[str | None, str | None]:
         for n, c in unmapped:
             r.warn(f"{here}.bodySite.coding[{n}]", f"body site {said(c)} has no row in exchange/data/body-sites.csv: "
                                                    "not read")
-        return next(iter(found)), None
+        return next(iter(found)), None, at
     given = [said(c) for _, c in unmapped] + ([f"text '{shown(site.text)}'"] if site.text else [])
-    return None, f"body site {', '.join(given) or '(empty)'} names no spinal level exchange/data/body-sites.csv maps"
+    if len(given) == 1 and unmapped:
+        at = f"{at}.coding[{unmapped[0][0]}]"
+    return None, f"body site {', '.join(given) or '(empty)'} names no spinal level exchange/data/body-sites.csv maps", at
 
 
 def _side(item: Any, here: str, r: Reading) -> str | None:
@@ -229,6 +233,7 @@ class Line:
     location: dict[str, Any] | None
     level: str | None
     why_no_level: str | None
+    no_level_at: str  # the element path of the body site (or of its one coding no row maps)
     entry: dict[str, Any] | None = None  # an item service: the case record's request.items entry
 
 
@@ -291,13 +296,13 @@ def read_items(claim: Any, at: str, r: Reading) -> ClaimRead:
             r.not_read(f"{here}.productOrService", why, "", item.sequence, coding)
             out.slots.append(ClaimItem(item.sequence, raw, None, location, why))
             continue
-        level, why_no_level = _site(item, here, r)
-        line = Line(here, item.sequence, row, raw, coding, location, level, why_no_level)
+        level, why_no_level, no_level_at = _site(item, here, r)
+        line = Line(here, item.sequence, row, raw, coding, location, level, why_no_level, no_level_at)
         service = row["service"]
         if service == "item":
             name, _, detail = row["values"].partition(":")
             if why_no_level is not None:
-                r.not_read(f"{here}.bodySite", why_no_level, "the item's level is unknown; ", item.sequence, coding)
+                r.not_read(no_level_at, why_no_level, "the item's level is unknown; ", item.sequence, coding)
                 out.slots.append(ClaimItem(item.sequence, raw, None, location, why_no_level,
                                            missing=level_missing(item.sequence, here)))
                 continue
@@ -347,7 +352,7 @@ def place(read: ClaimRead, documented: list[dict[str, Any]], r: Reading) -> Plac
             if level is None:
                 why = line.why_no_level or (f"{said(line.coding)} is done at a spinal level, and neither the item "
                                             "(bodySite) nor the QuestionnaireResponse says which one")
-                r.not_read(f"{line.where}.bodySite", why, "give bodySite; ", line.sequence, line.coding)
+                r.not_read(line.no_level_at, why, "give bodySite; ", line.sequence, line.coding)
                 out.items.append(ClaimItem(line.sequence, line.raw, None, line.location, why,
                                            missing=level_missing(line.sequence, line.where)))
                 continue

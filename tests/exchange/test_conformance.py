@@ -39,6 +39,8 @@ from fhirpathpy.models import models  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 HAND_WRITTEN = ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json"
+#: levels as SNOMED CT body sites, and an item without one (pended, its level asked for by a CommunicationRequest)
+SNOMED_LEVELS = ROOT / "tests" / "data" / "pas-request-snomed-levels.json"
 PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
 
 
@@ -57,7 +59,7 @@ def _run(*args: str) -> str:
 def outputs() -> tuple[tuple[str, dict], ...]:
     """(what, document) for every output of the four commands on the examples."""
     out: list[tuple[str, dict]] = []
-    for path in [*EXAMPLES, HAND_WRITTEN]:
+    for path in [*EXAMPLES, HAND_WRITTEN, SNOMED_LEVELS]:
         out.append((f"explain {path.name}", json.loads(_run("explain", str(path), "--format", "fhir"))))
     for path in EXAMPLES:
         out.append((f"fhir bundle {path.name}", json.loads(_run("fhir", "bundle", str(path)))))

@@ -487,6 +487,43 @@ def test_a_line_without_its_level_is_pended_with_a_communication_request_for_the
     assert not [c for c in _communications(response) if "spinal level of Claim item" in json.dumps(c) and c is not asked]
 
 
+SNOMED = "http://snomed.info/sct"
+
+
+@pytest.mark.parametrize("level,code", [("L1-L2", "80064006"), ("L2-L3", "67459009"), ("L3-L4", "62551000"),
+                                        ("L4-L5", "84020006"), ("L5-S1", "715056000"), ("L4-L5", "243923001")])
+def test_a_snomed_body_site_is_read_as_the_same_level_as_our_own_code(level: str, code: str) -> None:
+    """EHRs send SNOMED CT body structures, not urn:necessity:spinal-level: such a line was pended for its level."""
+    def bundle(site: dict) -> dict:
+        return _pas_request([_line(1, CPT, "63047", site=site), _line(2, CPT, "22630", site=site)])
+
+    own = from_bundle(bundle({"coding": [{"system": "urn:necessity:spinal-level", "code": level}]}), "own").case
+    coded = from_bundle(bundle({"coding": [{"system": SNOMED, "code": code}]}), "snomed")
+    assert coded.case == own and [lv.level for lv in coded.case.request.levels] == [level]
+    assert not coded.warnings
+
+
+def test_snomed_body_sites_are_rows_of_the_table_not_code() -> None:
+    """The SNOMED CT codes are data (exchange/data/body-sites.csv), each row naming its source; no module names one."""
+    from exchange.tables import table
+
+    rows = [r for r in table("body-sites") if r["system"] == SNOMED]
+    assert {r["level"] for r in rows} >= {"L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"}
+    assert all("DICOM PS3.16" in r["source"] for r in rows)
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[2] / "exchange").rglob("*.py"))
+    assert not [r["code"] for r in rows if r["code"] in code]
+
+
+def test_an_unknown_snomed_body_site_is_named_by_its_element_path(tmp_path: Path) -> None:
+    """11994002 is the L4 vertebra (DICOM CID 7603): one vertebra names no motion segment, so it has no row."""
+    bundle = _pas_request([_line(1, CPT, "63047", site={"coding": [{"system": SNOMED, "code": "11994002"}]}),
+                           _line(2, CPT, "22630", site={"text": "L4-L5"})])
+    response, warnings = _answered(tmp_path, bundle)
+    assert ("Bundle.entry[0].resource.item[0].bodySite.coding[0]: body site http://snomed.info/sct|11994002 names no "
+            "spinal level exchange/data/body-sites.csv maps") in warnings, warnings
+    assert _codes(response)[1] == "A4"
+
+
 def test_cpt_codes_under_the_hcpcs_system_are_read_as_cpt() -> None:
     bundle = _pas_request([_line(1, HCPCS, "63047", site={"text": "L4-L5"}), _line(2, HCPCS, "22630", site={"text": "L4-L5"})])
     level = from_bundle(bundle, "hcpcs").case.request.levels[0]
