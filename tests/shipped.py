@@ -8,19 +8,29 @@ other policy too.  Tests that hold a claim over "every decision the project ship
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
+
+import click
 
 from engine.authoring.golden import discover, golden_case, load_golden
 from engine.deciding.decision import Decision
 from engine.deciding.policy import load
 from engine.deciding.solver import Engine
+from engine.presenting.render import render
 from facts import load_case
 from thorough import THOROUGH
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = tuple(sorted(p.name for p in (ROOT / "policies").iterdir() if (p / "policy.lp").is_file()))
 EXAMPLES = tuple(sorted((ROOT / "examples").glob("*.yaml")))
+#: an atom as clingo writes it: a name, then its arguments
+ATOM = re.compile(r"\b[a-z_][a-z0-9_]*\(")
+#: every format a decision is rendered in for a reader
+FORMATS = ("text", "json", "markdown", "html")
 
 
 def goldens(policy: str) -> list[Path]:
@@ -50,3 +60,36 @@ def decisions() -> tuple[tuple[str, str, Decision], ...]:
 def policy(name: str):
     """The loaded policy (cached)."""
     return _policy(name)
+
+
+def _visible(fmt: str, out: str) -> list[str]:
+    """What a reader reads of an output: the JSON's strings but its ``fact`` fields (the atom, for
+    machines), the page's text but its style sheet and script, the letter unescaped."""
+    if fmt == "json":
+        found: list[str] = []
+
+        def walk(node, key=None):
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if k != "fact":
+                        walk(v, k)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, key)
+            elif isinstance(node, str):
+                found.append(node)
+        walk(json.loads(out))
+        return found
+    if fmt == "html":  # the tags too: an attribute (a tooltip) is read as well
+        return [html.unescape(re.sub(r"<(script|style)\b.*?</\1>", " ", out, flags=re.S))]
+    if fmt == "markdown":
+        return [out.replace("\\", "")]
+    return [click.unstyle(out)]
+
+
+def atoms_shown(decision, fmt: str) -> list[str]:
+    """Every atom-like text a reader of ``fmt`` would read, with what is around it."""
+    out = []
+    for text in _visible(fmt, render(decision, fmt)):
+        out += [text[max(0, m.start() - 30):m.end() + 30].replace("\n", " ") for m in ATOM.finditer(text)]
+    return out

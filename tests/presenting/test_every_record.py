@@ -5,6 +5,10 @@ policy, and every policy's goldens under it.
   subject's "blocked by" is one a what-if line giving what was asked requires, or one that fails
   because other determinations do (``derived/1``, which no what-if line can name); the levels
   named as "criteria judged at" are those such lines reach.
+* No atom reaches a reader (issue 20, point 4): the text, the JSON (its ``fact`` fields aside, which
+  are the atoms for machines), the letter and the page hold no ``name(`` of a fact.  cigna-cmm-609
+  cited a care episode's bare fact when it had no length, outcome or start, and the reviewer of
+  examples/source-004.yaml read ``care_episode(4,physical_therapy)``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import pytest
 
 from engine.deciding.decision import DETERMINATIONS, ItemDecision
 from engine.presenting.terminal import blocked_elsewhere, blocking, subject_name
-from shipped import decisions
+from shipped import FORMATS, atoms_shown, decisions
 
 
 def _asked(subject) -> str:
@@ -47,3 +51,10 @@ def test_blocked_by_names_only_what_the_requested_service_needs():
                     wrong.append(f"{record} under {policy}: criteria judged at {where} named, none needed")
     assert checked > 100, "the shipped decisions block on too little to hold the claim"
     assert not wrong, "\n".join(wrong[:20])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_output_holds_an_atom(fmt):
+    shown = [f"{record} under {policy}: ...{text}..." for policy, record, d in decisions()
+             for text in atoms_shown(d, fmt)]
+    assert not shown, "\n".join(dict.fromkeys(shown))
