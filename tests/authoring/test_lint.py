@@ -100,3 +100,44 @@ def test_cli_exit_codes(tmp_path):
     assert dirty.exit_code == 1 and "E105" in dirty.output
     usage = runner.invoke(main, ["lint", "no-such-policy"])
     assert usage.exit_code == 2 and "unknown policy" in usage.output
+
+
+# -- E309 evidence without words (issue 20, point 4) --------------------------------------------
+
+def test_evidence_without_words_is_an_error_naming_its_line(tmp_path):
+    """A policy's own term cited as evidence reached every reader as the atom (``pt_course(2)``)."""
+    body = GOOD + ('criterion("T-2", "Physical therapy tried", "test §2").\nscope("T-2", case).\n'
+                   'bears_on("T-2", decompression_only).\n'
+                   'met("T-2", case, pt_course(E)) :- evaluated("T-2", case), care_episode(E, physical_therapy).\n'
+                   'justified(L, decompression_only) :- holds("T-2", case), requested(L, decompression).\n')
+    folder = _folder(tmp_path, body)
+    lines = (HEADER + body).splitlines()
+    row = next(i for i, line in enumerate(lines, 1) if "pt_course" in line)
+    [finding] = [f for f in lint(folder) if f.code == "E309"]
+    assert (finding.line, finding.column) == (row, lines[row - 1].index("pt_course") + 1)
+    assert "'pt_course/1' has no words" in finding.message
+
+
+def test_evidence_followed_through_a_predicate_of_the_policy(tmp_path):
+    """cigna-cmm-609 cites ``episode_fact(E, Why)``'s second argument: the term is where that rule is."""
+    body = GOOD + ('criterion("T-2", "Care tried", "test §2").\nscope("T-2", case).\n'
+                   'bears_on("T-2", decompression_only).\n'
+                   'fact_of(E, care_days(E, L, M)) :- care_days(E, L, M).\n'
+                   'fact_of(E, episode(E, M)) :- care_episode(E, M), not care_days(E, _, _).\n'
+                   'met("T-2", case, imprecise(Why)) :- evaluated("T-2", case), fact_of(E, Why).\n'
+                   'justified(L, decompression_only) :- holds("T-2", case), requested(L, decompression).\n')
+    folder = _folder(tmp_path, body)
+    row = next(i for i, line in enumerate((HEADER + body).splitlines(), 1) if "fact_of(E, episode" in line)
+    assert [(f.line, f.code) for f in lint(folder) if f.code == "E309"] == [(row, "E309")]
+
+
+def test_a_vocabulary_name_at_another_arity_has_no_words(tmp_path):
+    body = GOOD.replace("met(\"T-1\", L, stenosis(L, Z, S, moderate, St))", "met(\"T-1\", L, stenosis(L, moderate, St))")
+    assert "E309" in {f.code for f in lint(_folder(tmp_path, body))}
+
+
+def test_vocabulary_facts_and_values_are_worded(tmp_path):
+    body = GOOD + ('met("T-1", L, care_episode(E, M)) :- evaluated("T-1", L), care_episode(E, M).\n'
+                   'met("T-1", L, absent(stenosis(L, St))) :- evaluated("T-1", L), imaging_study(St, mri).\n'
+                   'met("T-1", L, E) :- evaluated("T-1", L), care_episode(E, _).\n')
+    assert not [f for f in lint(_folder(tmp_path, body)) if f.code == "E309"]
