@@ -231,6 +231,7 @@ def lint(folder: Path, timeout: float | None = None) -> list[Finding]:
 
     findings.extend(_formula_findings(statements, uses, declared))
     findings.extend(_unworded(statements))
+    findings.extend(_gating(statements, declared))
     findings.extend(_bounded_ground_errors(statements, folder, timeout))
     return sorted(set(findings))
 
@@ -246,6 +247,14 @@ def _unworded(statements: list[ast.AST]) -> list[Finding]:
                            f"evidence '{sig}' has no words: a reviewer would read the atom ({name}(...)) in every "
                            "output; cite a fact of the case vocabulary (necessity vocab), or exclusion(\"a sentence\")"))
     return out
+
+
+def _gating(statements: list[ast.AST], declared: dict) -> list[Finding]:
+    """W310 a criterion nothing gates on; W311 a criterion's rule reading what no case can produce
+    (engine/authoring/gating.py)."""
+    from engine.authoring.gating import ungated, unreachable
+
+    return [Finding(*w) for w in (*ungated(statements, declared), *unreachable(statements))]
 
 
 #: What a rule-defined criterion reads when a formula would say it (E308): its findings only.
