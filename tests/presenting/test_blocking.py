@@ -111,3 +111,8 @@ def test_a_fusion_only_request_is_blocked_only_by_what_fusion_needs():
     assert [b.id for b in row(d, l5s1).blockers] == ["REF-D4a", "REF-D4b", "REF-F5"]
     reasons = to_markdown(d, "L5-S1").split("What would change", 1)[0]
     assert "(REF-D1)" not in reasons, reasons
+    from engine.presenting.render import to_json
+
+    [level] = to_json(d, "L5-S1")["levels"]
+    assert [(b["id"], b["status"]) for b in level["blocked_by"]] == [
+        ("REF-D4a", "not_met"), ("REF-D4b", "not_documented"), ("REF-F5", "not_documented")]
