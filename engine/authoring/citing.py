@@ -91,6 +91,12 @@ class Citations:
             return []  # a number, a string, a constant: read as itself
         if sig in _WRAPPERS or sig == "absent/1":
             return self._term(_arguments(term)[0], stm, sig == "absent/1")
+        if sig == "exclusion/1":
+            inner = _arguments(term)[0]
+            if inner.ast_type == ast.ASTType.SymbolicTerm and inner.symbol.type != SymbolType.String:
+                return [(stm.location.begin.filename, term.location.begin.line, term.location.begin.column,
+                         "exclusion/1")]  # a sentence is a string
+            return []
         if worded(sig) or (absent and sig in ABSENT_TERMS):
             return []
         return [(stm.location.begin.filename, term.location.begin.line, term.location.begin.column, sig)]

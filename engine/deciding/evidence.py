@@ -213,7 +213,13 @@ class Describer:
         said = self._said.get(sym) or _ANY_CASE.get(sym)
         if said is None:
             self._used_case = False
-            said = self._said[sym] = self._sentence(sym)
+            try:
+                said = self._sentence(sym)
+            except (RuntimeError, ValueError, IndexError):
+                # a term of the vocabulary's name and arity built by a policy with arguments of
+                # other kinds (a study named, not numbered): shown as it is, never a stopped decision
+                said = str(sym)
+            self._said[sym] = said
             if not self._used_case:
                 if len(_ANY_CASE) >= _ANY_CASE_LIMIT:
                     _ANY_CASE.clear()

@@ -206,3 +206,8 @@ def test_findings_a_case_can_have_are_no_warning(tmp_path):
                    'not_met("T-1", L, F) :- evaluated("T-1", L), finding(X, yes), F = finding(X, yes), X != tumor.\n'
                    'met("T-1", L, absent(imaging)) :- evaluated("T-1", L), documented(imaging), level_finding(L, spondylolisthesis, yes, _).\n')
     assert lint(_folder(tmp_path, body)) == []
+
+
+def test_an_exclusion_of_a_constant_has_no_words(tmp_path):
+    body = GOOD + 'not_met("T-1", L, exclusion(smoker)) :- evaluated("T-1", L), finding(tumor, yes).\n'
+    assert [(f.line, f.code) for f in lint(_folder(tmp_path, body))] == [(_row(body, "exclusion(smoker)"), "E309")]

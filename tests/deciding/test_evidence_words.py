@@ -66,6 +66,10 @@ def test_a_term_of_the_wrong_arity_is_never_read_as_the_vocabulary_one():
     term = Function("stenosis", [String("L4-L5"), Function("moderate"), Number(2)])
     assert describe(term) == str(term)
     assert describe(Function("absent", [term]))
+    odd = Function("stenosis", [String("L4-L5"), Function("central"), Function("left"), Function("moderate"),
+                                Function("mri")])
+    assert describe(odd) == str(odd)  # a study named, not numbered
+    assert describe(Function("exclusion", [Function("pt")])) == "exclusion(pt)"
 
 
 # -- the reported case: a policy citing a care episode -------------------------------------------
