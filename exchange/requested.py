@@ -77,6 +77,10 @@ class ClaimItem:
     missing: Missing | None = None
 
 
+#: How long an item whose level is missing stays pended: the response asks for the level (exchange/response.py).
+UNTIL_LEVEL = "until its spinal level is sent"
+
+
 class Reading:
     """What reading a request found: problems (refused), warnings and notices (reported)."""
 
@@ -92,14 +96,15 @@ class Reading:
         self.warnings.append(text)
         self.notices.append(Notice(NOT_READ, f"not read from the request: {text}"))
 
-    def not_read(self, where: str, why: str, fix: str, sequence: int, coding: Any) -> None:
-        """A Claim item that cannot be decided: reported, and pended for manual review."""
+    def not_read(self, where: str, why: str, fix: str, sequence: int, coding: Any,
+                 pended: str = "for manual review") -> None:
+        """A Claim item that cannot be decided: reported, and pended (``pended`` says for what or until when)."""
         why = shown(why)
         self.unread.append((where, why))
-        self.warnings.append(f"{where}: {why}: {fix}not decided; the item goes to manual review")
+        self.warnings.append(f"{where}: {why}: {fix}not decided; the item is pended {pended}")
         code = shown(coding.code) if coding is not None and coding.code else "no code"
         self.notices.append(Notice(ITEM_NOT_DECIDED, f"Claim item {sequence} ({code}) is not decided: {why} "
-                                                     f"({where}); pended for manual review"))
+                                                     f"({where}); pended {pended}"))
 
     def refusal(self, what: str, fix: str) -> str:
         """A refusal about what the Claim requests: the items that could not be read are named with it."""
@@ -302,7 +307,8 @@ def read_items(claim: Any, at: str, r: Reading) -> ClaimRead:
         if service == "item":
             name, _, detail = row["values"].partition(":")
             if why_no_level is not None:
-                r.not_read(no_level_at, why_no_level, "the item's level is unknown; ", item.sequence, coding)
+                r.not_read(no_level_at, why_no_level, "the item's level is unknown; ", item.sequence, coding,
+                           pended=UNTIL_LEVEL)
                 out.slots.append(ClaimItem(item.sequence, raw, None, location, why_no_level,
                                            missing=level_missing(item.sequence, here)))
                 continue
@@ -352,7 +358,8 @@ def place(read: ClaimRead, documented: list[dict[str, Any]], r: Reading) -> Plac
             if level is None:
                 why = line.why_no_level or (f"{said(line.coding)} is done at a spinal level, and neither the item "
                                             "(bodySite) nor the QuestionnaireResponse says which one")
-                r.not_read(line.no_level_at, why, "give bodySite; ", line.sequence, line.coding)
+                r.not_read(line.no_level_at, why, "give bodySite; ", line.sequence, line.coding,
+                           pended=UNTIL_LEVEL)
                 out.items.append(ClaimItem(line.sequence, line.raw, None, line.location, why,
                                            missing=level_missing(line.sequence, line.where)))
                 continue

@@ -450,6 +450,8 @@ def test_a_line_whose_level_cannot_be_found_is_pended_asking_for_it(tmp_path: Pa
     assert request.items[1].subject == ("level", "L4-L5", "fusion")
     response, warnings = _answered(tmp_path, bundle)
     assert _codes(response)[1] == "A4" and "item[0].bodySite" in warnings
+    # the warning says what becomes of it: pended until the level comes (the response asks for it), not "manual review"
+    assert "pended until its spinal level is sent" in warnings and "manual review" not in warnings, warnings
 
 
 def _communications(response: dict) -> list[dict]:
