@@ -482,8 +482,10 @@ def larger_translation(draw: st.DrawFn, base: st.SearchStrategy[Case] | None = N
     lo = copy.deepcopy(draw(_bases() if base is None else base))
     index, level = draw(_target(lo, FLEXION_EXTENSION, prefer_fusion=True))
     entry = _findings_at(lo["imaging"][index], level)
-    if "translation_mm" not in entry and draw(st.booleans()):
-        # around REF-F2's "over 3 mm", the boundary itself included
+    if "translation_mm" not in entry:
+        # around REF-F2's "over 3 mm", the boundary itself included.  Always measured first: from "not
+        # measured" to a small figure is not a larger translation; on a second undated study it contradicts
+        # the first, and the policy rightly reads conflicting studies as not documented
         entry["translation_mm"] = draw(st.sampled_from([2.0, 3.0, 4.0]) | tenths(0, 80))
     hi = copy.deepcopy(lo)
     before = entry.get("translation_mm", 0)

@@ -93,7 +93,7 @@ ENGINE_TERMS = frozenset({"study/1", "imprecise/1", "conflicting/1", "exclusion/
                           "absent/1"})
 #: What ``absent(X)`` words beside the vocabulary (a list's name alone is a constant: always words).
 ABSENT_TERMS = frozenset({"stenosis/2", "prior_decompression/1", "prior_surgery/1", "prior_surgery_level/1",
-                          "requested/2", "requested_item/1", "cobb_curves/1", "concordant_level/1"})
+                          "requested/2", "requested_item/2", "cobb_curves/1", "concordant_level/1"})
 #: The words of a documented list (``documented(X)``).
 _LISTS = {
     "imaging": "the record lists its imaging studies",
