@@ -29,14 +29,12 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from facts.document import MAX_DIGITS
+from facts.numbers import InexactNumber, kept
 from facts.text import HIDDEN
 
 #: More digits than any FHIR number holds (R4 asks readers for 18 significant digits of a decimal;
 #: a longer one is kept so that the value read is refused for its precision, at its element).
 FHIR_DIGITS = 40
-#: Decimal places a case value keeps (facts/model.py measures to tenths).
-CASE_DECIMALS = 1
 #: A PAS request bundles the Claim with the few dozen resources it references.
 MAX_ENTRIES = 1_000
 #: An X12 278 request carries a handful of service lines; a lumbar request a dozen.
@@ -113,14 +111,11 @@ def _read_value(parent_key: str, grand_key: str) -> bool:
 
 
 def _too_precise(value: Decimal) -> str | None:
-    if not value.is_finite():
-        return "is not a finite number"
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -CASE_DECIMALS:
-        return (f"{value} has more decimal places than the case record keeps ({CASE_DECIMALS}): "
-                "send the value as measured, rounded to tenths")
-    if value.adjusted() >= MAX_DIGITS:
-        return f"{value} has more digits than any value of a case ({MAX_DIGITS}): correct it"
+    """Why the case record cannot keep ``value`` exactly, in the words a case file gets (facts/numbers.py)."""
+    try:
+        kept(value)
+    except InexactNumber as e:
+        return str(e)
     return None
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from facts.numbers import InexactNumber, kept
+from facts.numbers import MAX_DIGITS, InexactNumber, kept  # MAX_DIGITS: more digits than any value of a case
 from facts.problem import CaseFileError, Problem
 from facts.text import HIDDEN as _HIDDEN, control_character as _control
 
@@ -36,8 +36,6 @@ from facts.text import HIDDEN as _HIDDEN, control_character as _control
 MAX_VALUES = 100_000
 #: A case record nests a few levels deep.
 MAX_DEPTH = 64
-#: More digits than any count, measurement or score in a case.
-MAX_DIGITS = 15
 
 TOO_MANY = (f"the file holds more than {MAX_VALUES} values (counting each use of a YAML alias): a case record "
             "holds a few hundred; check that this is one case record, and write the values out instead of "

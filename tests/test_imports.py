@@ -27,7 +27,7 @@ MAX_LINES = 600
 
 #: Each wing and its rank: a module imports only its own wing and wings of a lower rank.
 WINGS = {
-    "engine": 0,  # the package itself: empty, imports nothing
+    "engine": 0,  # the package itself (empty) and engine.exports (the wings' lazy public names): import nothing
     "facts": 0,
     "engine.deciding": 1,
     "engine.presenting": 2,

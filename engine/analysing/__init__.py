@@ -10,8 +10,7 @@ Imports engine.deciding, engine.presenting, engine.authoring and facts/.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from engine.exports import lazy
 
 _PUBLIC = {
     "case_reads": "engine.analysing.reads",
@@ -25,8 +24,4 @@ _PUBLIC = {
 }
 __all__ = sorted(_PUBLIC)
 
-
-def __getattr__(name: str) -> Any:  # the names above, imported on first use: a cold start stays fast
-    if name in _PUBLIC:
-        return getattr(import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _PUBLIC)

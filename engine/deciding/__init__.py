@@ -10,8 +10,7 @@ wings nor from exchange/.  Start reading at ``solver.Engine.decide``.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from engine.exports import lazy
 
 _PUBLIC = {
     "Policy": "engine.deciding.policy",
@@ -38,8 +37,4 @@ _PUBLIC = {
 }
 __all__ = sorted(_PUBLIC)
 
-
-def __getattr__(name: str) -> Any:  # the names above, imported on first use: a cold start stays fast
-    if name in _PUBLIC:
-        return getattr(import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _PUBLIC)

@@ -212,7 +212,7 @@ def test_decimals_are_read_exactly_before_any_rounding(tmp_path: Path) -> None:
     k, obs = _entry(bundle, "Observation")
     text = json.dumps(bundle).replace('"value": -2.8', '"value": -2.4999999999999999999', 1)
     out = _refused(tmp_path, text)
-    assert f"Bundle.entry[{k}].resource.valueQuantity.value: -2.4999999999999999999 has more decimal places" in out
+    assert f"Bundle.entry[{k}].resource.valueQuantity.value: -2.4999999999999999999 has more than one decimal place; round it to tenths" in out
 
 
 def test_an_answer_with_more_precision_than_the_case_keeps_is_refused(tmp_path: Path) -> None:
@@ -221,7 +221,7 @@ def test_an_answer_with_more_precision_than_the_case_keeps_is_refused(tmp_path: 
     _, answers = _entry(bundle, "QuestionnaireResponse")
     assert [a["valueDecimal"] for a in _find(answers["item"], "conservative_care.total_weeks")["answer"]] == [11.5]
     text = json.dumps(bundle).replace('"valueDecimal": 11.5', '"valueDecimal": 11.99999999999999999999', 1)
-    assert "11.99999999999999999999 has more decimal places" in _refused(tmp_path, text)
+    assert "11.99999999999999999999 has more than one decimal place" in _refused(tmp_path, text)
 
 
 def test_a_5000_digit_number_is_named_by_its_element(tmp_path: Path) -> None:
