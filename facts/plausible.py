@@ -57,7 +57,9 @@ MEASURES: tuple[Measure, ...] = (
     Measure("levels", "dynamic_instability", "instability between two positions", TWO_POSITIONS),
     Measure("alignment", "cobb", "a Cobb angle", STANDING),
     Measure("alignment", "sva_mm", "a sagittal vertical axis", STANDING),
-    Measure("alignment", "pi_ll_mismatch_deg", "a pelvic incidence-lumbar lordosis mismatch", STANDING),
+    # pelvic incidence does not change with position, and lordosis is measured supine too (lower): unusual off
+    # standing films, not impossible
+    Measure("alignment", "pi_ll_mismatch_deg", "a pelvic incidence-lumbar lordosis mismatch", STANDING + CROSS_SECTIONAL),
     Measure("alignment", "coronal_imbalance_mm", "a coronal imbalance", STANDING),
 )
 
