@@ -496,3 +496,18 @@ def larger_translation(draw: st.DrawFn, base: st.SearchStrategy[Case] | None = N
     step = draw(st.sampled_from([0.1, 1.5, 3.5]) | tenths(1, 60))
     _findings_at(hi["imaging"][index], level)["translation_mm"] = round(before + step, 1)
     return lo, hi, level
+
+
+def places(record: object) -> list[tuple[object, object]]:
+    """Every (container, key) of a record, nested ones included: where one value may be damaged."""
+    found: list[tuple[object, object]] = []
+    stack = [record]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found.extend((node, key) for key in node)
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            found.extend((node, i) for i in range(len(node)))
+            stack.extend(reversed(node))
+    return found

@@ -23,7 +23,7 @@ from engine.presenting.terminal import MARK, to_text
 # ---------------------------------------------------------------------------
 
 
-def _criterion_json(c: CriterionResult) -> dict[str, Any]:
+def criterion_json(c: CriterionResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": c.id,
         "title": c.title,
@@ -49,7 +49,7 @@ def _requirement_json(a) -> dict[str, Any]:
     return {"id": a.criterion, "scope": a.scope, "status": a.status}
 
 
-def _change_json(w: WouldChange) -> dict[str, Any]:
+def change_json(w: WouldChange) -> dict[str, Any]:
     out: dict[str, Any] = {
         "determination": w.determination,
         "kind": w.kind,
@@ -66,9 +66,9 @@ def _explained(out: dict[str, Any], subject: LevelDecision | ItemDecision, decis
     if action.to_request:
         out["to_request"] = [{"id": r.id, "scope": r.scope, "documentation": r.documentation} for r in action.to_request]
     if decision.explained:
-        out["criteria"] = [_criterion_json(c) for c in subject.criteria]
+        out["criteria"] = [criterion_json(c) for c in subject.criteria]
     if decision.would_change_computed:
-        out["would_change"] = [_change_json(w) for w in subject.would_change]
+        out["would_change"] = [change_json(w) for w in subject.would_change]
     return out
 
 

@@ -323,20 +323,7 @@ json_values = st.recursive(
 def damaged_cases(draw: st.DrawFn) -> object:
     """A valid record with one part replaced, removed or added: the most likely shape of a bad export."""
     record = draw(cases_st.cases())
-    holders = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            holders.extend((node, key) for key in node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            holders.extend((node, i) for i in range(len(node)))
-            for value in node:
-                walk(value)
-
-    walk(record)
-    holder, key = draw(st.sampled_from(holders))
+    holder, key = draw(st.sampled_from(cases_st.places(record)))
     action = draw(st.sampled_from(["replace", "remove", "add"]))
     if action == "replace":
         holder[key] = draw(json_values)

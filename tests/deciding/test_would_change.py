@@ -86,7 +86,7 @@ def test_source_003_groups_interchangeable_criteria_in_one_line():
             (("REF-D4a", "case", "not_documented"), ("REF-F4", "L5-S1", "not_met"))) in sets(level)
 
 
-def _subjects():
+def subjects():
     for pid in shipped_policies():
         yield from ((pid, path) for path in EXAMPLES)
         yield from ((pid, path) for path in discover(DEFAULT_POLICIES_DIR / pid))
@@ -95,7 +95,7 @@ def _subjects():
 _ENGINES: dict[str, Engine] = {}
 
 
-@pytest.mark.parametrize("pid,path", list(_subjects()), ids=lambda v: v if isinstance(v, str) else v.name)
+@pytest.mark.parametrize("pid,path", list(subjects()), ids=lambda v: v if isinstance(v, str) else v.name)
 def test_no_what_if_lists_a_met_criterion_and_each_carries_its_status(pid, path):
     engine = _ENGINES.setdefault(pid, Engine(load(pid)))
     case = load_case(path) if path.parent.name == "examples" else golden_case(load_golden(path))

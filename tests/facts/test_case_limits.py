@@ -185,20 +185,7 @@ def extreme_texts(draw: st.DrawFn) -> tuple[str, str]:
     """A valid record, one value of it replaced by an extreme literal, written as JSON or YAML,
     perhaps with a byte-order mark and CRLF line ends."""
     record = draw(cases_st.cases())
-    holders = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            holders.extend((node, key) for key in node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            holders.extend((node, i) for i in range(len(node)))
-            for value in node:
-                walk(value)
-
-    walk(record)
-    holder, key = draw(st.sampled_from(holders))
+    holder, key = draw(st.sampled_from(cases_st.places(record)))
     holder[key] = "__EXTREME__"
     literal = draw(st.sampled_from(EXTREMES))
     fmt = draw(st.sampled_from(["json", "yaml"]))
