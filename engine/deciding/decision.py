@@ -119,6 +119,32 @@ class ItemDecision:
     would_change: tuple[WouldChange, ...] = ()
 
 
+def asked(subject: LevelDecision | ItemDecision) -> str:
+    """The determination that gives what was asked: ``fusion`` where fusion is requested, else
+    ``decompression_only``; ``medically_necessary`` for an item."""
+    if isinstance(subject, ItemDecision):
+        return "medically_necessary"
+    return "fusion" if "fusion" in subject.requested else "decompression_only"
+
+
+def reaches(determination: str, wanted: str) -> bool:
+    """``determination`` gives ``wanted`` or more (fusion gives decompression only)."""
+    if wanted in DETERMINATIONS and determination in DETERMINATIONS:
+        return DETERMINATIONS.index(determination) >= DETERMINATIONS.index(wanted)
+    return determination == wanted
+
+
+def requirements(subject: LevelDecision | ItemDecision) -> tuple[WouldChange, ...]:
+    """The what-if lines that give what was asked: what the requested service needs.
+
+    A level that asked for fusion alone also has lines for decompression only
+    (a lower answer the record could reach); those are not what the service
+    needs, so neither "blocked by" nor the documentation to request reads them.
+    """
+    wanted = asked(subject)
+    return tuple(w for w in subject.would_change if reaches(w.determination, wanted))
+
+
 @dataclass(frozen=True)
 class PolicyRef:
     id: str

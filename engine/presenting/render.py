@@ -16,7 +16,7 @@ from engine.deciding.decision import CriterionResult, Decision, ItemDecision, Le
 from engine.presenting.actions import action_of, request_action
 from engine.presenting.letter import to_markdown
 from engine.presenting.page import to_html
-from engine.presenting.terminal import MARK, to_text
+from engine.presenting.terminal import MARK, blocking, to_text
 
 # ---------------------------------------------------------------------------
 # JSON
@@ -65,6 +65,9 @@ def _explained(out: dict[str, Any], subject: LevelDecision | ItemDecision, decis
     out["action"] = action.code
     if action.to_request:
         out["to_request"] = [{"id": r.id, "scope": r.scope, "documentation": r.documentation} for r in action.to_request]
+    blockers = blocking(decision, subject) if action.code != "certify" else []
+    if blockers:  # the summary's "blocked by": what the requested service needs and the record lacks
+        out["blocked_by"] = [{"id": c.id, "scope": c.scope, "status": c.status} for c in blockers]
     if decision.explained:
         out["criteria"] = [criterion_json(c) for c in subject.criteria]
     if decision.would_change_computed:

@@ -17,7 +17,8 @@ import click
 from engine.presenting import labels
 from engine.presenting.actions import action_of, request_action, WORDS as ACTION_WORDS
 from engine.presenting.context import Context
-from engine.deciding.decision import CONTRADICTED, CONTRADICTED_AND_DOCUMENTATION, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+from engine.deciding.decision import (CONTRADICTED, CONTRADICTED_AND_DOCUMENTATION, DOCUMENTATION, CriterionResult,
+                                      Decision, ItemDecision, LevelDecision, WouldChange, requirements)
 
 MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "not_documented": ("?", "yellow")}
 WAIVED = ("↷", "cyan")
@@ -85,14 +86,17 @@ def _failing(c: CriterionResult) -> bool:
 
 
 def _named(subject: LevelDecision | ItemDecision) -> list[tuple[str, str]]:
-    """Every (criterion, scope) a what-if line of the subject names, in order."""
-    return list(dict.fromkeys((a.criterion, a.scope) for w in subject.would_change for a in (*w.requires, *w.one_of)))
+    """Every (criterion, scope) a what-if line giving what was asked names, in order
+    (``requirements``: the same lines the documentation to request is read from)."""
+    return list(dict.fromkeys((a.criterion, a.scope) for w in requirements(subject) for a in (*w.requires, *w.one_of)))
 
 
 def blocking(decision: Decision, subject: LevelDecision | ItemDecision) -> list[CriterionResult]:
     """The subject's own criteria that stand between what was justified and what was asked.
 
-    With the what-if computed: those its lines name, and those that fail
+    With the what-if computed: those named by its lines that give what was
+    asked (a fusion-only request is not blocked by a criterion only
+    decompression needs, though a line to decompression only names it), and those that fail
     because other determinations do (``derived/1``, which no line can name).
     A failing criterion in neither is in nobody's way: with ``REF-F1`` met at
     L4-L5, ``REF-F2`` not documented there changes nothing.  Criteria judged
@@ -108,7 +112,7 @@ def blocking(decision: Decision, subject: LevelDecision | ItemDecision) -> list[
 
 
 def blocked_elsewhere(decision: Decision, subject: LevelDecision | ItemDecision) -> list[str]:
-    """The levels or items whose own criteria a what-if line of the subject
+    """The levels or items whose own criteria a what-if line giving what was asked
     also needs (L5-S1 for S1-pelvis, the level for a device), in order."""
     if not decision.would_change_computed:
         return []
