@@ -33,6 +33,7 @@ from typing import Any
 from engine.presenting import labels
 from engine.deciding.decision import (
     CONTRADICTED,
+    CONTRADICTED_AND_DOCUMENTATION,
     DETERMINATIONS,
     DOCUMENTATION,
     NOT_ADDRESSED,
@@ -203,6 +204,9 @@ def change_note(subject: str, w: WouldChange, decision: Decision) -> str:
     if w.kind == CONTRADICTED:
         return f"{subject}: {target} only if a different finding were documented (the record contradicts it): " \
                + " and ".join(needs)
+    if w.kind == CONTRADICTED_AND_DOCUMENTATION:
+        return f"{subject}: {target} only if a different finding were documented (the record contradicts it) " \
+               "and documentation obtained, each as marked: " + " and ".join(needs)
     return f"{subject}: documentation to obtain for {target}: " + " and ".join(needs)
 
 

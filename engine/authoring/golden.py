@@ -19,7 +19,7 @@ A golden file is YAML::
 Every key under ``expect`` is optional; what is given must hold exactly.
 ``would_change`` entries must be among the sets the decision's what-if lines
 stand for (a line with ``one_of`` stands for one set per choice), of the
-given ``kind`` when one is given (``documentation`` or ``contradicted``);
+given ``kind`` when one is given (``documentation``, ``contradicted`` or ``contradicted_and_documentation``);
 ``unchanged_by`` says no alternative for the subject needs exactly that set.
 Policy folders keep their goldens inline (``record``), so a policy never
 reads a file outside its folder.
@@ -48,7 +48,7 @@ class _Change(_Shape):
     subject: StrictStr
     determination: StrictStr
     requires: list[StrictStr]
-    kind: StrictStr | None = None  # documentation or contradicted; either when absent
+    kind: StrictStr | None = None  # documentation, contradicted or contradicted_and_documentation; any when absent
 
 
 class _Unchanged(_Shape):

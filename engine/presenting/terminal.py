@@ -17,8 +17,8 @@ import click
 from engine.presenting import labels
 from engine.presenting.actions import action_of, request_action, WORDS as ACTION_WORDS
 from engine.presenting.context import Context
-from engine.deciding.decision import (CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision,
-                                      WouldChange, requirements)
+from engine.deciding.decision import (CONTRADICTED, CONTRADICTED_AND_DOCUMENTATION, DOCUMENTATION, CriterionResult,
+                                      Decision, ItemDecision, LevelDecision, WouldChange, requirements)
 
 MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "not_documented": ("?", "yellow")}
 WAIVED = ("↷", "cyan")
@@ -125,12 +125,16 @@ def requirement(a, subject: str, marked: bool) -> str:
     return f"{mark(a.status)} {text}" if marked else text
 
 
+#: Lines that need a finding the record contradicts (✗) and documentation it lacks (?), each marked.
+BOTH_TITLE = "findings the record contradicts, and documentation to obtain (✗ a different finding, ? documentation)"
+
+
 def change_phrase(w: WouldChange, subject: str, name=None, one_of: str = "one of", joined: bool = True) -> str:
     """``REF-D4a and one of REF-F1, REF-F2``: ``name(a, subject, with_status)`` writes each
     criterion (status marks by default, where findings are contradicted); ``joined``
     runs all but the last with commas, else every one with "and"."""
     name = name or requirement
-    with_status = w.kind == CONTRADICTED
+    with_status = w.kind != DOCUMENTATION
     parts = [name(a, subject, with_status) for a in w.requires]
     if w.one_of:
         choices = ", ".join(name(a, subject, with_status) for a in w.one_of)
@@ -164,7 +168,8 @@ def changes_lines(changes: tuple[WouldChange, ...], subject: str, indent: str) -
     """What would change a subject: documentation to obtain, then contradicted findings, apart."""
     lines: list[str] = []
     for kind, title in ((DOCUMENTATION, "documentation to obtain"),
-                        (CONTRADICTED, "findings the record contradicts (only a different finding would change it)")):
+                        (CONTRADICTED, "findings the record contradicts (only a different finding would change it)"),
+                        (CONTRADICTED_AND_DOCUMENTATION, BOTH_TITLE)):
         of_kind = [w for w in changes if w.kind == kind]
         if of_kind:
             lines.append(f"{indent}{click.style(title, underline=True)}:")
@@ -250,7 +255,8 @@ def _changes_summary(subjects: list[LevelDecision | ItemDecision]) -> list[str]:
     lines = []
     width = max((len(subject_name(s)) for s in subjects if s.would_change), default=0)
     for kind, title in ((DOCUMENTATION, "documentation to obtain"),
-                        (CONTRADICTED, "findings the record contradicts (only a different finding would change these)")):
+                        (CONTRADICTED, "findings the record contradicts (only a different finding would change these)"),
+                        (CONTRADICTED_AND_DOCUMENTATION, BOTH_TITLE)):
         rows = []
         for s in subjects:
             name = subject_name(s)

@@ -747,3 +747,18 @@ def test_no_bundle_gives_a_traceback(text: str) -> None:
     if request.case is None:
         policy = load("reference")
         json.loads(response_text(undecided(request, policy), request, policy))
+
+
+def test_a_measurement_on_a_study_that_cannot_show_it_is_refused_at_its_element(tmp_path: Path) -> None:
+    """Issue 20, 6: the bundle reader builds the case record, so the case model's rule holds there: an SVA
+    sent under an MRI is refused, naming the answer's element and the case field."""
+    films = {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"sva_mm": 50}}
+    bundle = _case_bundle({"imaging": [baseline()["imaging"][0], films]})
+    i, answers = _entry(bundle, "QuestionnaireResponse")
+    groups = [n for n, item in enumerate(answers["item"]) if item["linkId"] == "imaging[]"]
+    second = answers["item"][groups[1]]
+    _find(second["item"], "imaging[].study")["answer"][0]["valueCoding"]["code"] = "mri"
+    sva = next(n for n, item in enumerate(second["item"]) if item["linkId"] == "imaging[].alignment")
+    out = _refused(tmp_path, bundle)
+    assert f"Bundle.entry[{i}].resource.item[{groups[1]}].item[{sva}]" in out, out
+    assert "imaging[1].alignment.sva_mm: a sagittal vertical axis cannot be read on mri" in out, out
