@@ -21,10 +21,10 @@ test: $(STAMP)
 	$(BIN)/necessity test --min-coverage 100
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
-# every long search too (tests/thorough.py): each shipped policy checked and diffed with itself, the
-# whole mutation catalogue; tens of minutes on two cores
+# the whole suite with every long search (tests/thorough.py): each shipped policy checked and diffed with itself, the
+# whole mutation catalogue, every golden under every policy; tens of minutes on two cores
 thorough: $(STAMP)
-	NECESSITY_THOROUGH=1 $(BIN)/python -m pytest -n auto --dist loadfile --timeout 3600 --durations 20 tests/analysing
+	NECESSITY_THOROUGH=1 $(BIN)/python -m pytest -n auto --dist loadfile --timeout 3600 --durations 20
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -295,7 +295,8 @@ def _cross_sectional(c: _Case, study_day: dt.date) -> dict:
             modic: dict = {"present": rng.random() < 0.8}
             if modic["present"] and rng.random() < 0.6:
                 modic["type"] = _pick(rng, {1: 30, 2: 60, 3: 10})
-            entry["modic_change"] = modic
+            if study["study"] == "mri":  # a Modic change is read on MRI only (facts/plausible.py); drawn
+                entry["modic_change"] = modic  # all the same, so that the draws after it stay as they were
         findings.append(entry)
     # A finding at a neighbouring level that is not requested.
     neighbours = [lv for lv in LUMBAR if lv not in c.levels]

@@ -101,6 +101,11 @@ def attachment_codes(policy: Policy) -> dict[str, Row]:
     return codes
 
 
+def attachment_for(field: str) -> Row:
+    """The code that asks for the documentation of one case field: the first row whose field is a prefix of it."""
+    return next((r for r in table("attachments") if r["field"] and field.startswith(r["field"])), general_attachment())
+
+
 def general_attachment() -> Row:
     """The code that asks for the medical records as a whole (the row with no field)."""
     return next(r for r in table("attachments") if r["field"] == "")

@@ -49,6 +49,20 @@ PLAN_PART = {"decompression": "decompression", "fusion": "fusion", "instrumentat
 
 
 @dataclass(frozen=True)
+class Missing:
+    """What a request lacks to decide a Claim item: the response asks for it (a CommunicationRequest)."""
+
+    what: str  # in words: "the spinal level of Claim item 1"
+    element: str  # the element path that would carry it: "Bundle.entry[0].resource.item[0].bodySite"
+    field: str  # the case record field it gives (request.levels[].level): its attachment code (attachments.csv)
+
+
+def level_missing(sequence: int, where: str) -> Missing:
+    """The spinal level of a Claim item, given by its bodySite."""
+    return Missing(f"the spinal level of Claim item {sequence}", f"{where}.bodySite", "request.levels[].level")
+
+
+@dataclass(frozen=True)
 class ClaimItem:
     """One Claim item and what the engine decides for it."""
 
@@ -60,7 +74,11 @@ class ClaimItem:
     #: the requester cancelled the item (modifierextension-infoCancelled): never decided, never certified
     cancelled: bool = False
     #: what the request lacks to decide the item (its spinal level), for a CommunicationRequest asking for it
-    missing: str | None = None
+    missing: Missing | None = None
+
+
+#: How long an item whose level is missing stays pended: the response asks for the level (exchange/response.py).
+UNTIL_LEVEL = "until its spinal level is sent"
 
 
 class Reading:
@@ -78,14 +96,15 @@ class Reading:
         self.warnings.append(text)
         self.notices.append(Notice(NOT_READ, f"not read from the request: {text}"))
 
-    def not_read(self, where: str, why: str, fix: str, sequence: int, coding: Any) -> None:
-        """A Claim item that cannot be decided: reported, and pended for manual review."""
+    def not_read(self, where: str, why: str, fix: str, sequence: int, coding: Any,
+                 pended: str = "for manual review") -> None:
+        """A Claim item that cannot be decided: reported, and pended (``pended`` says for what or until when)."""
         why = shown(why)
         self.unread.append((where, why))
-        self.warnings.append(f"{where}: {why}: {fix}not decided; the item goes to manual review")
+        self.warnings.append(f"{where}: {why}: {fix}not decided; the item is pended {pended}")
         code = shown(coding.code) if coding is not None and coding.code else "no code"
         self.notices.append(Notice(ITEM_NOT_DECIDED, f"Claim item {sequence} ({code}) is not decided: {why} "
-                                                     f"({where}); pended for manual review"))
+                                                     f"({where}); pended {pended}"))
 
     def refusal(self, what: str, fix: str) -> str:
         """A refusal about what the Claim requests: the items that could not be read are named with it."""
@@ -148,11 +167,13 @@ def levels_in(text: str) -> list[str]:
     return out
 
 
-def _site(item: Any, here: str, r: Reading) -> tuple[str | None, str | None]:
-    """The level an item's body site names, or why none is found (None, None: no body site)."""
+def _site(item: Any, here: str, r: Reading) -> tuple[str | None, str | None, str]:
+    """The level an item's body site names, or why none is found (None, None: no body site), and the element
+    path that says it (the one coding no row maps, when the body site is that coding alone)."""
     site = item.bodySite
+    at = f"{here}.bodySite"
     if site is None:
-        return None, None
+        return None, None, at
     found: dict[str, str] = {}
     unmapped = []
     for n, c in enumerate(codings(site)):
@@ -171,9 +192,11 @@ def _site(item: Any, here: str, r: Reading) -> tuple[str | None, str | None]:
         for n, c in unmapped:
             r.warn(f"{here}.bodySite.coding[{n}]", f"body site {said(c)} has no row in exchange/data/body-sites.csv: "
                                                    "not read")
-        return next(iter(found)), None
+        return next(iter(found)), None, at
     given = [said(c) for _, c in unmapped] + ([f"text '{shown(site.text)}'"] if site.text else [])
-    return None, f"body site {', '.join(given) or '(empty)'} names no spinal level exchange/data/body-sites.csv maps"
+    if len(given) == 1 and unmapped:
+        at = f"{at}.coding[{unmapped[0][0]}]"
+    return None, f"body site {', '.join(given) or '(empty)'} names no spinal level exchange/data/body-sites.csv maps", at
 
 
 def _side(item: Any, here: str, r: Reading) -> str | None:
@@ -215,6 +238,7 @@ class Line:
     location: dict[str, Any] | None
     level: str | None
     why_no_level: str | None
+    no_level_at: str  # the element path of the body site (or of its one coding no row maps)
     entry: dict[str, Any] | None = None  # an item service: the case record's request.items entry
 
 
@@ -277,15 +301,16 @@ def read_items(claim: Any, at: str, r: Reading) -> ClaimRead:
             r.not_read(f"{here}.productOrService", why, "", item.sequence, coding)
             out.slots.append(ClaimItem(item.sequence, raw, None, location, why))
             continue
-        level, why_no_level = _site(item, here, r)
-        line = Line(here, item.sequence, row, raw, coding, location, level, why_no_level)
+        level, why_no_level, no_level_at = _site(item, here, r)
+        line = Line(here, item.sequence, row, raw, coding, location, level, why_no_level, no_level_at)
         service = row["service"]
         if service == "item":
             name, _, detail = row["values"].partition(":")
             if why_no_level is not None:
-                r.not_read(f"{here}.bodySite", why_no_level, "the item's level is unknown; ", item.sequence, coding)
+                r.not_read(no_level_at, why_no_level, "the item's level is unknown; ", item.sequence, coding,
+                           pended=UNTIL_LEVEL)
                 out.slots.append(ClaimItem(item.sequence, raw, None, location, why_no_level,
-                                           missing=f"the spinal level of Claim item {item.sequence} (bodySite)"))
+                                           missing=level_missing(item.sequence, here)))
                 continue
             line.entry = {"item": name, **({"level": level} if level else {}), **({"source": detail} if detail else {})}
             side = _side(item, here, r)
@@ -333,9 +358,10 @@ def place(read: ClaimRead, documented: list[dict[str, Any]], r: Reading) -> Plac
             if level is None:
                 why = line.why_no_level or (f"{said(line.coding)} is done at a spinal level, and neither the item "
                                             "(bodySite) nor the QuestionnaireResponse says which one")
-                r.not_read(f"{line.where}.bodySite", why, "give bodySite; ", line.sequence, line.coding)
+                r.not_read(line.no_level_at, why, "give bodySite; ", line.sequence, line.coding,
+                           pended=UNTIL_LEVEL)
                 out.items.append(ClaimItem(line.sequence, line.raw, None, line.location, why,
-                                           missing=f"the spinal level of Claim item {line.sequence} (bodySite)"))
+                                           missing=level_missing(line.sequence, line.where)))
                 continue
             entry = out.levels.setdefault(level, {"level": level})
             out.origin.setdefault(f"request.levels.{level}", line.where)

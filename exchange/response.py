@@ -33,6 +33,7 @@ from typing import Any
 from engine.presenting import labels
 from engine.deciding.decision import (
     CONTRADICTED,
+    CONTRADICTED_AND_DOCUMENTATION,
     DETERMINATIONS,
     DOCUMENTATION,
     NOT_ADDRESSED,
@@ -151,6 +152,9 @@ def item_action(item: ItemDecision) -> Action:
 
 
 def unmapped_action(item: ClaimItem) -> Action:
+    if item.missing is not None and not item.cancelled:
+        return Action("pended", f"item {item.sequence}: not decided: {item.why_unmapped}; pended: waits for "
+                                f"{item.missing.what} ({item.missing.element}), asked for by a CommunicationRequest")
     return Action("pended", f"item {item.sequence}: not decided: {item.why_unmapped}; pended for manual review")
 
 
@@ -200,6 +204,9 @@ def change_note(subject: str, w: WouldChange, decision: Decision) -> str:
     if w.kind == CONTRADICTED:
         return f"{subject}: {target} only if a different finding were documented (the record contradicts it): " \
                + " and ".join(needs)
+    if w.kind == CONTRADICTED_AND_DOCUMENTATION:
+        return f"{subject}: {target} only if a different finding were documented (the record contradicts it) " \
+               "and documentation obtained, each as marked: " + " and ".join(needs)
     return f"{subject}: documentation to obtain for {target}: " + " and ".join(needs)
 
 
@@ -290,6 +297,29 @@ def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], g
     if len(wanted.lines) == 1:
         resource["extension"] = [{"url": SERVICE_LINE, "valuePositiveInt": wanted.lines[0]}]
     return resource
+
+
+def _asking(decision: Decision, item: ClaimItem, code: Row, parties: dict[str, Any]) -> dict[str, Any]:
+    """The CommunicationRequest for what the request lacks to decide a Claim item (its spinal level), tied
+    to the item by its service line number."""
+    missing = item.missing
+    assert missing is not None
+    name = f"{decision.case}/missing/item-{item.sequence}"
+    return {
+        "resourceType": "CommunicationRequest",
+        "meta": {"profile": [PROFILES["CommunicationRequest"]]},
+        "id": resource_id(name.replace("/", "-")),
+        "extension": [{"url": SERVICE_LINE, "valuePositiveInt": item.sequence}],
+        "identifier": [{"system": CASE_SYSTEM, "value": name}],
+        "status": "active",
+        "category": [{"coding": [REPORT_TYPE]}],
+        "medium": [{"coding": [MEDIUM]}],
+        **parties,
+        "payload": [{"contentString": code["code"]}],
+        "reasonCode": [{"text": f"Claim item {item.sequence} is not decided: {item.why_unmapped}"}],
+        "note": [{"text": f"Information to send: {missing.what}, in {missing.element} (text such as L4-L5, or a "
+                          "body-structure code), then submit the request again: the item is decided once it is known"}],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -394,7 +424,7 @@ def to_response(decision: Decision, request: Request, policy: Policy, decided: s
 
     ``decided`` is the time of decision (a FHIR instant); by default $NECESSITY_DECISION_TIME, else now.
     """
-    from exchange.documents import attachment_codes, general_attachment
+    from exchange.documents import attachment_codes, attachment_for, general_attachment
 
     decided = decision_time(decided)
     decision = noticed(decision, request)
@@ -473,6 +503,8 @@ def to_response(decision: Decision, request: Request, policy: Policy, decided: s
     codes, general = attachment_codes(policy), general_attachment()
     parties = _parties(request, resolved)
     communications = [_communication(decision, w, codes, general, parties) for w in wanted.values()]
+    communications += [_asking(decision, ci, attachment_for(ci.missing.field), parties) for ci in request.items
+                       if ci.missing is not None and not ci.cancelled and answered[ci.sequence][0].action == "pended"]
     cid = decision.case
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse",

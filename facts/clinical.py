@@ -15,7 +15,9 @@ from pydantic import (
     StrictInt,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from facts.plausible import implausible_level
 from facts.terms import (
     Acuity,
     ArthropathyStatus,
@@ -218,8 +220,9 @@ class PriorSurgery(Record):
 
     @model_validator(mode="after")
     def _level_in_region(self) -> "PriorSurgery":
-        if self.level is not None and self.region is Region.cervical:
-            raise ValueError(f"level {self.level} is not cervical: drop the level or correct the region")
+        why = None if self.level is None else implausible_level(self.level, self.region)
+        if why is not None:  # at the level, so that its line and element path are named
+            raise PydanticCustomError("implausible", why, {"at": ("level",)})
         return self
 
 

@@ -22,7 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from facts.emit import case_atoms
 from facts.model import Case, CaseDate, Level, MrcGrade
+from facts.plausible import can_show
 from facts.schema import walk
+from facts.terms import StudyType
 from facts.vocabulary import BY_NAME
 
 #: (predicate signature, key): the key is the constant that names the fact
@@ -184,6 +186,9 @@ def _probe(path: str) -> tuple[dict[str, Any], list[tuple[Any, str]]] | None:
                 node[name] = required(base)
             node = node[name]
         model = base
+    if path.startswith("imaging[].") and len(parts) > 2:  # a study of a kind that can show the field
+        shown = parts[2].removesuffix("[]")
+        data["imaging"][0]["study"] = next(t.value for t in StudyType if can_show(t, shown))
     return data, steps
 
 

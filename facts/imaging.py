@@ -15,6 +15,9 @@ from pydantic import (
     model_validator,
 )
 
+from pydantic_core import PydanticCustomError
+
+from facts.plausible import implausible_measure
 from facts.request import _no_repeats
 from facts.terms import (
     SPINAL_LEVELS,
@@ -175,3 +178,11 @@ class ImagingStudy(Record):
     def _levels_once(cls, levels: tuple[LevelFindings, ...]) -> tuple[LevelFindings, ...]:
         _no_repeats([lv.level for lv in levels], "level")
         return levels
+
+    @model_validator(mode="after")
+    def _what_the_study_can_show(self) -> "ImagingStudy":
+        found = implausible_measure(self)
+        if found is not None:  # at the field itself, so that its line and element path are named
+            at, why = found
+            raise PydanticCustomError("implausible", why, {"at": at})
+        return self

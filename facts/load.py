@@ -126,7 +126,8 @@ def _problems_from(exc: ValidationError, root: yaml.Node | None, at: tuple[int |
     problems = []
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
-    locs = [at + _clean_loc(tuple(e["loc"])) for e in errors]
+    # a record's validator may name the field it refuses inside the record (``ctx["at"]``)
+    locs = [at + _clean_loc(tuple(e["loc"])) + tuple((e.get("ctx") or {}).get("at", ())) for e in errors]
     for err, loc in zip(errors, locs):
         if err["type"] == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
             continue  # a consequence of the failing entry below it, already reported

@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from facts.plausible import LEVEL_REGIONS, can_show
 from facts.terms import (
     SACROPELVIC_LEVEL,
     SPINAL_LEVELS,
@@ -28,6 +29,7 @@ from facts.terms import (
     ListhesisDirection,
     ListhesisType,
     Modality,
+    Region,
     Setting,
     Side,
     StenosisGrade,
@@ -176,14 +178,16 @@ def spondylolistheses(draw: st.DrawFn, present: bool | None = None) -> dict[str,
 @st.composite
 def level_findings(draw: st.DrawFn, level: str, study: str) -> dict[str, Any]:
     out: dict[str, Any] = {"level": level}
-    _put(out, "stenosis", draw(st.none() | st.lists(stenoses(), max_size=2)))
+    if can_show(study, "stenosis"):
+        _put(out, "stenosis", draw(st.none() | st.lists(stenoses(), max_size=2)))
     # absent: not documented; present false: documented absent
     _put(out, "spondylolisthesis", draw(st.none() | spondylolistheses()))
     if study == FLEXION_EXTENSION:
         _put(out, "translation_mm", draw(st.none() | tenths(0, 120)))
         _put(out, "angulation_deg", draw(st.none() | tenths(0, 250)))
     for name in ("facet_arthropathy", "disc_bulge", "disc_height_loss"):
-        _put(out, name, draw(tri_state()))
+        if can_show(study, name):
+            _put(out, name, draw(tri_state()))
     return out
 
 
@@ -281,7 +285,9 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
         surgeries = []
         for _ in range(draw(st.integers(0, 2))):
             surgery: dict[str, Any] = {"type": draw(_values(SurgeryType))}
-            _put(surgery, "level", draw(st.none() | st.sampled_from(MOTION_SEGMENTS)))
+            # the region defaults to lumbar: a lumbar level (facts/plausible.py)
+            _put(surgery, "level", draw(st.none() | st.sampled_from(
+                [lv for lv in MOTION_SEGMENTS if Region.lumbar in LEVEL_REGIONS[lv]])))
             surgeries.append(surgery)
         out["prior_surgeries"] = surgeries
     if draw(st.booleans()):
@@ -482,8 +488,10 @@ def larger_translation(draw: st.DrawFn, base: st.SearchStrategy[Case] | None = N
     lo = copy.deepcopy(draw(_bases() if base is None else base))
     index, level = draw(_target(lo, FLEXION_EXTENSION, prefer_fusion=True))
     entry = _findings_at(lo["imaging"][index], level)
-    if "translation_mm" not in entry and draw(st.booleans()):
-        # around REF-F2's "over 3 mm", the boundary itself included
+    if "translation_mm" not in entry:
+        # around REF-F2's "over 3 mm", the boundary itself included.  Always measured first: from "not
+        # measured" to a small figure is not a larger translation; on a second undated study it contradicts
+        # the first, and the policy rightly reads conflicting studies as not documented
         entry["translation_mm"] = draw(st.sampled_from([2.0, 3.0, 4.0]) | tenths(0, 80))
     hi = copy.deepcopy(lo)
     before = entry.get("translation_mm", 0)

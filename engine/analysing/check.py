@@ -32,7 +32,7 @@ from engine.deciding.search import Search
 from engine.analysing.sample import TOTAL, Refutation, check_refutations, dead_claim, outcomes_meanwhile
 from engine.analysing.space import Bounds
 from engine.analysing.witness import round_trip_mismatch, to_case
-from engine.authoring.testrun import _coverable_sides
+from engine.authoring.testrun import coverable_sides
 from engine.deciding.transform import VIOLATED
 from facts import anatomy, case_atoms, parse_case
 from facts.vocabulary import PREDICATES
@@ -299,7 +299,7 @@ def _check_events(policy: Policy, levels: tuple[str, ...], sample_size: int | No
         yield ("totality", record, why)
     yield from flush()
 
-    sides = _coverable_sides(policy)
+    sides = coverable_sides(policy)
     leafs = {s.arguments[0].string for s in search.atoms("a__leaf", 1)}
     for c in policy.criteria:
         can_meet, _ = sides.get(c.id, (True, True))

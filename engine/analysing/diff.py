@@ -35,7 +35,7 @@ from clingo import Function, String, Symbol
 from engine.analysing.analysis import Analysis, Gaps, answers_differ_rules, gaps_meanwhile
 from engine.deciding.decision import Decision
 from engine.deciding.errors import PolicyError, UserError
-from engine.authoring.golden import _subjects
+from engine.authoring.golden import subjects
 from engine.deciding.policy import Policy
 from engine.deciding.search import Search
 from engine.deciding.solver import Engine
@@ -244,7 +244,7 @@ class DiffResult:
 
 def compare(decision_a: Decision, decision_b: Decision) -> list[Difference]:
     """Every requested level or item that the two decisions determine differently."""
-    a, b = _subjects(decision_a), _subjects(decision_b)
+    a, b = subjects(decision_a), subjects(decision_b)
     out = []
     for key in a:
         if key in b and a[key].determination != b[key].determination:
@@ -293,7 +293,7 @@ def _figures(decision: Decision | None, subject: str, criteria: set[str]) -> lis
     """The evidence of the causing criteria that states a measurement, a length or a date."""
     if decision is None:
         return []
-    found = _subjects(decision).get(subject)
+    found = subjects(decision).get(subject)
     out = []
     for c in getattr(found, "criteria", ()):
         if c.id in criteria:
@@ -450,7 +450,7 @@ def _witness(search: Search, confirm: _Confirm, q: Question, model: tuple[Symbol
 
 
 def _waived(decision: Decision | None, subject: str) -> set[str]:
-    found = _subjects(decision).get(subject) if decision is not None else None
+    found = subjects(decision).get(subject) if decision is not None else None
     return {c.id for c in getattr(found, "criteria", ()) if c.waived_by}
 
 
@@ -458,7 +458,7 @@ def _blocked(decision: Decision | None, subject: str) -> tuple[str, ...]:
     """The criteria explain shows blocking the subject, each with its mark (``✗ REF-D4b``, ``? PRM-C1``)."""
     from engine.presenting.terminal import MARK, blocking
 
-    found = _subjects(decision).get(subject) if decision is not None else None
+    found = subjects(decision).get(subject) if decision is not None else None
     if found is None:
         return ()
     return tuple(f"{MARK.get(c.status, MARK['not_documented'])[0]} {c.id}" for c in blocking(decision, found))

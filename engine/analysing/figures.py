@@ -10,7 +10,7 @@ from clingo import SymbolType, ast
 
 from engine.analysing import formulas
 from engine.analysing.forms import followed
-from engine.analysing.reads import _name_args, unpooled
+from engine.analysing.reads import name_args, unpooled
 from engine.deciding.predicates import nodes, remembered, uses_in
 
 Place = tuple[str, int]  # (predicate signature, argument index)
@@ -112,7 +112,7 @@ class _Rule:
 def _read_rule(stm: ast.AST, consts: dict[str, int]) -> _Rule:
     atoms: list[_Atom] = []
     for u in uses_in(stm):
-        atoms.append(_Atom(u.signature, [_term(x, consts) for x in _name_args(u.term)[1]], u.positive, u.head))
+        atoms.append(_Atom(u.signature, [_term(x, consts) for x in name_args(u.term)[1]], u.positive, u.head))
     aggregates: list[tuple[list[tuple[bool, _Term]], list[_Term]]] = []
     equalities: list[tuple[_Term, _Term]] = []
     comparisons: list[list[list[_Term]]] = []

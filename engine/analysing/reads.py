@@ -91,7 +91,7 @@ class Read:
     fixed: Fixed = ()
 
 
-def _name_args(term: ast.AST) -> tuple[str, list[ast.AST]]:
+def name_args(term: ast.AST) -> tuple[str, list[ast.AST]]:
     if term.ast_type == ast.ASTType.SymbolicTerm:
         sym = term.symbol
         return sym.name, [ast.SymbolicTerm(term.location, a) for a in sym.arguments]
@@ -146,7 +146,7 @@ class _Index:
                 self.defined.setdefault(sig, []).append(stm)
                 if stm.ast_type == ast.ASTType.Rule and not stm.body and stm.head.ast_type == ast.ASTType.Literal:
                     only_facts.setdefault(sig, True)
-                    self.facts.setdefault(sig, []).append([_constant(a) for a in _name_args(term)[1]])
+                    self.facts.setdefault(sig, []).append([_constant(a) for a in name_args(term)[1]])
                 else:
                     only_facts[sig] = False
         self.by_facts = {sig for sig, flag in only_facts.items() if flag}
@@ -164,7 +164,7 @@ class _Index:
             sig = signature(term)
             if sig not in self.by_facts or sig in self.signatures:
                 continue
-            for i, a in enumerate(_name_args(term)[1]):
+            for i, a in enumerate(name_args(term)[1]):
                 if a.ast_type == ast.ASTType.Variable and a.name == variable:
                     values = {row[i] for row in self.facts.get(sig, []) if i < len(row) and row[i] is not None}
                     if values:
@@ -179,7 +179,7 @@ class _Index:
             if sig not in self.signatures:
                 continue
             options: list[list[tuple[int, str]]] = [[]]
-            for i, a in enumerate(_name_args(term)[1]):
+            for i, a in enumerate(name_args(term)[1]):
                 value = _constant(a)
                 if value is not None:
                     options = [o + [(i, value)] for o in options]
@@ -196,7 +196,7 @@ class _Index:
         asked: dict[str, set[tuple[str, int]]] = {}
         for stm in self.statements:
             for term in _heads(stm):
-                name, args = _name_args(term)
+                name, args = name_args(term)
                 if not args or _constant(args[0]) is None or args[0].ast_type == ast.ASTType.Variable:
                     continue
                 cid = _constant(args[0])
@@ -207,13 +207,13 @@ class _Index:
         for cid, shapes in asked.items():
             for stm in self.defined.get(ANSWERS, []):
                 for term in _heads(stm):
-                    args = _name_args(term)[1]
+                    args = name_args(term)[1]
                     if signature(term) == ANSWERS and _shape(args[0]) in shapes:
                         own.setdefault(cid, []).append(stm)
         # a formula's imaging(Q) asks Q (at(Q, L) at a level): engine/analysing/formulas.py
         for cid, questions in formulas.answers(self.statements).items():
             for stm in self.defined.get(ANSWERS, []):
-                if cid is not None and any(signature(t) == ANSWERS and formulas.question_of(_name_args(t)[1][0]) in questions
+                if cid is not None and any(signature(t) == ANSWERS and formulas.question_of(name_args(t)[1][0]) in questions
                                            for t in _heads(stm)):
                     own.setdefault(cid, []).append(stm)
         return own

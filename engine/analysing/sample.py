@@ -130,7 +130,7 @@ def diff_refutations(policy_a: Policy, policy_b: Policy, claims: Iterable[tuple[
     ``claims``: (question key, direction) the search answered "no".  Returns
     the number of cases decided and the refutations, one per claim at most.
     """
-    from engine.authoring.golden import _subjects
+    from engine.authoring.golden import subjects
 
     denied = set(claims)
     cases = sample([policy_a, policy_b], size, seed)
@@ -146,7 +146,7 @@ def diff_refutations(policy_a: Policy, policy_b: Policy, claims: Iterable[tuple[
                     found[key] = Refutation(source, "every case gets an answer from both or from neither",
                                             f"{silent} gives it no answer", key)
             continue
-        sa, sb = _subjects(da), _subjects(db)
+        sa, sb = subjects(da), subjects(db)
         for subject in sa:
             if subject not in sb or sa[subject].determination == sb[subject].determination:
                 continue

@@ -32,6 +32,7 @@ from engine.analysing.figures import Figures
 from engine.analysing.reads import Program
 from engine.deciding.predicates import uses_in
 from facts.emit import EPOCH, case_atoms, day_number
+from facts.plausible import LEVEL_REGIONS, MEASURES, can_show, plausibility
 from facts.schema import walk
 from facts.terms import (
     SPINAL_LEVELS, Acuity, Approach, ArthropathyStatus, Basis, CareOutcome, CareSource, Course, Decompression,
@@ -213,7 +214,8 @@ def finding_paths() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ..
         if path.startswith("imaging[].levels[]."):
             rel = tuple(path.removeprefix("imaging[].levels[].").split("."))
             entry = {"level": "L4-L5", **_nested(rel, True)}
-            extra = {"imaging": [{"study": "mri", "levels": [entry]}]}
+            study = next(t.value for t in StudyType if can_show(t, rel[0]))  # one that can carry it
+            extra = {"imaging": [{"study": study, "levels": [entry]}]}
         elif "[]" in path:
             continue
         else:
@@ -435,9 +437,49 @@ def bounds(program: Program, figures: Figures, read: frozenset[str], levels: Ite
         texts[name] = tuple(dict.fromkeys([*mentioned, *samples]))
 
     wanted = frozenset(s.rpartition("/")[0] for s in read)
+    _plausible_classes(domains, wanted, (*levels, *([_other_level(levels)] if _other_level(levels) else [])))
     study_types = domains["study_type"].values
     return Bounds(levels, _other_level(levels), domains, numbers, texts, tuple(sorted(offsets)),
                   lists, approaches, wanted, study_types, tuple(sorted(requests)), tuple(overflows))
+
+
+def _plausible_classes(domains: dict[str, Domain], wanted: frozenset[str], any_level: Sequence[str]) -> None:
+    """Each class's value one that can carry whatever its members can (facts/plausible.py), the class split
+    where none can.
+
+    A policy that cannot tell a CT from an MRI lets the MRI stand for both: it can carry all a CT can.  A
+    plain film and supine-standing films carry different things (alignment; translation), so a class
+    holding both offers each.  Only what the policies read counts, and only the levels the space has.
+    """
+    emitted: dict[str, set[str]] = defaultdict(set)
+    for path, _annotation, emits in walk():
+        for m in MEASURES:
+            if path == f"imaging[].{m.where}" or path.startswith(f"imaging[].{m.where}."):
+                emitted[m.field] |= set(emits or ())
+    read = {m.field for m in MEASURES if emitted[m.field] & wanted}
+    kinds = {t: frozenset(f for f in read if can_show(t, f)) for t in StudyType}
+    domains["study_type"] = _refined(domains["study_type"], lambda t: kinds[StudyType(t)])
+    slots = domains["study_type"].values
+    domains["level_finding"] = _refined(domains["level_finding"], lambda f: frozenset(t for t in slots if can_show(t, f)))
+    placed = "prior_surgery_level" in wanted
+    domains["region"] = _refined(domains["region"], lambda r: frozenset(
+        lv for lv in any_level if placed and Region(r) in LEVEL_REGIONS[lv]))
+
+
+def _refined(domain: Domain, can: Any) -> Domain:
+    """``domain`` with each class headed by a member whose ``can`` holds every other's, split where no one does."""
+    out: list[tuple[str, ...]] = []
+    for cls in domain.classes:
+        heads: list[str] = []  # one member for each greatest set of abilities
+        for c in cls:
+            if not any(can(c) < can(d) for d in cls) and not any(can(c) == can(h) for h in heads):
+                heads.append(c)
+        groups: dict[str, list[str]] = {h: [h] for h in heads}
+        for c in cls:
+            if c not in heads:
+                groups[next(h for h in heads if can(c) <= can(h))].append(c)
+        out += [tuple(groups[h]) for h in heads]
+    return Domain(domain.name, tuple(out))
 
 
 def _before(text: str) -> str:
@@ -455,7 +497,7 @@ def calendar_fact(number: int) -> Symbol:
 
 def space_facts(b: Bounds) -> list[Symbol]:
     """The facts that parameterise engine/analysing/space.lp."""
-    out = [Function("space_level", [String(lv)]) for lv in b.levels]
+    out = [Function("space_level", [String(lv)]) for lv in b.levels] + plausibility()
     if b.other_level:
         out.append(Function("other_level", [String(b.other_level)]))
     out += [Function("wanted", [Function(name)]) for name in sorted(b.wanted)]

@@ -221,7 +221,7 @@ def _shown(path: Path) -> str:
 
 
 def to_json(result: Audit) -> dict[str, Any]:
-    from engine.presenting.render import _change_json, _criterion_json
+    from engine.presenting.render import change_json, criterion_json
 
     policy = next(e.decision.policy for e in result.audited)
     examples = []
@@ -243,8 +243,8 @@ def to_json(result: Audit) -> dict[str, Any]:
                 if c.kind == "outcome":
                     row["because"] = list(c.because)
                 else:
-                    row["criteria"] = [_criterion_json(x) for x in c.criteria]
-                    row["would_change"] = [_change_json(w) for w in c.would_change]
+                    row["criteria"] = [criterion_json(x) for x in c.criteria]
+                    row["would_change"] = [change_json(w) for w in c.would_change]
             compared.append(row)
         entry["compared"] = compared
         entry["not_recorded"] = list(e.not_recorded)

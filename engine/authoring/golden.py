@@ -19,7 +19,7 @@ A golden file is YAML::
 Every key under ``expect`` is optional; what is given must hold exactly.
 ``would_change`` entries must be among the sets the decision's what-if lines
 stand for (a line with ``one_of`` stands for one set per choice), of the
-given ``kind`` when one is given (``documentation`` or ``contradicted``);
+given ``kind`` when one is given (``documentation``, ``contradicted`` or ``contradicted_and_documentation``);
 ``unchanged_by`` says no alternative for the subject needs exactly that set.
 Policy folders keep their goldens inline (``record``), so a policy never
 reads a file outside its folder.
@@ -48,7 +48,7 @@ class _Change(_Shape):
     subject: StrictStr
     determination: StrictStr
     requires: list[StrictStr]
-    kind: StrictStr | None = None  # documentation or contradicted; either when absent
+    kind: StrictStr | None = None  # documentation, contradicted or contradicted_and_documentation; any when absent
 
 
 class _Unchanged(_Shape):
@@ -149,7 +149,7 @@ def golden_case(g: Golden) -> Case:
     return g.record
 
 
-def _subjects(decision: Decision) -> dict[str, Any]:
+def subjects(decision: Decision) -> dict[str, Any]:
     out: dict[str, Any] = {lv.level: lv for lv in decision.levels}
     for it in decision.items:
         out[it.item if it.level is None else f"{it.item}@{it.level}"] = it
@@ -164,12 +164,12 @@ def check(g: Golden, decision: Decision) -> list[Mismatch]:
     """Every way ``decision`` departs from the golden expectation."""
     exp = g.expect
     out: list[Mismatch] = []
-    subjects = _subjects(decision)
+    found = subjects(decision)
     if "outcome" in exp and exp["outcome"] != decision.outcome:
         out.append(Mismatch("outcome", exp["outcome"], decision.outcome))
     for kind in ("levels", "items"):
         for name, want in (exp.get(kind) or {}).items():
-            got = subjects.get(name)
+            got = found.get(name)
             actual = got.determination if got is not None else "not requested"
             if actual != want:
                 out.append(Mismatch(f"{kind[:-1]} {name}", want, actual, _involved(got)))
@@ -179,7 +179,7 @@ def check(g: Golden, decision: Decision) -> list[Mismatch]:
         if actual != want:
             out.append(Mismatch(f"criterion {key}", want, actual, (cid,)))
     for entry in exp.get("would_change") or []:
-        got = subjects.get(entry["subject"])
+        got = found.get(entry["subject"])
         sets = _alternative_sets(got)
         want = (entry["determination"], tuple(sorted(entry["requires"])))
         kinds = {kind for d, ids, kind in sets if (d, ids) == want}
@@ -188,7 +188,7 @@ def check(g: Golden, decision: Decision) -> list[Mismatch]:
             wanted = f"{want[0]} with {'+'.join(want[1])}" + (f" ({entry['kind']})" if "kind" in entry else "")
             out.append(Mismatch(f"would_change {entry['subject']}", wanted, listed, want[1]))
     for entry in exp.get("unchanged_by") or []:
-        got = subjects.get(entry["subject"])
+        got = found.get(entry["subject"])
         need = tuple(sorted(entry["requires"]))
         hits = [d for d, ids, _ in _alternative_sets(got) if ids == need]
         if hits:

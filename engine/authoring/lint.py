@@ -230,8 +230,31 @@ def lint(folder: Path, timeout: float | None = None) -> list[Finding]:
             findings.append(Finding(*where, "E305", f"criterion '{cid}' has no scope/2: say where it is judged (case, level, pelvis, item(I))"))
 
     findings.extend(_formula_findings(statements, uses, declared))
+    findings.extend(_unworded(statements))
+    findings.extend(_gating(statements, declared))
     findings.extend(_bounded_ground_errors(statements, folder, timeout))
     return sorted(set(findings))
+
+
+def _unworded(statements: list[ast.AST]) -> list[Finding]:
+    """E309 evidence without words (engine/authoring/citing.py)."""
+    from engine.authoring.citing import problems
+
+    out = []
+    for file, line, column, sig in problems(statements):
+        name = sig.rpartition("/")[0]
+        out.append(Finding(file, line, column, "E309",
+                           f"evidence '{sig}' has no words: a reviewer would read the atom ({name}(...)) in every "
+                           "output; cite a fact of the case vocabulary (necessity vocab), or exclusion(\"a sentence\")"))
+    return out
+
+
+def _gating(statements: list[ast.AST], declared: dict) -> list[Finding]:
+    """W310 a criterion nothing gates on; W311 a criterion's rule reading what no case can produce
+    (engine/authoring/gating.py)."""
+    from engine.authoring.gating import ungated, unreachable
+
+    return [Finding(*w) for w in (*ungated(statements, declared), *unreachable(statements))]
 
 
 #: What a rule-defined criterion reads when a formula would say it (E308): its findings only.

@@ -74,7 +74,7 @@ class PolicyRun:
         return 100.0 * sum(c.covered for c in self.coverage) / len(self.coverage)
 
 
-def _coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
+def coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
     """Per criterion: (can it be met, can it fail), from the policy's own rules."""
     met_rules: set[str] = set()
     provisions: set[str] = set()
@@ -128,7 +128,7 @@ def finish(policy: Policy, results: Iterable[CaseResult]) -> PolicyRun:
             continue
         for cid, _scope, status in r.decision.statuses:
             counts.setdefault(cid, Counter())[status] += 1
-    sides = _coverable_sides(policy)
+    sides = coverable_sides(policy)
     run.coverage = [
         CriterionCoverage(c.id, counts[c.id], *sides.get(c.id, (True, True))) for c in policy.criteria
     ]

@@ -26,7 +26,7 @@ database_option = click.option(
 @click.option("--insecure-listen", is_flag=True, help="Listen beyond loopback without TLS (a TLS proxy in front).")
 @timeout_option("Stop a decision after this long (answered 503 and logged).", default=30.0)
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Decisions at once, each in its own process (0: two per core).")
+              help="Decision processes, each deciding one request at a time (0: two per core).")
 @user_errors
 def serve(policy_ref: str, policies_dir: str | None, host: str, port: int, database: str | None,
           tokens_path: str | None, tls_cert: str | None, tls_key: str | None, insecure_listen: bool,

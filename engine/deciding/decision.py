@@ -55,10 +55,22 @@ class Assumption:
     status: str = "not_documented"  # or "not_met": refuted by a documented finding
 
 
-#: The two kinds of what-if answer, in the order they are reported.
+#: The kinds of what-if answer, in the order they are reported: never mixed in one line.
 DOCUMENTATION = "documentation"  # every criterion needed is not documented: documentation to obtain
-CONTRADICTED = "contradicted"  # some criterion needed is refuted by a documented finding
-CHANGE_KINDS = (DOCUMENTATION, CONTRADICTED)
+CONTRADICTED = "contradicted"  # every criterion needed is refuted by a documented finding
+#: some criterion needed is refuted by a documented finding, and some other is not documented
+CONTRADICTED_AND_DOCUMENTATION = "contradicted_and_documentation"
+CHANGE_KINDS = (DOCUMENTATION, CONTRADICTED, CONTRADICTED_AND_DOCUMENTATION)
+#: The two searches that find them: sets of not-documented criteria only, and sets needing a refuted one.
+SEARCHED_KINDS = (DOCUMENTATION, CONTRADICTED)
+
+
+def change_kind(assumed: "tuple[Assumption, ...]") -> str:
+    """The kind of a what-if set: from the statuses of what it needs, so that a line says exactly that."""
+    statuses = {a.status for a in assumed}
+    if "not_met" not in statuses:
+        return DOCUMENTATION
+    return CONTRADICTED if statuses == {"not_met"} else CONTRADICTED_AND_DOCUMENTATION
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,9 @@ class WouldChange:
     of ``one_of``, and the subject becomes ``determination``.
 
     ``kind`` is ``documentation`` when every criterion needed is not
-    documented (what a provider can send), ``contradicted`` when some is
-    refuted by a documented finding (only a different finding could change it).
+    documented (what a provider can send), ``contradicted`` when every one is
+    refuted by a documented finding (only a different finding could change it),
+    ``contradicted_and_documentation`` when it needs both.
     """
 
     determination: str
@@ -104,6 +117,32 @@ class ItemDecision:
     determination: str
     criteria: tuple[CriterionResult, ...] = ()
     would_change: tuple[WouldChange, ...] = ()
+
+
+def asked(subject: LevelDecision | ItemDecision) -> str:
+    """The determination that gives what was asked: ``fusion`` where fusion is requested, else
+    ``decompression_only``; ``medically_necessary`` for an item."""
+    if isinstance(subject, ItemDecision):
+        return "medically_necessary"
+    return "fusion" if "fusion" in subject.requested else "decompression_only"
+
+
+def reaches(determination: str, wanted: str) -> bool:
+    """``determination`` gives ``wanted`` or more (fusion gives decompression only)."""
+    if wanted in DETERMINATIONS and determination in DETERMINATIONS:
+        return DETERMINATIONS.index(determination) >= DETERMINATIONS.index(wanted)
+    return determination == wanted
+
+
+def requirements(subject: LevelDecision | ItemDecision) -> tuple[WouldChange, ...]:
+    """The what-if lines that give what was asked: what the requested service needs.
+
+    A level that asked for fusion alone also has lines for decompression only
+    (a lower answer the record could reach); those are not what the service
+    needs, so neither "blocked by" nor the documentation to request reads them.
+    """
+    wanted = asked(subject)
+    return tuple(w for w in subject.would_change if reaches(w.determination, wanted))
 
 
 @dataclass(frozen=True)

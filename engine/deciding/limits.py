@@ -156,36 +156,59 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(job: Callable[[], Iterable[Any]], conn: Any, memory: int | None, parent: int) -> None:
+def enter_child(memory: int | None, parent: int) -> None:
+    """In a forked child, first: the default signal actions, a process group of its own (the work may
+    fork helpers, and they go with it), death with ``parent``, and the address space capped at ``memory``."""
     for s in SIGNALS:  # the parent's handlers are not this process's: a signal ends it
         signal.signal(s, signal.SIG_DFL)
-    os.setpgid(0, 0)  # a group of its own: the work may fork helpers, and they go with it
+    os.setpgid(0, 0)
     die_with_parent(parent)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
     if memory:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def failure(exc: Exception) -> tuple[str, str]:
+    """An error the work raised in the child, as the message the parent reads: ``("memory", ...)``,
+    ``("error", "error: ...")`` for the user's (said as the command line says it), ``("crash", traceback)``."""
+    if isinstance(exc, MemoryError):
+        return "memory", ""
+    if isinstance(exc, RuntimeError):  # clingo reports an allocation failure as std::bad_alloc
+        return ("memory", str(exc)) if "bad_alloc" in str(exc) else ("error", str(exc))
+    from engine.deciding.errors import UserError
+    from facts.load import CaseFileError
+
+    if isinstance(exc, CaseFileError):
+        return "error", f"error: {exc.render()}"
+    if isinstance(exc, UserError):
+        return "error", f"error: {exc}"
+    import traceback
+
+    return "crash", "".join(traceback.format_exception(exc))
+
+
+def memory_stopped(memory: int | None) -> Stopped:
+    limit = f"{memory // 2**20} MB" if memory else "the machine's memory"
+    return Stopped("memory", f"ran out of memory (limit {limit}; set NECESSITY_MEMORY_MB to change it)")
+
+
+def ended(exitcode: int | None) -> Stopped:
+    """Why a child process ended before its answer: a signal, or a crash."""
+    if exitcode is not None and exitcode < 0 and -exitcode in {int(s) for s in SIGNALS} | {signal.SIGKILL}:
+        return Stopped("signal", f"stopped: the worker process was ended by {signal.Signals(-exitcode).name}")
+    return Stopped("crash", f"the worker process ended unexpectedly (exit {exitcode})")
+
+
+def _child(job: Callable[[], Iterable[Any]], conn: Any, memory: int | None, parent: int) -> None:
+    enter_child(memory, parent)
     try:
         for event in job():
             conn.send(("event", event))
         conn.send(("done", None))
-    except MemoryError:
-        conn.send(("memory", ""))
-    except RuntimeError as exc:  # clingo reports an allocation failure as std::bad_alloc
-        conn.send(("memory", str(exc)) if "bad_alloc" in str(exc) else ("error", str(exc)))
     except Exception as exc:  # noqa: BLE001 - every error goes back to the parent, which decides
-        from engine.deciding.errors import UserError
-        from facts.load import CaseFileError
-
-        if isinstance(exc, CaseFileError):
-            conn.send(("error", f"error: {exc.render()}"))
-        elif isinstance(exc, UserError):
-            conn.send(("error", f"error: {exc}"))
-        else:
-            import traceback
-
-            conn.send(("crash", "".join(traceback.format_exception(exc))))
+        conn.send(failure(exc))
     finally:
         conn.close()
 
@@ -243,19 +266,14 @@ def _events(process: Any, reader: Any, timeout: float | None, memory: int | None
             kind, payload = reader.recv()
         except EOFError:
             process.join()
-            code = process.exitcode
-            if code is not None and code < 0 and -code in {int(s) for s in SIGNALS} | {signal.SIGKILL}:
-                yield Stopped("signal", f"stopped: the worker process was ended by {signal.Signals(-code).name}")
-            else:
-                yield Stopped("crash", f"the worker process ended unexpectedly (exit {code})")
+            yield ended(process.exitcode)
             return
         if kind == "event":
             yield payload
         elif kind == "done":
             return
         elif kind == "memory":
-            limit = f"{memory // 2**20} MB" if memory else "the machine's memory"
-            yield Stopped("memory", f"ran out of memory (limit {limit}; set NECESSITY_MEMORY_MB to change it)")
+            yield memory_stopped(memory)
             return
         elif kind == "error":
             raise ChildError(payload)

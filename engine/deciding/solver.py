@@ -24,7 +24,7 @@ from clingo import ast
 from engine.deciding.core import CORE  # noqa: F401  (tests read core.lp's path from here)
 from engine.deciding.core import statements as core_statements
 from engine.deciding.decision import (
-    CHANGE_KINDS,
+    SEARCHED_KINDS,
     DETERMINATIONS,
     DOCUMENTATION,
     NOT_ADDRESSED,
@@ -37,6 +37,7 @@ from engine.deciding.decision import (
     Notice,
     PolicyRef,
     WouldChange,
+    change_kind,
 )
 from engine.deciding.alternatives import grouped
 from engine.deciding.errors import PolicyError
@@ -271,7 +272,7 @@ class Engine:
         """
         found: dict[tuple, WouldChange] = {}
         reaching: list[tuple[int, frozenset[Symbol]]] = []  # every set found, with the tier it reaches
-        for kind in CHANGE_KINDS:
+        for kind in SEARCHED_KINDS:
             reached = have
             for tier, target in targets:
                 # A smallest set for a lower target that already reaches this tier is
@@ -282,8 +283,8 @@ class Engine:
                 for atoms, assumed, got in self._search(grounded, target, kind, blocked, tier_of):
                     reaching.append((got, atoms))
                     reached = max(reached, got)
-                    change = WouldChange(names[got], assumed, kind=kind)
-                    found.setdefault((kind, change.determination, assumed), change)
+                    change = WouldChange(names[got], assumed, kind=change_kind(assumed))
+                    found.setdefault((change.kind, change.determination, assumed), change)
         return grouped(list(found.values()), self._assumption_key)
 
     def _search(self, grounded: _Grounded, target: Symbol, kind: str, blocked: list[frozenset[Symbol]],

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.deciding.decision import DETERMINATIONS, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision
+from engine.deciding.decision import (DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, asked,
+                                      reaches, requirements)
 
 CERTIFY, PEND, REFER = "certify", "pend", "refer"
 ACTIONS = (CERTIFY, PEND, REFER)
@@ -73,19 +74,6 @@ class Action:
         return WHY[self.why]
 
 
-def asked(subject: LevelDecision | ItemDecision) -> str:
-    """The determination that gives what was asked."""
-    if isinstance(subject, ItemDecision):
-        return "medically_necessary"
-    return "fusion" if "fusion" in subject.requested else "decompression_only"
-
-
-def _reaches(determination: str, wanted: str) -> bool:
-    if wanted in DETERMINATIONS and determination in DETERMINATIONS:
-        return DETERMINATIONS.index(determination) >= DETERMINATIONS.index(wanted)
-    return determination == wanted
-
-
 def _stands_alone(c: CriterionResult) -> bool:
     """A criterion in its own right: not a composite (its parts are listed), a waiver or waived."""
     return not (c.waived_by or c.parts or c.waives)
@@ -95,11 +83,11 @@ def action_of(decision: Decision, subject: LevelDecision | ItemDecision) -> Acti
     if subject.determination == "not_addressed":
         return Action(REFER, "not_addressed")
     wanted = asked(subject)
-    if _reaches(subject.determination, wanted):
+    if reaches(subject.determination, wanted):
         return Action(CERTIFY, CERTIFY)
     known = {(c.id, c.scope): c for s in (*decision.levels, *decision.items) for c in s.criteria}
     if decision.would_change_computed:
-        lines = [w for w in subject.would_change if w.kind == DOCUMENTATION and _reaches(w.determination, wanted)]
+        lines = [w for w in requirements(subject) if w.kind == DOCUMENTATION]
         if not lines:
             return Action(REFER, REFER)
         keys = dict.fromkeys((a.criterion, a.scope) for w in lines for a in (*w.requires, *w.one_of))

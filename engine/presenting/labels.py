@@ -149,4 +149,4 @@ def _study_names() -> list[str]:
 _UNDATED = re.compile(r"\((" + "|".join(re.escape(n) for n in _study_names()) + r")\)")
 
 #: How the engine's evidence sentences start an absence it could not put in better words.
-ABSENT_LEAD = "not in the record: "
+from engine.deciding.evidence import ABSENT_LEAD  # noqa: E402 - the engine writes it, this reads it

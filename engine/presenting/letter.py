@@ -12,7 +12,7 @@ from __future__ import annotations
 from engine.presenting import labels
 from engine.presenting.actions import WORDS as ACTION_WORDS, action_of, request_action
 from engine.presenting.context import Context
-from engine.deciding.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+from engine.deciding.decision import CONTRADICTED, CONTRADICTED_AND_DOCUMENTATION, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
 from engine.presenting.terminal import blocking, change_phrase, elsewhere, hidden, subject_key, subject_name
 
 
@@ -184,6 +184,15 @@ def to_markdown(decision: Decision, level: str | None = None, context: Context |
                   "These would change the decision only if the documented finding were different; "
                   "further paperwork alone cannot change them.", ""]
         for s, w in contradicted:
+            lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
+                         f"would need {_change(w, subject_key(s), titles)}")
+        lines.append("")
+    both = [(s, w) for s in subjects for w in s.would_change if w.kind == CONTRADICTED_AND_DOCUMENTATION]
+    if both:
+        lines += ["## Findings the record contradicts, and documentation to obtain", "",
+                  "These would change the decision only if a documented finding were different and the record "
+                  "documented what it does not; each criterion says which.", ""]
+        for s, w in both:
             lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
                          f"would need {_change(w, subject_key(s), titles)}")
         lines.append("")

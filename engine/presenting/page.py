@@ -45,11 +45,14 @@ GLYPHS = {**{status: glyph for status, (glyph, _) in MARK.items()}, "waived": WA
 CHANGE_TITLES = {
     "documentation": "Documentation to obtain",
     "contradicted": "Findings the record contradicts",
+    "contradicted_and_documentation": "Findings the record contradicts, and documentation to obtain",
 }
 CHANGE_NOTES = {
     "documentation": "The record is silent on these criteria; documenting them would change the decision as shown.",
     "contradicted": "A documented finding refutes a criterion here: only a different finding, not more paperwork, "
                     "would change these.",
+    "contradicted_and_documentation": "Each of these needs a different finding (✗, refuted by the record) and "
+                                      "documentation the record lacks (?), each criterion marked.",
 }
 
 

@@ -16,14 +16,14 @@ from engine.deciding.decision import CriterionResult, Decision, ItemDecision, Le
 from engine.presenting.actions import action_of, request_action
 from engine.presenting.letter import to_markdown
 from engine.presenting.page import to_html
-from engine.presenting.terminal import MARK, to_text
+from engine.presenting.terminal import MARK, blocking, to_text
 
 # ---------------------------------------------------------------------------
 # JSON
 # ---------------------------------------------------------------------------
 
 
-def _criterion_json(c: CriterionResult) -> dict[str, Any]:
+def criterion_json(c: CriterionResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": c.id,
         "title": c.title,
@@ -49,7 +49,7 @@ def _requirement_json(a) -> dict[str, Any]:
     return {"id": a.criterion, "scope": a.scope, "status": a.status}
 
 
-def _change_json(w: WouldChange) -> dict[str, Any]:
+def change_json(w: WouldChange) -> dict[str, Any]:
     out: dict[str, Any] = {
         "determination": w.determination,
         "kind": w.kind,
@@ -65,10 +65,13 @@ def _explained(out: dict[str, Any], subject: LevelDecision | ItemDecision, decis
     out["action"] = action.code
     if action.to_request:
         out["to_request"] = [{"id": r.id, "scope": r.scope, "documentation": r.documentation} for r in action.to_request]
+    blockers = blocking(decision, subject) if action.code != "certify" else []
+    if blockers:  # the summary's "blocked by": what the requested service needs and the record lacks
+        out["blocked_by"] = [{"id": c.id, "scope": c.scope, "status": c.status} for c in blockers]
     if decision.explained:
-        out["criteria"] = [_criterion_json(c) for c in subject.criteria]
+        out["criteria"] = [criterion_json(c) for c in subject.criteria]
     if decision.would_change_computed:
-        out["would_change"] = [_change_json(w) for w in subject.would_change]
+        out["would_change"] = [change_json(w) for w in subject.would_change]
     return out
 
 

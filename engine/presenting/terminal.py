@@ -17,7 +17,8 @@ import click
 from engine.presenting import labels
 from engine.presenting.actions import action_of, request_action, WORDS as ACTION_WORDS
 from engine.presenting.context import Context
-from engine.deciding.decision import CONTRADICTED, DOCUMENTATION, CriterionResult, Decision, ItemDecision, LevelDecision, WouldChange
+from engine.deciding.decision import (CONTRADICTED, CONTRADICTED_AND_DOCUMENTATION, DOCUMENTATION, CriterionResult,
+                                      Decision, ItemDecision, LevelDecision, WouldChange, requirements)
 
 MARK = {"met": ("✓", "green"), "not_met": ("✗", "red"), "not_documented": ("?", "yellow")}
 WAIVED = ("↷", "cyan")
@@ -85,14 +86,17 @@ def _failing(c: CriterionResult) -> bool:
 
 
 def _named(subject: LevelDecision | ItemDecision) -> list[tuple[str, str]]:
-    """Every (criterion, scope) a what-if line of the subject names, in order."""
-    return list(dict.fromkeys((a.criterion, a.scope) for w in subject.would_change for a in (*w.requires, *w.one_of)))
+    """Every (criterion, scope) a what-if line giving what was asked names, in order
+    (``requirements``: the same lines the documentation to request is read from)."""
+    return list(dict.fromkeys((a.criterion, a.scope) for w in requirements(subject) for a in (*w.requires, *w.one_of)))
 
 
 def blocking(decision: Decision, subject: LevelDecision | ItemDecision) -> list[CriterionResult]:
     """The subject's own criteria that stand between what was justified and what was asked.
 
-    With the what-if computed: those its lines name, and those that fail
+    With the what-if computed: those named by its lines that give what was
+    asked (a fusion-only request is not blocked by a criterion only
+    decompression needs, though a line to decompression only names it), and those that fail
     because other determinations do (``derived/1``, which no line can name).
     A failing criterion in neither is in nobody's way: with ``REF-F1`` met at
     L4-L5, ``REF-F2`` not documented there changes nothing.  Criteria judged
@@ -108,7 +112,7 @@ def blocking(decision: Decision, subject: LevelDecision | ItemDecision) -> list[
 
 
 def blocked_elsewhere(decision: Decision, subject: LevelDecision | ItemDecision) -> list[str]:
-    """The levels or items whose own criteria a what-if line of the subject
+    """The levels or items whose own criteria a what-if line giving what was asked
     also needs (L5-S1 for S1-pelvis, the level for a device), in order."""
     if not decision.would_change_computed:
         return []
@@ -121,12 +125,16 @@ def requirement(a, subject: str, marked: bool) -> str:
     return f"{mark(a.status)} {text}" if marked else text
 
 
+#: Lines that need a finding the record contradicts (✗) and documentation it lacks (?), each marked.
+BOTH_TITLE = "findings the record contradicts, and documentation to obtain (✗ a different finding, ? documentation)"
+
+
 def change_phrase(w: WouldChange, subject: str, name=None, one_of: str = "one of", joined: bool = True) -> str:
     """``REF-D4a and one of REF-F1, REF-F2``: ``name(a, subject, with_status)`` writes each
     criterion (status marks by default, where findings are contradicted); ``joined``
     runs all but the last with commas, else every one with "and"."""
     name = name or requirement
-    with_status = w.kind == CONTRADICTED
+    with_status = w.kind != DOCUMENTATION
     parts = [name(a, subject, with_status) for a in w.requires]
     if w.one_of:
         choices = ", ".join(name(a, subject, with_status) for a in w.one_of)
@@ -160,7 +168,8 @@ def changes_lines(changes: tuple[WouldChange, ...], subject: str, indent: str) -
     """What would change a subject: documentation to obtain, then contradicted findings, apart."""
     lines: list[str] = []
     for kind, title in ((DOCUMENTATION, "documentation to obtain"),
-                        (CONTRADICTED, "findings the record contradicts (only a different finding would change it)")):
+                        (CONTRADICTED, "findings the record contradicts (only a different finding would change it)"),
+                        (CONTRADICTED_AND_DOCUMENTATION, BOTH_TITLE)):
         of_kind = [w for w in changes if w.kind == kind]
         if of_kind:
             lines.append(f"{indent}{click.style(title, underline=True)}:")
@@ -246,7 +255,8 @@ def _changes_summary(subjects: list[LevelDecision | ItemDecision]) -> list[str]:
     lines = []
     width = max((len(subject_name(s)) for s in subjects if s.would_change), default=0)
     for kind, title in ((DOCUMENTATION, "documentation to obtain"),
-                        (CONTRADICTED, "findings the record contradicts (only a different finding would change these)")):
+                        (CONTRADICTED, "findings the record contradicts (only a different finding would change these)"),
+                        (CONTRADICTED_AND_DOCUMENTATION, BOTH_TITLE)):
         rows = []
         for s in subjects:
             name = subject_name(s)

@@ -2,15 +2,18 @@
 
 Every POST is appended to the decision log and committed before its answer
 is sent (exchange.serve.log); a response the log could not keep is never
-sent (503).  Deciding happens in a child process within the time and memory
-limits of the command line (engine.deciding.limits), one per request, at most
-``workers`` at once.  The server's own log (stderr) has one line a request:
-method, route, status, milliseconds, the token's id and the record's id;
-never a token, never case content, never a traceback.
+sent (503).  Deciding happens in ``workers`` long-lived decision processes
+(exchange.serve.workers), forked when the server starts with the policy
+loaded, each request within the time and memory limits of the command line
+(engine.deciding.limits); a worker a request stopped is replaced.  The
+server's own log (stderr) has one line a request: method, route, status,
+milliseconds, the token's id and the record's id; never a token, never case
+content, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,10 +28,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engine.deciding.limits import memory_limit
 from exchange.serve import log as decision_log
 from exchange.serve.answer import DECISION_TIME_ENV, Answer, inquiry_keys, outcome_of, submit
 from exchange.serve.auth import Token, find, read_tokens
 from exchange.serve.keys import Keys
+from exchange.serve.workers import Workers
 
 FHIR_JSON = "application/fhir+json"
 RECORD_HEADER = "X-Necessity-Record"  # the id of the log record of a POST (`necessity log show ID`)
@@ -49,7 +54,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     timeout: float = 30.0
-    workers: int = 0  # decisions at once (0: two per core)
+    workers: int = 0  # decision processes: decisions at once (0: two per core)
     tls_cert: str | None = None
     tls_key: str | None = None
     insecure_listen: bool = False
@@ -108,6 +113,12 @@ def warm_up(policy: Any) -> None:
         get_fhir_model_class(name)
 
 
+def decide_in_worker(policy: Any, payload: tuple[str, str]) -> Answer:
+    """A ``Claim/$submit`` body decided at a time of decision, in a decision process."""
+    text, decided = payload
+    return submit(text, policy, decided)
+
+
 class Service:
     """The state the routes share: the policy, the log, the tokens, the limits."""
 
@@ -130,6 +141,14 @@ class Service:
         self.fixed_time = os.environ.get(DECISION_TIME_ENV) or None
         if warm:
             warm_up(self.policy)
+        # forked last: each worker starts with the policy loaded and warm
+        self.workers = Workers(functools.partial(decide_in_worker, self.policy), workers,
+                               timeout=settings.timeout, memory=memory_limit())
+        self.workers.wait_ready()  # before the server listens (a request would wait for them all the same)
+
+    def close(self) -> None:
+        self.workers.close()
+        self.log.close()
 
     # -- the parts of a request ---------------------------------------------
 
@@ -188,23 +207,21 @@ class Service:
                           "try again") from None
 
     def decide(self, text: str, decided: str) -> Answer:
-        """``answer.submit`` in a child process, within --timeout and the memory limit."""
-        from engine.deciding.limits import ChildError, Stopped, limited
+        """``answer.submit`` in a decision process (exchange.serve.workers), within --timeout and the memory limit."""
+        from engine.deciding.limits import ChildError, Stopped
 
-        answer: Answer | None = None
         try:
-            for event in limited(lambda: [submit(text, self.policy, decided)], timeout=self.settings.timeout):
-                if isinstance(event, Stopped):
-                    code = "timeout" if event.reason == "time" else "exception"
-                    return Answer(503, outcome_of([("", f"not decided: {event.detail}; try again later")], code))
-                answer = event
+            answer = self.workers.run((text, decided))
+            if isinstance(answer, Stopped):
+                code = "timeout" if answer.reason == "time" else "exception"
+                return Answer(503, outcome_of([("", f"not decided: {answer.detail}; try again later")], code))
         except ChildError as exc:
             first = str(exc).splitlines()[0] if str(exc) else ""
             if first.startswith("error:"):  # a UserError of the engine: said as the command line says it
                 return Answer(400, outcome_of([("Bundle", first.removeprefix("error: "))], "processing"))
             return Answer(500, outcome_of([("", "internal error while deciding: the request is in the decision "
                                                 "log; please report its record id")], "exception"))
-        return answer or Answer(500, outcome_of([("", "internal error: no decision came back")], "exception"))
+        return answer
 
 
 # ---------------------------------------------------------------------------

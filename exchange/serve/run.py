@@ -64,4 +64,4 @@ def serve(settings: Settings) -> None:
     try:
         uvicorn.Server(config).run()
     finally:
-        service.log.close()
+        service.close()

@@ -144,7 +144,7 @@ def test_a_constraint_that_leaves_cases_without_an_answer_is_a_difference(tmp_pa
 
 
 def test_json_output_shape():
-    result = CliRunner().invoke(main, ["diff", "reference", "carelon-spine", "--max", "2", "--format", "json"])
+    result = CliRunner().invoke(main, ["diff", "reference", "aetna-cpb-0743", "--max", "2", "--format", "json"])
     data = json.loads(result.output)
     assert set(data) == {"a", "b", "proved", "complete", "stopped", "summary", "unaddressed_items", "several_answers",
                          "not_proved", "witnesses", "bounds", "problems", "sampled", "refuted"}

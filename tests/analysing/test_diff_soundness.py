@@ -26,6 +26,8 @@ from engine.analysing.space import REQUEST_DATE, Bounds, finding_paths
 from facts import parse_case
 from facts.emit import EPOCH, day_number
 from facts.load import CaseFileError
+from facts.plausible import LEVEL_REGIONS, can_show
+from facts.terms import Region
 
 LEVEL = "L4-L5"
 RANK = {"none": 0, "decompression_only": 1, "fusion": 2, "not_medically_necessary": 0, "medically_necessary": 1}
@@ -139,8 +141,9 @@ def cases(draw: st.DrawFn, b: Bounds) -> dict:
             found["translation_mm"] = _tenths(draw(_number(b, "dynamic_translation/3", 1)))
         if draw(st.booleans()):
             found["angulation_deg"] = _tenths(draw(_number(b, "dynamic_angulation/3", 1)))
-        study["levels"] = [found]
-        if draw(st.booleans()):
+        # only what a study of its kind can show (facts/plausible.py): the case model refuses the rest
+        study["levels"] = [{k: v for k, v in found.items() if k == "level" or can_show(study["study"], k)}]
+        if draw(st.booleans()) and can_show(study["study"], "sva_mm") and can_show(study["study"], "cobb"):
             study["alignment"] = {"sva_mm": _tenths(draw(_number(b, "sagittal_vertical_axis/2", 0))),
                                   "cobb": [{"angle_deg": _tenths(draw(_number(b, "cobb_curve/3", 1))),
                                             "upper_level": LEVEL, "lower_level": LEVEL}]}
@@ -194,8 +197,9 @@ def cases(draw: st.DrawFn, b: Bounds) -> dict:
         surgeries = []
         for _ in range(draw(st.integers(0, 2))):
             surgery: dict = {"type": draw(_member(b, "surgery_type")), "region": draw(_member(b, "region"))}
-            if surgery["region"] != "cervical" and draw(st.booleans()):
-                surgery["level"] = draw(st.sampled_from([LEVEL, b.other_level]))
+            level = draw(st.sampled_from([LEVEL, b.other_level]))
+            if Region(surgery["region"]) in LEVEL_REGIONS[level] and draw(st.booleans()):
+                surgery["level"] = level
             surgeries.append(surgery)
         history["prior_surgeries"] = surgeries
     if draw(st.booleans()):

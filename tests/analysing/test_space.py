@@ -135,3 +135,65 @@ def test_a_sum_of_care_is_offered_each_side_of_its_figures_and_nothing_an_assign
     assert not least & {43, 85, 183}, least
     total = set(analysis.bounds.numbers[("conservative_care_total_days/1", 0)])
     assert {181, 182} <= total and not total & {41, 42, 43, 83, 84, 85}, total
+
+
+# --------------------------------------------------------------------------
+# only plausible cases (issue 20, point 6)
+# --------------------------------------------------------------------------
+
+#: Each measurement of facts/plausible.py as the space's atoms of study ``St`` show it (the test's own reading).
+SHOWN_AS = {
+    "stenosis": ("documented(stenosis(_, St))", "stenosis(_, _, _, _, St)"),
+    "disc_herniation": ("level_finding(_, disc_herniation, _, St)",),
+    "disc_bulge": ("level_finding(_, disc_bulge, _, St)",),
+    "modic_change": ("level_finding(_, modic_change, _, St)",),
+    "dynamic_instability": ("level_finding(_, dynamic_instability, _, St)",),
+    "translation_mm": ("dynamic_translation(_, _, St)",),
+    "angulation_deg": ("dynamic_angulation(_, _, St)",),
+    "cobb": ("documented(cobb_curves(St))", "cobb_curve(_, _, St)"),
+    "sva_mm": ("sagittal_vertical_axis(_, St)",),
+    "pi_ll_mismatch_deg": ("pi_ll_mismatch(_, St)",),
+    "coronal_imbalance_mm": ("coronal_imbalance(_, St)",),
+}
+
+
+def _implausible_rules() -> str:
+    """``implausible`` for anything the tables of facts/plausible.py call impossible, written from the tables."""
+    from facts.plausible import LEVEL_REGIONS, MEASURES
+    from facts.terms import Region, StudyType
+
+    assert {m.field for m in MEASURES} == set(SHOWN_AS), "a row of MEASURES this test does not read"
+    rules = []
+    for m in MEASURES:
+        for kind in StudyType:
+            if kind not in m.studies:
+                rules += [f"implausible :- imaging_study(St, {kind.value}), {shown}." for shown in SHOWN_AS[m.field]]
+    for level, regions in LEVEL_REGIONS.items():
+        for region in Region:
+            if region not in regions:
+                rules.append(f'implausible :- prior_surgery(S, _, {region.value}), prior_surgery_level(S, "{level}").')
+    return "\n".join(rules) + "\n:- not implausible.\n"
+
+
+def _some_implausible_case(space: list, facts: list) -> tuple | None:
+    program = list(space)
+    ast.parse_string(_implausible_rules(), program.append)
+    return Search(program, facts, [p.signature for p in PREDICATES], minimise=False).first()
+
+
+@pytest.mark.parametrize("policies", [("reference", "aetna-cpb-0743"), ("cigna-cmm-609",)])
+def test_the_space_of_a_diff_holds_no_case_a_clinician_could_not_see(policies):
+    """Issue 20, 6: diff witnesses carried a Cobb angle and an SVA measured on MRI, stenosis graded on
+    flexion-extension films, and a thoracic operation at L4-L5 (region classes stood for lumbar by thoracic)."""
+    analysis = Analysis([load(p) for p in policies], ("L4-L5", "L5-S1"))
+    found = _some_implausible_case(analysis.space, analysis.facts)
+    assert found is None, f"the space holds {sorted(map(str, found))}"
+
+
+def test_the_whole_space_holds_no_case_a_clinician_could_not_see():
+    statements = [*core_statements()]
+    program = Program([*space_statements(), *statements], list(anatomy()))
+    levels = ("T11-T12", "T12-L1", "L4-L5", "S1-pelvis")
+    b = bounds(program, figures(statements, CASE_SIGNATURES), frozenset(CASE_SIGNATURES), levels, approaches=2)
+    found = _some_implausible_case(list(space_statements()), [*anatomy(), *space_facts(b)])
+    assert found is None, f"the space holds {sorted(map(str, found))}"

@@ -208,7 +208,8 @@ def _lint(tmp_path, body: str, name: str = "p"):
     folder.mkdir()
     (folder / "policy.lp").write_text(HEADER + 'criterion("X-1", "x", "t").\nscope("X-1", case).\n' + body,
                                       encoding="utf-8")
-    return [f.code + " " + f.message for f in lint(folder)]
+    # X-1 gates nothing in these one-criterion policies (W310): the tests here are about formulas
+    return [f.code + " " + f.message for f in lint(folder) if f.code != "W310"]
 
 
 def test_lint_refuses_a_formula_the_core_cannot_evaluate(tmp_path):

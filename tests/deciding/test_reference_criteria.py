@@ -316,7 +316,10 @@ D1 = table(
         "REF-D1", "L4-L5", "not_documented", "none"),
     Row("level-not-imaged", replaced(imaging=[{"study": "mri", "levels": [{"level": "L3-L4", "stenosis": [
         {"zone": "central", "grade": "severe"}]}]}]), "REF-D1", "L4-L5", "not_documented", "none"),
-    Row("moderate-on-plain-xray-only", l45(study="xray"), "REF-D1", "L4-L5", "not_documented", "none"),
+    # a plain film cannot show stenosis (the case model refuses it: facts/plausible.py); what it shows leaves
+    # the grade not documented
+    Row("plain-xray-only", l45(study="xray", stenosis=None, spondylolisthesis={"present": True}),
+        "REF-D1", "L4-L5", "not_documented", "none"),
 )
 
 
@@ -346,8 +349,10 @@ F2 = table(
     Row("translation-2mm-angulation-5deg", films(baseline(), translation_mm=2.0, angulation_deg=5.0),
         "REF-F2", "L4-L5", "not_met", "decompression_only"),
     Row("no-films", baseline(), "REF-F2", "L4-L5", "not_documented", "decompression_only"),
-    Row("translation-on-static-xray",
-        plus_study(baseline(), {"study": "xray", "levels": [{"level": "L4-L5", "translation_mm": 5.0}]}),
+    # a plain film cannot show translation (facts/plausible.py): supine-standing films can, and REF-F2 reads
+    # flexion-extension films only
+    Row("translation-on-supine-standing-films",
+        plus_study(baseline(), {"study": "supine_standing_xray", "levels": [{"level": "L4-L5", "translation_mm": 5.0}]}),
         "REF-F2", "L4-L5", "not_documented", "decompression_only"),
 )
 

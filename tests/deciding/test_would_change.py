@@ -46,7 +46,7 @@ def test_source_000_offers_refuted_fusion_criteria_only_as_contradicted_findings
         ("contradicted", "fusion", (("REF-F4", "L3-L4", "not_met"),)),  # the surgical history documents none
     }
     text = click.unstyle(to_text(decision, "L3-L4"))
-    docs, contradicted = text.split("findings the record contradicts")
+    docs, contradicted = text.split("findings the record contradicts (only")
     assert "documentation to obtain:" in docs and "REF-F1" not in docs.split("documentation to obtain:")[1]
     assert "→ fusion: one of ✗ REF-F1, ✗ REF-F4" in contradicted
 
@@ -81,11 +81,12 @@ def test_source_003_groups_interchangeable_criteria_in_one_line():
     grouped = next(x for x in data if x["kind"] == "documentation" and x["determination"] == "fusion")
     assert grouped["requires_at"] == [{"id": "REF-D4a", "scope": "case", "status": "not_documented"}]
     assert [x["id"] for x in grouped["one_of"]] == ["REF-F1", "REF-F2", "REF-F3", "REF-F5"]
-    # REF-F4 is refuted at L5-S1 (no prior decompression there): reported apart
-    assert ("contradicted", "fusion", (("REF-D4a", "case", "not_documented"), ("REF-F4", "L5-S1", "not_met"))) in sets(level)
+    # REF-F4 is refuted at L5-S1 (no prior decompression there): reported apart, with REF-D4a it needs too
+    assert ("contradicted_and_documentation", "fusion",
+            (("REF-D4a", "case", "not_documented"), ("REF-F4", "L5-S1", "not_met"))) in sets(level)
 
 
-def _subjects():
+def subjects():
     for pid in shipped_policies():
         yield from ((pid, path) for path in EXAMPLES)
         yield from ((pid, path) for path in discover(DEFAULT_POLICIES_DIR / pid))
@@ -94,7 +95,7 @@ def _subjects():
 _ENGINES: dict[str, Engine] = {}
 
 
-@pytest.mark.parametrize("pid,path", list(_subjects()), ids=lambda v: v if isinstance(v, str) else v.name)
+@pytest.mark.parametrize("pid,path", list(subjects()), ids=lambda v: v if isinstance(v, str) else v.name)
 def test_no_what_if_lists_a_met_criterion_and_each_carries_its_status(pid, path):
     engine = _ENGINES.setdefault(pid, Engine(load(pid)))
     case = load_case(path) if path.parent.name == "examples" else golden_case(load_golden(path))
@@ -115,5 +116,42 @@ def test_no_what_if_lists_a_met_criterion_and_each_carries_its_status(pid, path)
                     if c is not None and a.criterion in engine._documentation:
                         assert c.documentation == engine._documentation[a.criterion], \
                             f"{name}: {a.criterion} at {a.scope} ({c.status}) is documentation to obtain, but not what"
+            elif w.kind == "contradicted":  # never a criterion that is merely not documented (issue 20, 5)
+                assert all(a.status == "not_met" for a in (*w.requires, *w.one_of)), f"{name}: {w}"
             else:
-                assert any(a.status == "not_met" for a in (*w.requires, *w.one_of)), f"{name}: {w}"
+                assert w.kind == "contradicted_and_documentation", f"{name}: {w}"
+                for members in w.alternatives:
+                    assert {a.status for a in members} == {"not_met", "not_documented"}, f"{name}: {w}"
+
+
+def test_findings_the_record_contradicts_name_only_refuted_criteria():
+    """Issue 20, 5: "findings the record contradicts" listed "? REF-D4a and one of ✗ REF-F1, ...": a criterion
+    merely not documented among the contradicted ones, which the README says are never mixed."""
+    data = merge(baseline(), {
+        "request": {"levels": [{"level": "L4-L5", "fusion": True, "decompression": {
+            "technique": "laminectomy", "facet_resection_pct": {"left": 10, "right": 10}, "pars_resection": False}}]},
+        "imaging": [
+            {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
+                                                              "stenosis": [{"zone": "central", "grade": "severe"}]}]},
+            {"study": "flexion_extension_xray", "date": "2025-10-01",
+             "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}]},
+            {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"cobb": [], "sva_mm": 10}},
+        ],
+        "conservative_care": {"episodes": [{"modality": "nsaids", "outcome": "failed"}], "total_weeks": 12},
+    })
+    decision = decide(data)
+    text = click.unstyle(to_text(decision))
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("findings the record contradicts (only"))\
+        if any(line.startswith("findings the record contradicts (only") for line in lines) else None
+    if start is not None:
+        section = []
+        for line in lines[start + 1:]:
+            if not line.startswith("  "):
+                break
+            section.append(line)
+        assert not any("?" in line for line in section), section
+    assert "→ fusion: ? REF-D4a and one of ✗ REF-F1, ✗ REF-F2, ✗ REF-F3, ✗ REF-F4, ✗ REF-F5" in text
+    both = text.split("findings the record contradicts, and documentation to obtain")[1]
+    assert "→ fusion: ? REF-D4a and one of ✗ REF-F1" in both.splitlines()[1]
+    assert [w.kind for w in decision.level("L4-L5").would_change] == ["documentation", "contradicted_and_documentation"]

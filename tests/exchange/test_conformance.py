@@ -39,6 +39,8 @@ from fhirpathpy.models import models  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 HAND_WRITTEN = ROOT / "tests" / "data" / "pas-request-multilevel-fusion.json"
+#: levels as SNOMED CT body sites, and an item without one (pended, its level asked for by a CommunicationRequest)
+SNOMED_LEVELS = ROOT / "tests" / "data" / "pas-request-snomed-levels.json"
 PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
 
 
@@ -57,7 +59,7 @@ def _run(*args: str) -> str:
 def outputs() -> tuple[tuple[str, dict], ...]:
     """(what, document) for every output of the four commands on the examples."""
     out: list[tuple[str, dict]] = []
-    for path in [*EXAMPLES, HAND_WRITTEN]:
+    for path in [*EXAMPLES, HAND_WRITTEN, SNOMED_LEVELS]:
         out.append((f"explain {path.name}", json.loads(_run("explain", str(path), "--format", "fhir"))))
     for path in EXAMPLES:
         out.append((f"fhir bundle {path.name}", json.loads(_run("fhir", "bundle", str(path)))))
@@ -336,6 +338,94 @@ def test_a_broken_copy_of_an_ig_example_fails(case: tuple[str, str]) -> None:
     IG_BROKEN[case](doc)
     report = check(doc, packages)
     assert not report.ok, f"{case[0]} with {case[1]} passed"
+
+
+# ---------------------------------------------------------------------------
+# the IG's own requests, answered (read from the packages at test time, never copied)
+# ---------------------------------------------------------------------------
+
+
+def _ig_requests() -> list[Path]:
+    """The IG's request Bundles: a Claim first, for prior authorization (a submission, an update, an inquiry)."""
+    out = []
+    for path in _examples():
+        doc = json.loads(path.read_text())
+        first = (doc.get("entry") or [{}])[0].get("resource", {})
+        if doc.get("resourceType") == "Bundle" and first.get("resourceType") == "Claim" \
+                and first.get("use") == "preauthorization":
+            out.append(path)
+    return out
+
+
+def _review_action_codes(doc: dict) -> dict[int, list[str]]:
+    """Each answered Claim item's review action codes, found as a PAS client finds them: by the full url."""
+    response = doc["entry"][0]["resource"]
+    assert response["resourceType"] == "ClaimResponse"
+    return {item["itemSequence"]: [e["valueCodeableConcept"]["coding"][0]["code"]
+                                   for a in item["adjudication"] for r in a.get("extension", [])
+                                   if r["url"] == PAS + "extension-reviewAction"
+                                   for e in r["extension"] if e["url"] == PAS + "extension-reviewActionCode"]
+            for item in response["item"]}
+
+
+def _answer(path: Path) -> dict:
+    result = CliRunner().invoke(main, ["explain", str(path), "--format", "fhir"])
+    assert result.exit_code == 0, f"{path.name} was refused: {result.output}"
+    return json.loads(result.stdout)
+
+
+def test_the_igs_own_requests_are_answered_and_their_responses_pass() -> None:
+    """Every one of the IG's request Bundles was refused (issue 22); each is answered, item by item."""
+    packages = _packages()
+    requests = _ig_requests()
+    assert len(requests) >= 6, [p.name for p in requests]
+    failures = {}
+    for path in requests:
+        doc = _answer(path)
+        claim = json.loads(path.read_text())["entry"][0]["resource"]
+        codes = _review_action_codes(doc)
+        assert set(codes) == {i["sequence"] for i in claim["item"]} and all(len(c) == 1 for c in codes.values()), \
+            (path.name, codes)
+        report = check(doc, packages)
+        if not report.ok:
+            failures[path.name] = [str(p) for p in report.problems[:5]]
+    assert not failures, json.dumps(failures, indent=1)
+
+
+@pytest.mark.parametrize("site", [None, {"text": "L4-L5"}, {"coding": [
+    {"system": "http://snomed.info/sct", "code": "84020006", "display": "L4/L5 disc"}]}], ids=["no body site", "text", "snomed"])
+def test_the_lumbar_adaptation_of_the_igs_surgical_example_is_answered(tmp_path: Path, site: dict | None) -> None:
+    """The IG's surgical request with its item made 63047 + 22630 (HCPCS system, as the IG sends CPT codes): refused
+    with no body site and with the text L4-L5. Decided at L4-L5 when a body site says so; else pended, the level
+    asked for item by item."""
+    packages = _packages()
+    doc = _ig("Bundle-SurgicalRequestBundleExample.json")
+    claim = _ig_claim(doc)
+    first = claim["item"][0]
+    claim["item"] = []
+    for sequence, code in ((1, "63047"), (2, "22630")):
+        item = copy.deepcopy(first)
+        item["sequence"] = sequence
+        item["productOrService"] = {"coding": [{"system": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                                                "code": code}]}
+        if site is not None:
+            item["bodySite"] = site
+        claim["item"].append(item)
+    path = tmp_path / "lumbar-surgical.json"
+    path.write_text(json.dumps(doc))
+    answered = _answer(path)
+    codes = _review_action_codes(answered)
+    assert set(codes) == {1, 2} and all(len(c) == 1 for c in codes.values()), codes
+    report = check(answered, packages)
+    assert report.ok, [str(p) for p in report.problems[:5]]
+    text = json.dumps(answered)
+    asked = [e["resource"] for e in answered["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"
+             and "the spinal level of Claim item" in json.dumps(e["resource"])]
+    if site is None:
+        assert {c for cs in codes.values() for c in cs} == {"A4"}
+        assert sorted(e["valuePositiveInt"] for c in asked for e in c["extension"]) == [1, 2]
+    else:
+        assert not asked and "L4-L5 (decompression requested)" in text and "L4-L5 (fusion requested)" in text
 
 
 def test_library_is_a_valid_resource() -> None:

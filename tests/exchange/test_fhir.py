@@ -633,7 +633,7 @@ def test_a_claim_with_no_readable_level_names_its_items_and_why(tmp_path: Path) 
     result = _explain_bundle(tmp_path, bundle, "--format", "fhir")
     assert result.exit_code == 0, result.output
     for i in with_site:
-        assert f"Bundle.entry[0].resource.item[{i}].bodySite: body site http://snomed.info/sct|123 (L5-S1) names " \
+        assert f"Bundle.entry[0].resource.item[{i}].bodySite.coding[0]: body site http://snomed.info/sct|123 (L5-S1) names " \
                "no spinal level exchange/data/body-sites.csv maps" in result.stderr
     response = json.loads(result.stdout)
     assert set(_review_codes(response).values()) == {"A4"}
@@ -658,7 +658,7 @@ def test_a_refusal_names_the_claim_item_that_could_not_be_read(tmp_path: Path) -
     _unmapped_site(bundle["entry"][0]["resource"]["item"][decompression])
     result = _refused(tmp_path, bundle)
     assert "documents decompression at L5-S1, which the Claim does not request, as far as its items can be read; " \
-           f"not read: Bundle.entry[0].resource.item[{decompression}].bodySite: body site http://snomed.info/sct|123" \
+           f"not read: Bundle.entry[0].resource.item[{decompression}].bodySite.coding[0]: body site http://snomed.info/sct|123" \
            in result.output, result.output
 
 

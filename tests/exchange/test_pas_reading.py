@@ -445,10 +445,85 @@ def test_a_line_whose_level_cannot_be_found_is_pended_asking_for_it(tmp_path: Pa
     bundle = _pas_request([_line(1, CPT, "63047"), _line(2, CPT, "22630", site={"text": "L4-L5"})])
     request = from_bundle(copy.deepcopy(bundle), "no level")
     first = request.items[0]
-    assert first.subject is None and first.missing == "the spinal level of Claim item 1 (bodySite)"
+    assert first.subject is None and first.missing.what == "the spinal level of Claim item 1"
+    assert first.missing.element == "Bundle.entry[0].resource.item[0].bodySite"
     assert request.items[1].subject == ("level", "L4-L5", "fusion")
     response, warnings = _answered(tmp_path, bundle)
     assert _codes(response)[1] == "A4" and "item[0].bodySite" in warnings
+    # the warning says what becomes of it: pended until the level comes (the response asks for it), not "manual review"
+    assert "pended until its spinal level is sent" in warnings and "manual review" not in warnings, warnings
+
+
+def _communications(response: dict) -> list[dict]:
+    return [e["resource"] for e in response["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"]
+
+
+def _service_lines(resource: dict) -> list[int]:
+    return [e["valuePositiveInt"] for e in resource.get("extension", []) if e["url"].endswith("serviceLineNumber")]
+
+
+@pytest.mark.parametrize("items", [
+    [_line(1, CPT, "63047"), _line(2, CPT, "22630", site={"text": "L4-L5"})],
+    [_line(1, CPT, "63047")],  # nothing else to decide: the request is answered all the same
+], ids=["beside a decided item", "alone"])
+def test_a_line_without_its_level_is_pended_with_a_communication_request_for_the_level(tmp_path: Path,
+                                                                                     items: list[dict]) -> None:
+    """The reader knew what was missing (ClaimItem.missing), the response asked for nothing: the item was pended
+    (A4) with no CommunicationRequest, so the requester was never told to send the level."""
+    response, _ = _answered(tmp_path, _pas_request(items))
+    claim_response = response["entry"][0]["resource"]
+    assert _codes(response)[1] == "A4"
+    asking = [c for c in _communications(response) if _service_lines(c) == [1]]
+    assert len(asking) == 1, [c.get("note") for c in _communications(response)]
+    asked = asking[0]
+    text = json.dumps(asked)
+    assert "the spinal level of Claim item 1" in text and "Bundle.entry[0].resource.item[0].bodySite" in text, text
+    assert asked["payload"] == [{"contentString": "18776-5"}]  # the plan of care: PAS attachment code (attachments.csv)
+    url = next(e["fullUrl"] for e in response["entry"] if e["resource"] is asked)
+    assert {"reference": url} in claim_response["communicationRequest"]
+    # the item itself says what it waits for
+    item = next(i for i in claim_response["item"] if i["itemSequence"] == 1)
+    notes = {n["number"]: n["text"] for n in claim_response["processNote"]}
+    assert any("waits for the spinal level" in notes[n] for n in item["noteNumber"]), [notes[n] for n in item["noteNumber"]]
+    # no other item is asked for a level
+    assert not [c for c in _communications(response) if "spinal level of Claim item" in json.dumps(c) and c is not asked]
+
+
+SNOMED = "http://snomed.info/sct"
+
+
+@pytest.mark.parametrize("level,code", [("L1-L2", "80064006"), ("L2-L3", "67459009"), ("L3-L4", "62551000"),
+                                        ("L4-L5", "84020006"), ("L5-S1", "715056000"), ("L4-L5", "243923001")])
+def test_a_snomed_body_site_is_read_as_the_same_level_as_our_own_code(level: str, code: str) -> None:
+    """EHRs send SNOMED CT body structures, not urn:necessity:spinal-level: such a line was pended for its level."""
+    def bundle(site: dict) -> dict:
+        return _pas_request([_line(1, CPT, "63047", site=site), _line(2, CPT, "22630", site=site)])
+
+    own = from_bundle(bundle({"coding": [{"system": "urn:necessity:spinal-level", "code": level}]}), "own").case
+    coded = from_bundle(bundle({"coding": [{"system": SNOMED, "code": code}]}), "snomed")
+    assert coded.case == own and [lv.level for lv in coded.case.request.levels] == [level]
+    assert not coded.warnings
+
+
+def test_snomed_body_sites_are_rows_of_the_table_not_code() -> None:
+    """The SNOMED CT codes are data (exchange/data/body-sites.csv), each row naming its source; no module names one."""
+    from exchange.tables import table
+
+    rows = [r for r in table("body-sites") if r["system"] == SNOMED]
+    assert {r["level"] for r in rows} >= {"L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"}
+    assert all("DICOM PS3.16" in r["source"] for r in rows)
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[2] / "exchange").rglob("*.py"))
+    assert not [r["code"] for r in rows if r["code"] in code]
+
+
+def test_an_unknown_snomed_body_site_is_named_by_its_element_path(tmp_path: Path) -> None:
+    """11994002 is the L4 vertebra (DICOM CID 7603): one vertebra names no motion segment, so it has no row."""
+    bundle = _pas_request([_line(1, CPT, "63047", site={"coding": [{"system": SNOMED, "code": "11994002"}]}),
+                           _line(2, CPT, "22630", site={"text": "L4-L5"})])
+    response, warnings = _answered(tmp_path, bundle)
+    assert ("Bundle.entry[0].resource.item[0].bodySite.coding[0]: body site http://snomed.info/sct|11994002 names no "
+            "spinal level exchange/data/body-sites.csv maps") in warnings, warnings
+    assert _codes(response)[1] == "A4"
 
 
 def test_cpt_codes_under_the_hcpcs_system_are_read_as_cpt() -> None:
@@ -672,3 +747,18 @@ def test_no_bundle_gives_a_traceback(text: str) -> None:
     if request.case is None:
         policy = load("reference")
         json.loads(response_text(undecided(request, policy), request, policy))
+
+
+def test_a_measurement_on_a_study_that_cannot_show_it_is_refused_at_its_element(tmp_path: Path) -> None:
+    """Issue 20, 6: the bundle reader builds the case record, so the case model's rule holds there: an SVA
+    sent under an MRI is refused, naming the answer's element and the case field."""
+    films = {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"sva_mm": 50}}
+    bundle = _case_bundle({"imaging": [baseline()["imaging"][0], films]})
+    i, answers = _entry(bundle, "QuestionnaireResponse")
+    groups = [n for n, item in enumerate(answers["item"]) if item["linkId"] == "imaging[]"]
+    second = answers["item"][groups[1]]
+    _find(second["item"], "imaging[].study")["answer"][0]["valueCoding"]["code"] = "mri"
+    sva = next(n for n, item in enumerate(second["item"]) if item["linkId"] == "imaging[].alignment")
+    out = _refused(tmp_path, bundle)
+    assert f"Bundle.entry[{i}].resource.item[{groups[1]}].item[{sva}]" in out, out
+    assert "imaging[1].alignment.sva_mm: a sagittal vertical axis cannot be read on mri" in out, out

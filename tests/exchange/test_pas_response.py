@@ -156,7 +156,8 @@ ONLY_DECOMPRESSION_WITHIN_REACH = {
         {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
                                                           "stenosis": [{"zone": "central", "grade": "severe"}]}]},
         {"study": "flexion_extension_xray", "date": "2025-10-01",
-         "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}], "alignment": {"cobb": [], "sva_mm": 10}},
+         "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}]},
+        {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"cobb": [], "sva_mm": 10}},
     ],
     "conservative_care": {"episodes": [{"modality": "nsaids", "outcome": "failed"}], "total_weeks": 12},
 }

@@ -548,7 +548,10 @@ def test_an_answer_the_log_cannot_keep_is_not_sent(tmp_path, monkeypatch):
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.post("/Claim/$submit", content=FUSION.read_bytes())
 
-    answer = anyio.run(post)
+    try:
+        answer = anyio.run(post)
+    finally:
+        service.close()  # its decision processes
     assert answer.status_code == 503
     assert answer.json()["resourceType"] == "OperationOutcome" and answer.json()["issue"][0]["code"] == "transient"
     assert "ClaimResponse" not in answer.text

@@ -6,7 +6,8 @@ REF-F1 and REF-F4 are met at L4-L5, so fusion there has its basis and only
 the conservative-care documentation (REF-D4a) is missing; the summary still
 said "blocked by ? REF-D4a, ? REF-D4c, ? REF-F2, ? REF-F3, ? REF-F5", and a
 reviewer would have asked for flexion-extension films that change nothing.
-A criterion blocks when a what-if line needs it, or when it fails because
+A criterion blocks when a what-if line giving what was asked needs it (a line to
+decompression only does not, for a request for fusion alone), or when it fails because
 another determination does (``derived/1``: REF-S1 for the inpatient stay);
 criteria judged at another level are named by that level.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from engine.deciding.decision import requirements
 from engine.presenting.letter import to_markdown
 from engine.presenting.page import row
 from engine.deciding.policy import load
@@ -47,10 +49,10 @@ def test_a_met_alternative_leaves_the_others_out_of_the_way():
     assert [b.id for b in row(d, l45).blockers] == ["REF-D4a"]
 
 
-def test_every_criterion_a_what_if_line_needs_is_named():
+def test_every_criterion_a_what_if_line_to_what_was_asked_needs_is_named():
     d = decision("source-003")
     for lv in d.levels:
-        named = {(a.criterion, a.scope) for w in lv.would_change for a in (*w.requires, *w.one_of)}
+        named = {(a.criterion, a.scope) for w in requirements(lv) for a in (*w.requires, *w.one_of)}
         own = {(c.id, c.scope) for c in blocking(d, lv)}
         elsewhere = set(blocked_elsewhere(d, lv))
         for cid, scope in named:
@@ -88,3 +90,29 @@ def test_without_the_what_if_every_failing_criterion_is_listed_and_the_report_sa
     d = decision("source-003", would_change=False)
     assert {c.id for c in blocking(d, d.level("L4-L5"))} == {"REF-D4a", "REF-D4c", "REF-F2", "REF-F3", "REF-F5"}
     assert blocked_elsewhere(d, d.level("S1-pelvis")) == []
+
+
+def test_a_fusion_only_request_is_blocked_only_by_what_fusion_needs():
+    """Issue 20, point 3.  examples/source-001.yaml asks for fusion alone at L5-S1.  Under reference
+    decompression there needs REF-D1 (moderate stenosis, refuted by the record) and fusion does not:
+    its what-if lines for fusion name REF-D4a, REF-D4b and REF-F5 only.  The summary said "blocked by
+    ✗ REF-D4a, ? REF-D4b, ✗ REF-D1, ? REF-F5": a reviewer chased a decompression criterion for a
+    service nobody asked for.  The line for decompression only stays among the what-if lines."""
+    d = decision("source-001")
+    l5s1 = d.level("L5-S1")
+    assert l5s1.requested == ("fusion",) and l5s1.determination == "none"
+    assert "REF-D1" in {a.criterion for w in l5s1.would_change if w.determination == "decompression_only"
+                        for a in (*w.requires, *w.one_of)}
+    assert "REF-D1" not in {a.criterion for w in l5s1.would_change if w.determination == "fusion"
+                            for a in (*w.requires, *w.one_of)}
+    assert [c.id for c in blocking(d, l5s1)] == ["REF-D4a", "REF-D4b", "REF-F5"]
+    line = summary_line(to_text(d), "L5-S1")
+    assert line.endswith("blocked by ✗ REF-D4a, ? REF-D4b, ? REF-F5"), line
+    assert [b.id for b in row(d, l5s1).blockers] == ["REF-D4a", "REF-D4b", "REF-F5"]
+    reasons = to_markdown(d, "L5-S1").split("What would change", 1)[0]
+    assert "(REF-D1)" not in reasons, reasons
+    from engine.presenting.render import to_json
+
+    [level] = to_json(d, "L5-S1")["levels"]
+    assert [(b["id"], b["status"]) for b in level["blocked_by"]] == [
+        ("REF-D4a", "not_met"), ("REF-D4b", "not_documented"), ("REF-F5", "not_documented")]

@@ -148,7 +148,8 @@ def test_superseded_and_unsettled_findings_are_shown_and_marked():
 def test_documentation_to_obtain_comes_before_contradicted_findings_with_one_of_groups():
     page = parse(outputs(ROOT / "examples" / "source-003.yaml", "reference")[0])
     kinds = [d["data-kind"] for d in page.by_id("what-if").all("div", attr="data-kind")]
-    assert kinds == ["documentation", "contradicted"]
+    # L5-S1's REF-D4a (not documented) with REF-F4 (refuted) needs both: its own kind (issue 20, 5)
+    assert kinds == ["documentation", "contradicted_and_documentation"]
     documentation = page.by_id("what-if").all("div", attr="data-kind")[0]
     lines = [" ".join(li.text().split()) for li in documentation.kids("ul")[0].kids("li")]
     d4a = "REF-D4a Supervised in-person physical therapy for at least 6 weeks"
