@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from edits import edited
-from thorough import only_when_thorough
+from thorough import only_when_thorough, thorough
 from engine.cli import main
 from engine.analysing.diff import diff
 from engine.deciding.policy import load, shipped_policies
@@ -32,6 +32,7 @@ def _fused_by_reference_only(witness):
     return [d for d in witness.differences if d.subject == "L4-L5" and d.a == "fusion" and d.b != "fusion"]
 
 
+@thorough  # every cause enumerated (60 witnesses): a long search
 def test_grade_one_spondylolisthesis_without_motion(fusion_causes):
     found = []
     for w in fusion_causes.witnesses:
@@ -42,6 +43,7 @@ def test_grade_one_spondylolisthesis_without_motion(fusion_causes):
     assert found, "no witness with grade I spondylolisthesis fused by reference and not by Aetna"
 
 
+@thorough  # every cause enumerated (60 witnesses): a long search
 def test_current_smoker_denied_fusion_by_aetna(fusion_causes):
     found = [w for w in fusion_causes.witnesses if _fused_by_reference_only(w)
              and w.case.get("history", {}).get("smoking", {}).get("status") == "current"
@@ -49,6 +51,7 @@ def test_current_smoker_denied_fusion_by_aetna(fusion_causes):
     assert found, "no witness where a current smoker is fused by reference and not by Aetna"
 
 
+@thorough  # every cause enumerated (60 witnesses): a long search
 def test_translation_between_three_and_four_mm(fusion_causes):
     found = []
     for w in fusion_causes.witnesses:
@@ -58,6 +61,7 @@ def test_translation_between_three_and_four_mm(fusion_causes):
     assert found, "no witness with 3-4 mm translation fused by reference and not by Aetna"
 
 
+@thorough  # every cause enumerated (60 witnesses): a long search
 def test_witnesses_are_distinct_confirmed_and_enumerated_to_the_end(fusion_causes):
     result = fusion_causes
     assert not result.problems

@@ -48,6 +48,7 @@ from engine.deciding.solver import Engine
 from facts import Case, anatomy, case_atoms, load_case
 from facts.terms import SPINAL_LEVELS, StenosisGrade
 from facts.vocabulary import BY_NAME
+from thorough import THOROUGH
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("source-00*.yaml"))
@@ -56,7 +57,7 @@ TIER = {d: i for i, d in enumerate(DETERMINATIONS)}
 ENGINE_FORMS = frozenset({"determination", "absent", "part", "parts", "exclusion"})
 
 GENERATED = settings(
-    max_examples=30,
+    max_examples=60 if THOROUGH else 15,  # each example solves the case again for every criterion
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
