@@ -34,6 +34,7 @@ import clingo
 from clingo import Symbol, ast
 
 from engine.deciding.core import statements as core_statements
+from engine.deciding.limits import received
 from engine.deciding.policy import Policy
 from engine.analysing.figures import figures
 from engine.analysing.reads import Program, read_signatures
@@ -199,13 +200,7 @@ def gaps_meanwhile(policies: Sequence[Policy], levels: tuple[str, ...], approach
         return lambda: [gaps(p, levels, approaches) for p in policies]
 
     def wait() -> list[Gaps]:
-        try:
-            found = reader.recv()
-        except EOFError:
-            found = None
-        finally:
-            reader.close()
-            process.join()
+        found = received(reader, process)
         if found is not None:
             for policy, g in zip(todo, found):
                 _GAPS[(id(policy), levels, approaches)] = (policy, g)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.deciding.errors import PolicyError, UserError
+from engine.deciding.limits import received
 from engine.deciding.policy import Policy
 from engine.deciding.solver import Engine
 
@@ -200,13 +201,7 @@ def outcomes_meanwhile(policy: Policy, size: int | None = None) -> Callable[[], 
         return here
 
     def wait() -> list[Outcome]:
-        try:
-            found = reader.recv()
-        except EOFError:
-            found = None
-        finally:
-            reader.close()
-            process.join()
+        found = received(reader, process)
         return found if found is not None else check_outcomes(policy, size)
 
     def cancel() -> None:

@@ -279,3 +279,15 @@ def _events(process: Any, reader: Any, timeout: float | None, memory: int | None
             raise ChildError(payload)
         else:
             raise ChildError(f"internal error, please report it:\n{payload}")
+
+
+def received(reader: Any, process: Any) -> Any:
+    """What a forked helper sent on ``reader``, or None when it ended without sending; the pipe is closed
+    and the helper joined either way."""
+    try:
+        return reader.recv()
+    except EOFError:
+        return None
+    finally:
+        reader.close()
+        process.join()
