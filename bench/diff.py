@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from baseline import baseline_tree  # noqa: E402
 from engine.deciding.many import read_inputs  # noqa: E402
 from engine.analysing.impact import impact  # noqa: E402
 from engine.deciding.policy import shipped_policies  # noqa: E402
@@ -110,20 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     # 1. this tree against the baseline, interleaved
     here: list[tuple[float, float, int]] = []
     base: list[tuple[float, float, int]] = []
-    with tempfile.TemporaryDirectory(prefix="necessity-baseline-") as tmp:
-        tree = Path(tmp) / "tree"
-        if not args.no_baseline:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-                           capture_output=True, check=True)
-        try:
-            for _ in range(args.repeat):
-                here.append(run_here(args.max))
-                if not args.no_baseline:
-                    base.append(run_baseline(tree, args.max))
-        finally:
-            if not args.no_baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                               capture_output=True, check=False)
+    with baseline_tree(args.baseline, not args.no_baseline) as tree:
+        for _ in range(args.repeat):
+            here.append(run_here(args.max))
+            if tree is not None:
+                base.append(run_baseline(tree, args.max))
     total = statistics.median(t for t, _, _ in here)
     first = statistics.median(f for _, f, _ in here)
     print(f"necessity diff reference aetna-cpb-0743 --max {args.max}, median of {args.repeat} interleaved runs")

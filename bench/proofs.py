@@ -24,13 +24,13 @@ import argparse
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from baseline import baseline_tree  # noqa: E402
 from engine.deciding.policy import shipped_policies  # noqa: E402
 
 #: main with the regression: figures followed through heads and formulas (issues 20 and 24) merged
@@ -74,37 +74,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     policies = args.only or sorted(shipped_policies())
 
-    with tempfile.TemporaryDirectory(prefix="necessity-baseline-") as tmp:
-        tree = Path(tmp) / "tree"
-        if not args.no_baseline:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-                           capture_output=True, check=True)
-        try:
-            print(f"necessity check P / diff P P, --timeout {args.timeout:g}, median of {args.repeat} interleaved "
-                  f"run(s), wall seconds")
-            header = f"  {'command':<36}{'this tree':>10}  {'outcome':<24}"
-            if not args.no_baseline:
-                header += f"{'baseline ' + args.baseline:>18}  {'outcome':<24}{'ratio':>7}"
-            print(header)
-            for command in ("check", "diff"):
-                for pid in policies:
-                    here: list[tuple[float, str]] = []
-                    base: list[tuple[float, str]] = []
-                    for _ in range(args.repeat):
-                        here.append(run(ROOT, command, pid, args.timeout))
-                        if not args.no_baseline:
-                            base.append(run(tree, command, pid, args.timeout))
-                    h = statistics.median(t for t, _ in here)
-                    label = f"{command} {pid}" + (f" {pid}" if command == "diff" else "")
-                    line = f"  {label:<36}{h:>10.1f}  {here[-1][1]:<24}"
-                    if base:
-                        b = statistics.median(t for t, _ in base)
-                        line += f"{b:>18.1f}  {base[-1][1]:<24}{b / h:>6.1f}x"
-                    print(line, flush=True)
-        finally:
-            if not args.no_baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                               capture_output=True, check=False)
+    with baseline_tree(args.baseline, not args.no_baseline) as tree:
+        print(f"necessity check P / diff P P, --timeout {args.timeout:g}, median of {args.repeat} interleaved "
+              f"run(s), wall seconds")
+        header = f"  {'command':<36}{'this tree':>10}  {'outcome':<24}"
+        if tree is not None:
+            header += f"{'baseline ' + args.baseline:>18}  {'outcome':<24}{'ratio':>7}"
+        print(header)
+        for command in ("check", "diff"):
+            for pid in policies:
+                here: list[tuple[float, str]] = []
+                base: list[tuple[float, str]] = []
+                for _ in range(args.repeat):
+                    here.append(run(ROOT, command, pid, args.timeout))
+                    if tree is not None:
+                        base.append(run(tree, command, pid, args.timeout))
+                h = statistics.median(t for t, _ in here)
+                label = f"{command} {pid}" + (f" {pid}" if command == "diff" else "")
+                line = f"  {label:<36}{h:>10.1f}  {here[-1][1]:<24}"
+                if base:
+                    b = statistics.median(t for t, _ in base)
+                    line += f"{b:>18.1f}  {base[-1][1]:<24}{b / h:>6.1f}x"
+                print(line, flush=True)
     return 0
 
 
