@@ -137,6 +137,17 @@ def _header(decision: Decision, context: Context | None) -> list[str]:
     return lines
 
 
+
+#: The sections of what-if lines that paperwork alone cannot satisfy: (kind, heading, lead sentence).
+LETTER_SECTIONS = (
+    (CONTRADICTED, "Findings the record contradicts",
+     "These would change the decision only if the documented finding were different; "
+     "further paperwork alone cannot change them."),
+    (CONTRADICTED_AND_DOCUMENTATION, "Findings the record contradicts, and documentation to obtain",
+     "These would change the decision only if a documented finding were different and the record "
+     "documented what it does not; each criterion says which."),
+)
+
 def to_markdown(decision: Decision, level: str | None = None, context: Context | None = None) -> str:
     p = decision.policy
     levels = [lv for lv in decision.levels if level is None or lv.level == level]
@@ -178,24 +189,14 @@ def to_markdown(decision: Decision, level: str | None = None, context: Context |
             lines += ["", "| Criterion | What to document |", "|---|---|"]
             lines += [f"| {cid} ({md(titles.get(cid, ''))}) | {md(text)} |" for cid, text in wanted]
         lines.append("")
-    contradicted = [(s, w) for s in subjects for w in s.would_change if w.kind == CONTRADICTED]
-    if contradicted:
-        lines += ["## Findings the record contradicts", "",
-                  "These would change the decision only if the documented finding were different; "
-                  "further paperwork alone cannot change them.", ""]
-        for s, w in contradicted:
-            lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
-                         f"would need {_change(w, subject_key(s), titles)}")
-        lines.append("")
-    both = [(s, w) for s in subjects for w in s.would_change if w.kind == CONTRADICTED_AND_DOCUMENTATION]
-    if both:
-        lines += ["## Findings the record contradicts, and documentation to obtain", "",
-                  "These would change the decision only if a documented finding were different and the record "
-                  "documented what it does not; each criterion says which.", ""]
-        for s, w in both:
-            lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
-                         f"would need {_change(w, subject_key(s), titles)}")
-        lines.append("")
+    for kind, heading, lead in LETTER_SECTIONS:
+        changes = [(s, w) for s in subjects for w in s.would_change if w.kind == kind]
+        if changes:
+            lines += [f"## {heading}", "", lead, ""]
+            for s, w in changes:
+                lines.append(f"- {md(subject_name(s))}, {labels.determination(w.determination)}: "
+                             f"would need {_change(w, subject_key(s), titles)}")
+            lines.append("")
 
     lines += ["## Criteria applied", ""]
     case_level: dict[str, CriterionResult] = {}
