@@ -131,3 +131,19 @@ def check(row: Expectation) -> None:
         f"  actual:   {row.criterion} {actual}; {row.subject} -> {actual_det}\n"
         f"  criteria reported at {row.subject}: {reported(decision, row.subject)}"
     )
+
+
+#: Fusion requested at L4-L5; every fusion criterion refuted by a documented finding, supervised physical
+#: therapy (REF-D4a) not documented: documentation would give decompression only, and nothing would give fusion.
+ONLY_DECOMPRESSION_WITHIN_REACH = {
+    "request": {"levels": [{"level": "L4-L5", "fusion": True, "decompression": {
+        "technique": "laminectomy", "facet_resection_pct": {"left": 10, "right": 10}, "pars_resection": False}}]},
+    "imaging": [
+        {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
+                                                          "stenosis": [{"zone": "central", "grade": "severe"}]}]},
+        {"study": "flexion_extension_xray", "date": "2025-10-01",
+         "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}]},
+        {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"cobb": [], "sva_mm": 10}},
+    ],
+    "conservative_care": {"episodes": [{"modality": "nsaids", "outcome": "failed"}], "total_weeks": 12},
+}

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import pytest
 
-from casebuilder import baseline, case_from, decide, merge
+from casebuilder import ONLY_DECOMPRESSION_WITHIN_REACH, baseline, case_from, decide, merge
 from engine.authoring.golden import discover, golden_case, load_golden
 from engine.deciding.policy import DEFAULT_POLICIES_DIR, load, shipped_policies
 from engine.presenting.render import dumps, to_json
@@ -127,23 +127,11 @@ def test_no_what_if_lists_a_met_criterion_and_each_carries_its_status(pid, path)
 def test_findings_the_record_contradicts_name_only_refuted_criteria():
     """Issue 20, 5: "findings the record contradicts" listed "? REF-D4a and one of ✗ REF-F1, ...": a criterion
     merely not documented among the contradicted ones, which the README says are never mixed."""
-    data = merge(baseline(), {
-        "request": {"levels": [{"level": "L4-L5", "fusion": True, "decompression": {
-            "technique": "laminectomy", "facet_resection_pct": {"left": 10, "right": 10}, "pars_resection": False}}]},
-        "imaging": [
-            {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
-                                                              "stenosis": [{"zone": "central", "grade": "severe"}]}]},
-            {"study": "flexion_extension_xray", "date": "2025-10-01",
-             "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}]},
-            {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"cobb": [], "sva_mm": 10}},
-        ],
-        "conservative_care": {"episodes": [{"modality": "nsaids", "outcome": "failed"}], "total_weeks": 12},
-    })
+    data = merge(baseline(), ONLY_DECOMPRESSION_WITHIN_REACH)
     decision = decide(data)
     text = click.unstyle(to_text(decision))
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("findings the record contradicts (only"))\
-        if any(line.startswith("findings the record contradicts (only") for line in lines) else None
+    start = next((i for i, line in enumerate(lines) if line.startswith("findings the record contradicts (only")), None)
     if start is not None:
         section = []
         for line in lines[start + 1:]:

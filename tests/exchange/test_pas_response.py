@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casebuilder import baseline, case_from, merge
+from casebuilder import ONLY_DECOMPRESSION_WITHIN_REACH, baseline, case_from, merge
 from engine.presenting import labels
 from facts import load_case
 from facts.terms import Item
@@ -145,22 +145,6 @@ def test_a_finding_the_record_contradicts_is_not_certified_and_not_pended() -> N
     assert all(device not in _lines(r) for r in communications(bundle))
     assert any("only if a different finding were documented" in t and "REF-F1 at L3-L4" in t
                for t in item_notes(bundle, device))
-
-
-#: Fusion requested at L4-L5; every fusion criterion refuted by a documented finding, supervised physical
-#: therapy (REF-D4a) not documented: documentation would give decompression only, and nothing would give fusion.
-ONLY_DECOMPRESSION_WITHIN_REACH = {
-    "request": {"levels": [{"level": "L4-L5", "fusion": True, "decompression": {
-        "technique": "laminectomy", "facet_resection_pct": {"left": 10, "right": 10}, "pars_resection": False}}]},
-    "imaging": [
-        {"study": "mri", "date": "2025-10-01", "levels": [{"level": "L4-L5", "spondylolisthesis": {"present": False},
-                                                          "stenosis": [{"zone": "central", "grade": "severe"}]}]},
-        {"study": "flexion_extension_xray", "date": "2025-10-01",
-         "levels": [{"level": "L4-L5", "translation_mm": 1, "angulation_deg": 2}]},
-        {"study": "standing_full_length", "date": "2025-10-01", "alignment": {"cobb": [], "sva_mm": 10}},
-    ],
-    "conservative_care": {"episodes": [{"modality": "nsaids", "outcome": "failed"}], "total_weeks": 12},
-}
 
 
 @pytest.mark.parametrize("source,policy", [
