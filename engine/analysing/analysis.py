@@ -24,8 +24,6 @@ It also says what the search cannot vouch for (``Gaps``), by name:
 from __future__ import annotations
 
 from collections import defaultdict
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,7 +32,7 @@ import clingo
 from clingo import Symbol, ast
 
 from engine.deciding.core import statements as core_statements
-from engine.deciding.limits import received
+from engine.deciding.limits import meanwhile
 from engine.deciding.policy import Policy
 from engine.analysing.figures import figures
 from engine.analysing.reads import Program, read_signatures
@@ -190,33 +188,16 @@ def gaps_meanwhile(policies: Sequence[Policy], levels: tuple[str, ...], approach
     todo = [p for p in policies if (id(p), levels, approaches) not in _GAPS]
     if not todo:
         return lambda: [gaps(p, levels, approaches) for p in policies]
-    try:
-        ctx = multiprocessing.get_context("fork")
-        reader, writer = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_gaps_child, args=(todo, levels, approaches, writer, os.getpid()), daemon=True)
-        process.start()
-        writer.close()
-    except (OSError, ValueError, AssertionError):  # no fork here: in this process, when asked
-        return lambda: [gaps(p, levels, approaches) for p in policies]
+    pending = meanwhile(lambda: [_find_gaps(p, levels, approaches) for p in todo])
 
     def wait() -> list[Gaps]:
-        found = received(reader, process)
+        found = pending()
         if found is not None:
             for policy, g in zip(todo, found):
                 _GAPS[(id(policy), levels, approaches)] = (policy, g)
         return [gaps(p, levels, approaches) for p in policies]
 
     return wait
-
-
-def _gaps_child(policies: Sequence[Policy], levels: tuple[str, ...], approaches: int, conn, parent: int) -> None:
-    from engine.deciding.limits import die_with_parent
-
-    die_with_parent(parent)  # never outlives the search that waits for it, however that one ends
-    try:
-        conn.send([_find_gaps(p, levels, approaches) for p in policies])
-    finally:
-        conn.close()
 
 
 def _find_gaps(policy: Policy, levels: tuple[str, ...], approaches: int) -> Gaps:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.deciding.errors import PolicyError, UserError
-from engine.deciding.limits import received
+from engine.deciding.limits import meanwhile
 from engine.deciding.policy import Policy
 from engine.deciding.solver import Engine
 
@@ -189,40 +188,14 @@ def outcomes_meanwhile(policy: Policy, size: int | None = None) -> Callable[[], 
     """Start deciding the sample in a forked process while the caller searches; returns a function that
     waits for it.  The sample owes the search nothing (the claims are read afterwards), so on a second
     core it costs no time.  Where no fork can be made, or the child fails, the sample is decided here."""
-    try:
-        ctx = multiprocessing.get_context("fork")
-        reader, writer = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_outcomes_child, args=(policy, size, writer, os.getpid()), daemon=True)
-        process.start()
-        writer.close()
-    except (OSError, ValueError, AssertionError):
-        here = lambda: check_outcomes(policy, size)  # noqa: E731
-        here.cancel = lambda: None  # type: ignore[attr-defined]
-        return here
+    pending = meanwhile(lambda: check_outcomes(policy, size))
 
     def wait() -> list[Outcome]:
-        found = received(reader, process)
+        found = pending()
         return found if found is not None else check_outcomes(policy, size)
 
-    def cancel() -> None:
-        """The caller stopped before it asked: the child is stopped rather than left writing to no one."""
-        if process.is_alive():
-            process.terminate()
-        process.join()
-        reader.close()
-
-    wait.cancel = cancel  # type: ignore[attr-defined]
+    wait.cancel = pending.cancel  # type: ignore[attr-defined]
     return wait
-
-
-def _outcomes_child(policy: Policy, size: int | None, conn, parent: int) -> None:
-    from engine.deciding.limits import die_with_parent
-
-    die_with_parent(parent)  # never outlives the search that waits for it, however that one ends
-    try:
-        conn.send(check_outcomes(policy, size))
-    finally:
-        conn.close()
 
 
 def check_refutations(policy: Policy, total: bool, dead: Iterable[str], size: int | None = None,

@@ -281,13 +281,48 @@ def _events(process: Any, reader: Any, timeout: float | None, memory: int | None
             raise ChildError(f"internal error, please report it:\n{payload}")
 
 
-def received(reader: Any, process: Any) -> Any:
-    """What a forked helper sent on ``reader``, or None when it ended without sending; the pipe is closed
-    and the helper joined either way."""
+
+def meanwhile(compute: Callable[[], Any]) -> Callable[[], Any]:
+    """``compute`` started in a forked process while the caller works on.
+
+    Returns a function that waits for what the child sent: None when no fork
+    could be made or the child ended without an answer (the caller computes it
+    itself then).  Its ``cancel()`` stops a child no longer wanted.  The child
+    dies with this process, however that one ends.
+    """
     try:
-        return reader.recv()
-    except EOFError:
-        return None
-    finally:
-        reader.close()
+        ctx = multiprocessing.get_context("fork")
+        reader, writer = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_meanwhile_child, args=(compute, writer, os.getpid()), daemon=True)
+        process.start()
+        writer.close()
+    except (OSError, ValueError, AssertionError):  # no fork here
+        nothing = lambda: None  # noqa: E731
+        nothing.cancel = lambda: None  # type: ignore[attr-defined]
+        return nothing
+
+    def wait() -> Any:
+        try:
+            return reader.recv()
+        except EOFError:
+            return None
+        finally:
+            reader.close()
+            process.join()
+
+    def cancel() -> None:
+        if process.is_alive():
+            process.terminate()
         process.join()
+        reader.close()
+
+    wait.cancel = cancel  # type: ignore[attr-defined]
+    return wait
+
+
+def _meanwhile_child(compute: Callable[[], Any], conn: Any, parent: int) -> None:
+    die_with_parent(parent)
+    try:
+        conn.send(compute())
+    finally:
+        conn.close()
