@@ -272,3 +272,39 @@ def test_a_value_with_no_evidence_still_gives_a_status_and_a_sentence(policy):
     case = _case({"reflex_change": None})
     assert _evidence(policy, case, "not_met", "T-ASSERTED") == ['exclusion("the record does not establish it")']
     assert _evidence(policy, case, "met", "T-LACKS") == ["parts"]
+
+
+def _small_policy(tmp_path, body: str):
+    folder = tmp_path / "blocks"
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _record(clinical: dict | None = None, **more):
+    import json
+
+    text = {"case": "t", "request": {"date": "2026-01-10",
+                                     "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]}}
+    if clinical:
+        text["clinical"] = clinical
+    text.update(more)
+    return parse_case(json.dumps(text), "t.json", fmt="json")
+
+
+@pytest.mark.parametrize("mrc, want, cited", [
+    ("4-", T, "motor_weakness_mrc(4,minus)"), ("4", F, "motor_weakness_mrc(4,plain)"),
+    ("5-", F, "motor_weakness_mrc(5,minus)"), (None, U, None),
+])
+def test_the_modifier_beside_an_mrc_grade(tmp_path, mrc, want, cited):
+    """is(mrc_modifier, minus) tells 4-/5 from 4/5: a payer's "4-/5 or worse" needs it."""
+    policy = _small_policy(tmp_path, 'criterion("T-4M", "4-", "t").\nscope("T-4M", case).\n'
+                                     'bears_on("T-4M", decompression_only).\n'
+                                     'formula("T-4M", all(at_most(mrc_grade, 4), is(mrc_modifier, minus))).\n')
+    weakness = {"present": True, **({"mrc": mrc} if mrc else {})}
+    case = _record({"motor_weakness": weakness})
+    got = {cid: st for cid, _, st in Engine(policy).decide(case, would_change=False).statuses}
+    assert got["T-4M"] == want
+    if cited:
+        kind = "met" if want == T else "not_met"
+        assert _evidence(policy, case, kind, "T-4M") == [cited]
