@@ -12,7 +12,8 @@ the formula itself, not guessed through rule heads:
   ``V`` apart from the rest;
 * ``imaging(Q)`` reads what the policy's ``study_answer`` rules for question
   ``Q`` (``at(Q, L)`` at a level) read;
-* ``concordant`` reads ``concordant_level/1`` and the documented list of them.
+* ``concordant`` reads ``concordant_level/1`` and the documented list of them;
+* ``approach(D)`` reads ``fusion_approach/2``, ``fused_level`` ``requested/2``.
 
 ``engine/analysing/reads.py`` adds these reads to ``case_reads`` and these
 figures to ``figures``, so the case space of ``check`` and ``diff`` offers
@@ -41,6 +42,8 @@ class Leaves:
     categories: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     concordant: set[str | None] = field(default_factory=set)
+    #: case predicates a leaf reads whole: approach(D) the planned approaches, fused_level what was requested
+    whole: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 def leaves(statements: Iterable[ast.AST]) -> Leaves:
@@ -63,6 +66,10 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.concordant.add(owner)
             elif f.name == "imaging" and len(a) in (1, 2) and name_of(a[0]):
                 out.questions[owner].add(name_of(a[0]))
+            elif f.name == "approach" and len(a) == 1:
+                out.whole[owner].add("fusion_approach/2")
+            elif f.name == "fused_level":
+                out.whole[owner].add("requested/2")
     return out
 
 
@@ -86,6 +93,9 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
         for m, _ in sorted(cats):
             for sig, _i in measures().get(("category", m), ()):
                 yield owner, sig, ()
+    for owner, sigs in got.whole.items():
+        for sig in sorted(sigs):
+            yield owner, sig, ()
     for owner in got.concordant:
         yield owner, "concordant_level/1", ()
         yield owner, "documented/1", ((0, "concordant_levels"),)

@@ -308,3 +308,80 @@ def test_the_modifier_beside_an_mrc_grade(tmp_path, mrc, want, cited):
     if cited:
         kind = "met" if want == T else "not_met"
         assert _evidence(policy, case, kind, "T-4M") == [cited]
+
+
+ITEMS = """
+criterion("T-LVL", "level", "t").
+scope("T-LVL", level).
+bears_on("T-LVL", fusion).
+formula("T-LVL", finding(radiculopathy)).
+justifies(fusion, all(requested(fusion), criterion("T-LVL"))).
+criterion("T-BMP", "front or side", "t").
+scope("T-BMP", item(rhbmp2)).
+formula("T-BMP", fused_level(any(approach(anterior), approach(lateral)))).
+criterion("T-GRAFT", "with a fusion", "t").
+scope("T-GRAFT", item(allograft)).
+formula("T-GRAFT", fused_level).
+criterion("T-BMA", "excluded", "t").
+scope("T-BMA", item(bone_marrow_aspirate)).
+formula("T-BMA", excluded("experimental")).
+criterion("T-BLOCKS", "two blocks", "t").
+scope("T-BLOCKS", item(si_joint_fusion)).
+formula("T-BLOCKS", n_measured(2, at_least(si_block_relief, 700))).
+"""
+
+
+def _item_case(radiculopathy=True, approaches=("alif", "posterolateral"), blocks=None, graft_at=None):
+    import json
+
+    fusion = {"approaches": list(approaches)}
+    text = {"case": "t", "request": {
+        "date": "2026-01-10",
+        "levels": [{"level": "L3-L4", "decompression": "laminectomy"},
+                   {"level": "L4-L5", "decompression": "laminectomy", "fusion": fusion}],
+        "items": [{"item": "rhbmp2"}, {"item": "bone_marrow_aspirate"}, {"item": "si_joint_fusion", "side": "left"},
+                  {"item": "allograft", **({"level": graft_at} if graft_at else {})}]},
+        **({"clinical": {"radiculopathy": {"present": radiculopathy}}} if radiculopathy is not None else {})}
+    if blocks is not None:
+        text["history"] = {"si_joint": {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}}
+    return parse_case(json.dumps(text), "t.json", fmt="json")
+
+
+def test_an_item_reads_the_fused_levels_it_serves(tmp_path):
+    """fused_level(F) holds F at a fused level the item serves; fused_level alone, the fusion; excluded, never."""
+    policy = _small_policy(tmp_path, ITEMS)
+    fused = _item_case()
+    assert _evidence(policy, fused, "met", "T-BMP") == ["determination(\"L4-L5\",fusion)",
+                                                       "fusion_approach(\"L4-L5\",alif)"]
+    assert _evidence(policy, fused, "met", "T-GRAFT") == ["determination(\"L4-L5\",fusion)"]
+    assert _evidence(policy, fused, "not_met", "T-BMA") == ["exclusion(\"experimental\")"]
+    # every fused level it serves is approached from behind
+    assert _evidence(policy, _item_case(approaches=("tlif",)), "not_met", "T-BMP") == [
+        "fusion_approach(\"L4-L5\",tlif)"]
+    # no fusion justified: the determinations of the levels that asked for one
+    unfused = _item_case(radiculopathy=False)
+    assert _evidence(policy, unfused, "not_met", "T-BMP") == ["determination(\"L4-L5\",none)"]
+    assert _evidence(policy, unfused, "not_met", "T-GRAFT") == ["determination(\"L4-L5\",none)"]
+    # an item at a level answers to that level alone
+    assert _evidence(policy, _item_case(graft_at="L3-L4"), "not_met", "T-GRAFT") == [
+        "absent(requested(\"L3-L4\",fusion))", "determination(\"L3-L4\",not_addressed)"]
+    assert _evidence(policy, _item_case(graft_at="L4-L5"), "met", "T-GRAFT") == ["determination(\"L4-L5\",fusion)"]
+    # a what-if never assumes fused_level(F) met where no fusion is justified: the fusion is what it needs
+    silent = _item_case(radiculopathy=None)
+    [bmp] = [i for i in Engine(policy).decide(silent, would_change=True).items if i.item == "rhbmp2"]
+    assert bmp.determination == "not_medically_necessary"
+    assert {w.criterion_ids for w in bmp.would_change} == {("T-LVL",)}
+
+
+@pytest.mark.parametrize("blocks, want, cited", [
+    ((80, 75), T, ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,750)"]),
+    ((80, 50), F, ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,500)"]),
+    ((), F, ["absent(si_diagnostic_block)"]),
+    (None, U, []),
+])
+def test_a_count_of_measurements_meeting_a_figure(tmp_path, blocks, want, cited):
+    policy = _small_policy(tmp_path, ITEMS)
+    case = _item_case(blocks=blocks)
+    got = {cid: st for cid, _, st in Engine(policy).decide(case, would_change=False).statuses}
+    assert got["T-BLOCKS"] == want
+    assert _evidence(policy, case, {T: "met", F: "not_met", U: "met"}[want], "T-BLOCKS") == cited
