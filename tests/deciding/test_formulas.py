@@ -371,6 +371,10 @@ def test_an_item_reads_the_fused_levels_it_serves(tmp_path):
     [bmp] = [i for i in Engine(policy).decide(silent, would_change=True).items if i.item == "rhbmp2"]
     assert bmp.determination == "not_medically_necessary"
     assert {w.criterion_ids for w in bmp.would_change} == {("T-LVL",)}
+    # one answer per case, as check and diff must be able to prove: no choice hidden in the grounding
+    from engine.analysing.analysis import gaps
+
+    assert gaps(policy, ("L4-L5",), 1).unstratified == ()
 
 
 @pytest.mark.parametrize("blocks, want, cited", [
