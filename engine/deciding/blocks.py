@@ -70,6 +70,8 @@ BLOCKS: tuple[Block, ...] = (
           "excluded(\"experimental and investigational\")"),
     Block("fused_level", None, "connective", "at an item: a level it serves has fusion justified (fused_level), "
           "and the part holds there (fused_level(F)); not met when none does", "fused_level(approach(anterior))"),
+    Block("had_care", 1, "leaf", "the list of care holds an episode of the modality; not met when a documented "
+          "list holds none", "all(given(had_care(physical_therapy)), at_least(care_days(care(physical_therapy)), 42))"),
     Block("approach", 1, "leaf", "at a level: the fusion is planned by an approach from the direction "
           "(anterior, lateral, posterior)", "approach(lateral)"),
     # conservative care (core.lp, "care"): a selection of episodes, two measurements a figure compares, two leaves

@@ -516,3 +516,35 @@ def test_the_analyses_read_care_figures_from_formulas(care_policy, tmp_path):
     assert _lint(tmp_path, 'formula("X-1", at_least(care_days(physical_therapy), 42)).\n') == [
         "E306 'at_least(care_days(physical_therapy),42)': choose the episodes with care(Modality), "
         "care(Modality, Delivery) or care(M, D, O, N)"]
+
+
+def test_a_list_without_the_modality_and_a_date_that_would_settle_it_either_way(tmp_path):
+    """had_care(M) refutes on a documented list without M; a month-precision date unsettles a formula only where
+    knowing it would decide the formula: the other parts of an all met (a silent finding leaves it open anyway)."""
+    import json
+
+    days = "at_least(care_days(care(physical_therapy, supervised_in_person)), 42)"
+    policy = _small_policy(tmp_path, "".join(
+        f'criterion("{cid}", "{cid}", "t").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
+        f'formula("{cid}", {f}).\n' for cid, f in (
+            ("T-HAD", f"all(given(had_care(physical_therapy)), {days})"),
+            ("T-OPEN", f"all(finding(radiculopathy), {days})"))))
+
+    def case(episodes, radiculopathy=None):
+        text = {"case": "c", "request": {"date": "2026-01-10",
+                                         "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]},
+                "conservative_care": {"episodes": episodes}}
+        if radiculopathy is not None:
+            text["clinical"] = {"radiculopathy": {"present": radiculopathy}}
+        return parse_case(json.dumps(text), "c.json", fmt="json")
+
+    assert _evidence(policy, case([{"modality": "chiropractic", "weeks": 6}]), "not_met", "T-HAD") == [
+        "absent(physical_therapy)"]
+    assert _evidence(policy, case([]), "not_met", "T-HAD") == ["absent(care_episodes)"]
+    assert _evidence(policy, case([{**PT, "weeks": 7}]), "met", "T-HAD") == ["care_days(1,49,49)"]
+    month = [{**PT, "start": "2025-09", "end": "2025-11"}]
+    both = ["imprecise(care_end(1,20393,20422))", "imprecise(care_start(1,20332,20361))"]
+    assert _evidence(policy, case(month), "unsettled", "T-HAD") == both
+    assert _evidence(policy, case(month), "unsettled", "T-OPEN") == []
+    assert _evidence(policy, case(month, radiculopathy=True), "unsettled", "T-OPEN") == both
+    assert _care_statuses(policy, case(month, radiculopathy=False))["T-OPEN"] == F
