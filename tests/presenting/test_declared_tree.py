@@ -195,3 +195,25 @@ def test_a_level_a_raw_rule_decides_keeps_the_derived_shape():
     assert fusion and all(lv.tree is None for lv in fusion)
     text = click.unstyle(run("explain", str(case), "--policy", "cigna-cmm-609", "--verbose"))
     assert "fusion: one of" in text.split("the rule's shape, per level and item")[1]
+
+
+def test_a_criterion_made_of_criteria_is_drawn_by_its_own_formula(tmp_path):
+    """``formula(C, n_of(2, criterion(..), ...))``: beneath C, the tree its formula declares."""
+    folder = tmp_path / "made-of"
+    folder.mkdir()
+    body = BODY.split("justifies(")[0] + """
+criterion("T-SIGNS", "Two neural signs", "test §5").
+scope("T-SIGNS", case).
+bears_on("T-SIGNS", decompression_only).
+formula("T-SIGNS", n_of(2, criterion("T-RAD"), criterion("T-SENS"), criterion("T-REFL"))).
+justifies(decompression_only, all(criterion("T-SIGNS"), criterion("T-STEN"))).
+"""
+    (folder / "policy.lp").write_text(HEADER.replace("declared-tree", "made-of") + body, encoding="utf-8")
+    out = outputs(_case(tmp_path, fusion=False), folder)
+    top = _shape(out["page"], "L4-L5").kids("ul")[0].kids("li")
+    assert [li["data-shape"] for li in top] == ["gate", "criterion"] and top[1]["data-ref"] == "T-STEN"
+    (signs,) = top[0].kids("ul")[0].kids("li")
+    assert signs["data-ref"] == "T-SIGNS"
+    (two,) = signs.kids("ul")[0].kids("li")
+    assert two["data-shape"] == "n_of"
+    assert [li["data-ref"] for li in two.kids("ul")[0].kids("li")] == ["T-RAD", "T-SENS", "T-REFL"]
