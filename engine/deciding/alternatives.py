@@ -84,8 +84,9 @@ def _several(sets: list[frozenset[Assumption]], pools) -> tuple[list[tuple[froze
             if any(m not in sets for m in group):
                 continue  # taken by an earlier group
             choices = frozenset(a for m in group for a in m - core)
-            if len(group) < 2 or len(group) != comb(len(choices), j):
-                continue  # not every choice of J was found: said set by set
+            if len(group) < 2 or len(group) != comb(len(choices), j) or \
+                    len({(a.criterion, a.scope) for a in choices}) != len(choices):
+                continue  # not every choice of J was found (or one criterion under two statuses): set by set
             out.append((core, choices, j))
             sets = [m for m in sets if m not in group]
     return out, sets

@@ -143,3 +143,23 @@ def test_findings_the_record_contradicts_name_only_refuted_criteria():
     both = text.split("findings the record contradicts, and documentation to obtain")[1]
     assert "→ fusion: ? REF-D4a and one of ✗ REF-F1" in both.splitlines()[1]
     assert [w.kind for w in decision.level("L4-L5").would_change] == ["documentation", "contradicted_and_documentation"]
+
+
+def test_sets_taking_two_of_a_declared_n_of_are_one_line_only_when_every_choice_was_found():
+    """engine/deciding/alternatives.py: "any 2 of A, B, C" stands for exactly the three sets found; with
+    one missing (a search stopped at its cap), the sets are said as before, each still a set found."""
+    from engine.deciding.alternatives import grouped
+    from engine.deciding.decision import Assumption, WouldChange
+
+    a, b, c, d = (Assumption(x, "case") for x in "ABCD")
+    order = {x: i for i, x in enumerate("ABCD")}
+    key = lambda s: (order[s.criterion], s.scope)  # noqa: E731
+    pool = [(2, frozenset((x, "case") for x in "ABC"))]
+    every = [WouldChange("fusion", (d, *pair)) for pair in ((a, b), (a, c), (b, c))]
+    (line,) = grouped(every, key, pool)
+    assert line.requires == (d,) and line.one_of == (a, b, c) and line.choose == 2
+    assert set(map(frozenset, line.alternatives)) == {frozenset(w.requires) for w in every}
+    some = grouped(every[:2], key, pool)
+    assert all(w.choose == 1 for w in some)
+    assert {frozenset(s) for w in some for s in w.alternatives} == {frozenset(w.requires) for w in every[:2]}
+    assert grouped(every, key) == grouped(every, key, ())  # no declared n_of: the one-of merge alone
