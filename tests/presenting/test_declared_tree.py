@@ -10,8 +10,9 @@ text under --verbose, the letter and the JSON.
 
 A fusion tree with an ``any`` nested in an ``all`` (stenosis with
 instability, or a pseudarthrosis alone) is drawn as declared, where the derived
-shape would put stenosis beside one flat group of fusion criteria.  A
-policy's raw ``justified/2`` rules keep the derived shape (the fallback).
+shape would put stenosis beside one flat group of fusion criteria.  A level
+a raw ``justified/2`` rule decides too keeps the derived shape (the
+fallback).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from engine.deciding.solver import Engine
 from facts.load import load_case
 from markup import parse
 
-ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = """% payer: Test
 % policy: declared-tree
@@ -187,14 +187,28 @@ def test_the_decision_carries_the_tree_and_batch_reads_it_alike(folder, tmp_path
     assert engine.decide_many(cases, would_change=True) == alone
 
 
-def test_a_level_a_raw_rule_decides_keeps_the_derived_shape():
-    """cigna's fusion is a raw justified/2 rule: the derived shape, its fusion criteria as one group."""
-    case = ROOT / "examples" / "source-003.yaml"
-    decision = Engine(load("cigna-cmm-609")).decide(load_case(case), would_change=False)
-    fusion = [lv for lv in decision.levels if "fusion" in lv.requested]
-    assert fusion and all(lv.tree is None for lv in fusion)
-    text = click.unstyle(run("explain", str(case), "--policy", "cigna-cmm-609", "--verbose"))
-    assert "fusion: one of" in text.split("the rule's shape, per level and item")[1]
+def test_a_level_a_raw_rule_decides_too_keeps_the_derived_shape(tmp_path):
+    """Beside the declared fusion tree, a raw justified/2 rule reads a criterion the tree does not
+    name: the tree alone does not decide the level, so its shape is derived (the fallback)."""
+    folder = tmp_path / "raw-beside"
+    folder.mkdir()
+    raw = """
+criterion("T-X", "A raw path to fusion", "test §6").
+scope("T-X", level).
+bears_on("T-X", fusion).
+formula("T-X", imaging(disc_herniation)).
+study_answer(at(disc_herniation, L), St, A, level_finding(L, disc_herniation, A, St)) :-
+    level_finding(L, disc_herniation, A, St).
+justified(L, fusion) :- requested(L, fusion), holds("T-X", L).
+"""
+    (folder / "policy.lp").write_text(HEADER.replace("declared-tree", "raw-beside") + BODY + raw, encoding="utf-8")
+    case = _case(tmp_path, fusion=True)
+    decision = Engine(load(str(folder))).decide(load_case(case), would_change=False)
+    assert decision.levels[0].tree is None
+    decompression = Engine(load(str(folder))).decide(load_case(_case(tmp_path, fusion=False)), would_change=False)
+    assert decompression.levels[0].tree is not None  # no raw rule for decompression only: its tree stands
+    shape = outputs(case, folder)["text"].split("the rule's shape, per level and item")[1]
+    assert "T-X not documented" in shape and "at least 2 of" not in shape and "fusion: one of" in shape
 
 
 def test_a_criterion_made_of_criteria_is_drawn_by_its_own_formula(tmp_path):
