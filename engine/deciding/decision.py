@@ -106,7 +106,17 @@ class WouldChange:
 
 
 #: The kinds of node of a declared tree (``Tree``).
-ALL, ANY, N_OF, CRITERION, WAIVED_BY = "all", "any", "n_of", "criterion", "waived_by"
+ALL, ANY, N_OF, CRITERION, WAIVED_BY, CONDITION = "all", "any", "n_of", "criterion", "waived_by", "condition"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition of a declared tree that is not a criterion (``lacks(finding(x))``, say): its term
+    as nested tuples (``("lacks", ("finding", "x"))``), its value at the level and what it cites."""
+
+    term: tuple
+    status: str
+    evidence: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,8 @@ class Tree:
     ``all``, ``any`` and ``n_of`` (``k`` of the children) are connectives; a ``criterion`` node
     holds its result, and beneath it what it is made of (its parts, or its own formula when that
     is a tree of criteria) and, where the tree accepts a waiver (``satisfied(C)``), a
-    ``waived_by`` node of the waivers (``or_waived``).
+    ``waived_by`` node of the waivers (``or_waived``); a ``condition`` node holds a condition
+    of the tree that is not a criterion.
     """
 
     kind: str
@@ -125,6 +136,7 @@ class Tree:
     criterion: CriterionResult | None = None
     k: int = 0
     or_waived: bool = False
+    condition: Condition | None = None
 
 
 @dataclass(frozen=True)

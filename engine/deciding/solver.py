@@ -272,7 +272,12 @@ class Engine:
         def result(cid: str, scope: str) -> CriterionResult | None:
             return self._result(reading, cid, scope, describe) if (cid, scope) in reading.status else None
 
-        return self._declared.at_level(level, asked, reaches, reading.reports.get(level, set()), result)
+        def condition(term: Symbol) -> tuple[str, tuple[Evidence, ...]]:
+            value = reading.conditions.get((level, term))
+            return ({"t": "met", "f": "not_met"}.get(value, "not_documented"),
+                    _evidence(reading.condition_evidence.get((level, term), []), describe))
+
+        return self._declared.at_level(level, asked, reaches, reading.reports.get(level, set()), result, condition)
 
     # -- what would change ----------------------------------------------------
 

@@ -11,7 +11,10 @@ at the scope the core judges it at (the level, else case-wide), and returns
 it only where that tree alone decides the level:
 
 - every leaf is ``criterion(C)``, ``satisfied(C)`` or ``requested(P)`` (the
-  level's own request, not drawn: the level's label says it);
+  level's own request, not drawn: the level's label says it), or a condition
+  of findings the shape can say in words (``finding``, ``imaging``,
+  ``concordant`` under ``all``/``any``/``lacks``/``asserted``/``negate``/
+  ``given``), drawn with its value (core.lp's ``tree_condition/3``);
 - every criterion of the tree is judged at the level or case-wide (a
   sacropelvic level under a tree of lumbar criteria is not);
 - every criterion reported for the level is in the tree (no raw
@@ -30,9 +33,13 @@ from collections.abc import Callable
 import clingo
 from clingo import Symbol, SymbolType
 
-from engine.deciding.decision import ALL, ANY, CRITERION, N_OF, WAIVED_BY, CriterionResult, Tree
+from engine.deciding.decision import (ALL, ANY, CONDITION, CRITERION, N_OF, WAIVED_BY, Condition, CriterionResult,
+                                     Evidence, Tree)
 
 _CONNECTIVES = {"all": ALL, "any": ANY, "n_of": N_OF}
+#: The terms a condition of a tree may be made of, and how many arguments each takes (None: any).
+_SAYABLE = {"all": None, "any": None, "lacks": 1, "asserted": 1, "negate": 1, "given": 1, "finding": 1,
+            "imaging": None, "concordant": 0}
 
 
 class _NotShown(Exception):
@@ -42,6 +49,8 @@ class _NotShown(Exception):
 def value(node: Tree) -> str:
     """The node's value in Kleene's strong logic, as the core gives it (``met``, ``not_met``,
     ``not_documented``), from its criteria's statuses."""
+    if node.kind == CONDITION:
+        return node.condition.status
     if node.kind == CRITERION:
         c = node.criterion
         own = "met" if c.waived_by else c.status
@@ -76,15 +85,20 @@ class Declared:
         self.parts = parts
         self.waivers = waivers
         self.never_gate = never_gate
+        self._condition = None
 
     def at_level(self, level: str, asked: str, reaches: bool, reported: set[tuple[str, str]],
-                 result: Callable[[str, str], CriterionResult | None]) -> Tree | None:
+                 result: Callable[[str, str], CriterionResult | None],
+                 condition: Callable[[Symbol], tuple[str, tuple[Evidence, ...]]] = lambda t: ("not_documented", ())
+                 ) -> Tree | None:
         """The declared tree of ``asked`` at ``level``, or None where it does not alone decide it.
         ``result(id, scope)`` is a criterion's result there (None: not evaluated there);
+        ``condition(term)`` a condition's status and evidence there;
         ``reaches``: the level's determination gives what was asked."""
         term = self.determinations.get(asked)
         if term is None:
             return None
+        self._condition = condition
         try:
             tree = self._node(term, level, result, frozenset())
         except _NotShown:
@@ -114,6 +128,9 @@ class Declared:
             return None  # the level's request: its label says it
         if name in ("criterion", "satisfied") and len(args) == 1 and args[0].type == SymbolType.String:
             return self._criterion(args[0].string, scope, result, seen, name == "satisfied")
+        if _sayable(term) and self._condition is not None:
+            status, evidence = self._condition(term)
+            return Tree(CONDITION, condition=Condition(_plain(term), status, evidence))
         raise _NotShown
 
     def _criterion(self, cid: str, scope: str, result, seen: frozenset[str], or_waived: bool) -> Tree:
@@ -134,13 +151,36 @@ class Declared:
         ``all`` drawn as its members), else its parts (``part_of/2``)."""
         term = self.criteria.get(cid)
         if term is not None:
+            # the core shows a condition's value in a determination tree only
+            condition, self._condition = self._condition, None
             try:
                 own = self._node(term, scope, result, seen)
             except _NotShown:
                 own = None  # a formula over the case's facts: drawn as the criterion alone
+            finally:
+                self._condition = condition
             if own is not None:
                 return own.children if own.kind == ALL else (own,)
         return tuple(self._criterion(p, scope, result, seen, False) for p in self.parts.get(cid, ()))
+
+
+def _sayable(term: Symbol) -> bool:
+    """A condition of findings the shape can say in words (engine/presenting/shape.py)."""
+    if term.type != SymbolType.Function or term.name not in _SAYABLE:
+        return False
+    arity = _SAYABLE[term.name]
+    if arity is not None and len(term.arguments) != arity:
+        return False
+    if term.name in ("finding", "imaging"):
+        return bool(term.arguments) and all(a.type == SymbolType.Function and not a.arguments for a in term.arguments)
+    return all(_sayable(a) for a in term.arguments) and (arity is not None or bool(term.arguments))
+
+
+def _plain(term: Symbol) -> tuple | str:
+    """A term as nested tuples of names (a decision holds no clingo symbol)."""
+    if term.type == SymbolType.Function:
+        return (term.name, *(_plain(a) for a in term.arguments))
+    return str(term)
 
 
 def _criteria(node: Tree):

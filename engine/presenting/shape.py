@@ -39,6 +39,8 @@ from engine.deciding import decision as declared
 from engine.deciding.decision import CriterionResult, Decision, ItemDecision, LevelDecision, Tree
 
 ALL, ONE_OF, N_OF, CRITERION, GATE, WAIVED_BY = "all", "one_of", "n_of", "criterion", "gate", "waived_by"
+#: a condition of a declared tree that is not a criterion, said in words with its value
+CONDITION = "condition"
 
 #: How each kind of node is headed.
 HEADS = {ALL: "all of", ONE_OF: "one of", GATE: "the case-level criteria, all of", WAIVED_BY: "or waived by"}
@@ -54,9 +56,13 @@ class Shape:
     k: int = 0
     #: a criterion the declared tree accepts a waiver for (``satisfied(C)``): met when it or a waiver is
     or_waived: bool = False
+    #: a condition's value (``CONDITION``)
+    state: str = ""
 
     @property
     def status(self) -> str:
+        if self.kind == CONDITION:
+            return self.state
         if self.criterion is not None:
             if self.criterion.waived_by:
                 return "waived"
@@ -193,6 +199,8 @@ def from_tree(tree: Tree, label: str) -> Shape:
 
 
 def _declared(node: Tree) -> Shape:
+    if node.kind == declared.CONDITION:
+        return Shape(CONDITION, _words(node.condition.term), state=node.condition.status)
     kids = tuple(_declared(c) for c in node.children)
     if node.kind == declared.CRITERION:
         return Shape(CRITERION, node.criterion.id, kids, node.criterion, or_waived=node.or_waived)
@@ -203,6 +211,30 @@ def _declared(node: Tree) -> Shape:
     if node.kind == declared.WAIVED_BY:
         return Shape(WAIVED_BY, HEADS[WAIVED_BY], kids)
     return Shape(ALL, HEADS[ALL], kids)
+
+
+def _words(term, nested: bool = False) -> str:
+    """A condition of findings in words: ``lacks(any(finding(a_b), imaging(c)))`` is "the record does not
+    establish a b or c on imaging" (engine/deciding/trees.py admits only what this says)."""
+    name, args = term[0], term[1:]
+    if name in ("all", "any"):
+        said = f" {'and' if name == 'all' else 'or'} ".join(_words(a, True) for a in args)
+        return f"({said})" if nested and len(args) > 1 else said
+    if name == "lacks":
+        return f"the record does not establish {_words(args[0])}"
+    if name == "asserted":
+        return f"the record establishes {_words(args[0])}"
+    if name == "negate":
+        return f"not {_words(args[0], True)}"
+    if name == "given":
+        return _words(args[0], nested)
+    if name == "imaging":
+        return f"{_words(args[0])} on imaging"
+    if name == "concordant":
+        return "the level concordant with the symptoms"
+    if name == "finding":
+        return _words(args[0])
+    return str(name).replace("_", " ")
 
 
 def lines(shape: Shape, indent: str = "  ", mark=None) -> list[str]:
@@ -217,6 +249,8 @@ def lines(shape: Shape, indent: str = "  ", mark=None) -> list[str]:
             c = node.criterion
             word = f"waived by {c.waived_by}" if c.waived_by else labels.status(c.status)
             out.append(f"{pad}{mark(node.status)} {c.id} {word}: {c.title}")
+        elif node.kind == CONDITION:
+            out.append(f"{pad}{mark(node.status)} condition {labels.status(node.status)}: {node.label}")
         else:
             head = node.label or HEADS.get(node.kind, node.kind)
             if node.kind == ALL and node.label and pad == indent:

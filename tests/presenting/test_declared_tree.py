@@ -231,3 +231,27 @@ justifies(decompression_only, all(criterion("T-SIGNS"), criterion("T-STEN"))).
     (two,) = signs.kids("ul")[0].kids("li")
     assert two["data-shape"] == "n_of"
     assert [li["data-ref"] for li in two.kids("ul")[0].kids("li")] == ["T-RAD", "T-SENS", "T-REFL"]
+
+
+def test_a_condition_of_findings_in_the_tree_is_drawn_in_words_with_its_value(tmp_path):
+    """``any(criterion(C), lacks(finding(x)))``: C, or the record does not establish x; the condition is
+    drawn with the value the core gives it (tree_condition/3), and the tree still decides the level."""
+    folder = tmp_path / "condition"
+    folder.mkdir()
+    body = BODY.split("justifies(")[0] + """
+justifies(decompression_only, all(criterion("T-STEN"),
+    any(criterion("T-RAD"), lacks(any(finding(sensory_deficit), imaging(spondylolisthesis)))))).
+"""
+    (folder / "policy.lp").write_text(HEADER.replace("declared-tree", "condition") + body, encoding="utf-8")
+    case = _case(tmp_path, fusion=False)
+    decision = Engine(load(str(folder))).decide(load_case(case))
+    level = decision.levels[0]
+    assert level.determination == "decompression_only" and level.tree is not None
+    out = outputs(case, folder)
+    top = _shape(out["page"], "L4-L5").kids("ul")[0].kids("li")
+    either = top[1].kids("ul")[0].kids("li")
+    assert [li["data-shape"] for li in either] == ["criterion", "condition"]
+    assert either[1]["data-status"] == "met"
+    words = "the record does not establish sensory deficit or spondylolisthesis on imaging"
+    assert words in either[1].text()
+    assert f"✓ condition met: {words}" in out["text"]
