@@ -244,9 +244,11 @@ justifies(decompression_only, all(criterion("T-STEN"),
 """
     (folder / "policy.lp").write_text(HEADER.replace("declared-tree", "condition") + body, encoding="utf-8")
     case = _case(tmp_path, fusion=False)
-    decision = Engine(load(str(folder))).decide(load_case(case))
+    engine = Engine(load(str(folder)))
+    decision = engine.decide(load_case(case))
     level = decision.levels[0]
     assert level.determination == "decompression_only" and level.tree is not None
+    assert engine.decide_many([load_case(case)], would_change=True) == [decision]  # the batch reads it alike
     out = outputs(case, folder)
     top = _shape(out["page"], "L4-L5").kids("ul")[0].kids("li")
     either = top[1].kids("ul")[0].kids("li")
