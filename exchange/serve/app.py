@@ -121,8 +121,15 @@ def warm_up(policy: Any, *, timeout: float | None, memory: int | None) -> None:
     from engine.deciding.limits import ChildError, Stopped, limited
     from exchange import PAS
 
+    from engine.deciding.core import statements
+
+    # First what needs no grounding of the policy (the reader's and the writer's models, the engine's core),
+    # built here so that the try below, and every decision process, start with it: the try is then one
+    # warm decision, well within any --timeout.
     text = warm_bundle()
-    PAS.read(text, "warm-up")  # the reader's models, built here first: the child below starts with them
+    request = PAS.read(text, "warm-up")
+    PAS.response(PAS.undecided(request, policy), request, request.case, policy)
+    statements()
     where = f"--policy {policy.folder}: the warm-up decision (a small request, decided before the server listens)"
     try:
         for event in limited(lambda: [submit(text, policy).status], timeout=timeout, memory=memory):
