@@ -55,6 +55,10 @@ class _Grounded:
             for stm in statements:
                 builder.add(stm)
         _ground_with_facts(self.ctl, facts, self.errors)
+        #: every external, left free in the solver and set by an assumption at each solve (see ``solve``)
+        self.externals: list[Symbol] = [sa.symbol for sa in self.ctl.symbolic_atoms if sa.is_external]
+        for sym in self.externals:
+            self.ctl.assign_external(sym, None)
 
     @classmethod
     def case(cls, policy: Policy, atoms: Sequence[Symbol]) -> "_Grounded":
@@ -82,7 +86,8 @@ class _Grounded:
         atoms = self.ctl.symbolic_atoms
         with self.ctl.backend() as backend:
             lit = backend.add_atom(guard)
-            backend.add_external(lit, clingo.TruthValue.False_)
+            backend.add_external(lit, clingo.TruthValue.Free)
+            self.externals.append(guard)
             for members in sets:
                 body = [lit]
                 for sym in members:
@@ -96,13 +101,18 @@ class _Grounded:
 
     def solve(self, externals: Iterable[tuple[Symbol, bool]] = (),
               extra: Sequence[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
-        """The optimal models (one, for the plain solve); ``extra`` are solver assumptions."""
-        externals = list(externals)
+        """The optimal models (one, for the plain solve); ``extra`` are solver assumptions.
+
+        ``externals`` are the externals switched on (or off) for this solve; every other is off.  They
+        are passed as solver assumptions, the externals being free in the solver: assigning them
+        instead would start a new step of the program, which clasp prepares again at the next solve.
+        """
+        values = {sym: False for sym in self.externals}
         for sym, value in externals:
-            self.ctl.assign_external(sym, value)
+            values[sym] = value
         found: list[tuple[Symbol, ...]] = []
         best: list[int] | None = None
-        with self.ctl.solve(yield_=True, assumptions=list(extra)) as handle:
+        with self.ctl.solve(yield_=True, assumptions=[*values.items(), *extra]) as handle:
             for model in handle:
                 cost = list(model.cost)
                 if best is None or cost < best:
@@ -111,8 +121,6 @@ class _Grounded:
                     found.append(tuple(model.symbols(shown=True)))
                 if len(found) >= MAX_ALTERNATIVES:
                     break
-        for sym, _ in externals:
-            self.ctl.assign_external(sym, False)
         return found
 
 
