@@ -117,11 +117,10 @@ def warm_up(policy: Any, *, timeout: float | None, memory: int | None) -> None:
     one line (``UserError``, exit 2) instead of holding it for ever.  Deciding is deterministic: what
     finished there finishes here.
     """
+    from engine.deciding.core import statements
     from engine.deciding.errors import UserError
     from engine.deciding.limits import ChildError, Stopped, limited
     from exchange import PAS
-
-    from engine.deciding.core import statements
 
     # First what needs no grounding of the policy (the reader's and the writer's models, the engine's core),
     # built here so that the try below, and every decision process, start with it: the try is then one
