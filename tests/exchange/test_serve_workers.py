@@ -67,8 +67,10 @@ def _cap() -> int:
 
 
 @pytest.fixture
-def workers():
-    pool = Workers(job, 1, timeout=2.0, memory=_cap())
+def workers(request):
+    """A pool of one worker, with --timeout 2 s unless the test is marked ``pool_timeout(SECONDS)``."""
+    marker = request.node.get_closest_marker("pool_timeout")
+    pool = Workers(job, 1, timeout=marker.args[0] if marker else 2.0, memory=_cap())
     assert pool.wait_ready()
     yield pool
     pool.close()
@@ -98,6 +100,8 @@ def test_a_request_out_of_memory_is_stopped_and_its_worker_replaced(workers):
     assert workers.run(("allocate", 10 * MB)) == 10 * MB and workers.pids() != before
 
 
+# touching 700 MB and then 600 MB took over 2 s on a loaded machine: time is not what this test holds
+@pytest.mark.pool_timeout(60.0)
 def test_a_worker_grown_past_half_its_room_retires_after_its_answer(workers):
     small = workers.run(("keep", 10 * MB))
     assert workers.run(("pid", None)) == small  # 10 MB kept: no reason to retire
