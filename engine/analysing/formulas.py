@@ -80,7 +80,7 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
             yield owner, "finding/2", ((0, x), (1, "yes"))
     for owner, figs in got.figures.items():
         for m, _ in sorted(figs):
-            for sig, _i in measures().get(("measured", m), ()):
+            for sig, _i in measures().get(("measured", m), ()) + measures().get(("counted", m), ()):
                 yield owner, sig, ()
     for owner, cats in got.categories.items():
         for m, _ in sorted(cats):

@@ -272,3 +272,76 @@ def test_a_value_with_no_evidence_still_gives_a_status_and_a_sentence(policy):
     case = _case({"reflex_change": None})
     assert _evidence(policy, case, "not_met", "T-ASSERTED") == ['exclusion("the record does not establish it")']
     assert _evidence(policy, case, "met", "T-LACKS") == ["parts"]
+
+
+COUNTS = {
+    "C-BLOCKS": "several(2, at_least(si_block_relief, 750))",
+    "C-PAIN": "at_least(pain_score, 30)",
+    "C-ADL": "at_least(limited_activities, 2)",
+}
+
+
+@pytest.fixture(scope="module")
+def counts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("counts") / "counts"
+    folder.mkdir()
+    body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", '
+                   f'decompression_only).\nformula("{cid}", {formula}).\n' for cid, formula in COUNTS.items())
+    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _counted(blocks=None, pains=None, activities=None):
+    import json
+
+    text = {"case": "t", "request": {"date": "2026-01-10",
+                                     "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]}}
+    clinical = {}
+    if pains is not None:
+        clinical["pain_scores"] = [{"scale": scale, "score": score} for scale, score in pains]
+    if activities is not None:
+        clinical["limited_activities"] = list(activities)
+    if clinical:
+        text["clinical"] = clinical
+    if blocks is not None:
+        text["history"] = {"si_joint": {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}}
+    return parse_case(json.dumps(text), "t.json", fmt="json")
+
+
+@pytest.mark.parametrize("blocks, kind, cited", [
+    ([80, 76, 50], "met", ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,760)"]),
+    ([80, 60], "not_met", ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,600)"]),
+    ([], "not_met", ["absent(si_diagnostic_block)"]),
+    (None, None, []),
+])
+def test_several_counts_the_measurements_that_meet_a_figure(counts, blocks, kind, cited):
+    """Two blocks each giving 75% relief: one of two is not enough, and only the ones that meet it are cited."""
+    case = _counted(blocks=blocks)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert got["C-BLOCKS"] == {"met": T, "not_met": F, None: U}[kind]
+    for k in ("met", "not_met"):
+        assert _evidence(counts, case, k, "C-BLOCKS") == (cited if k == kind else [])
+
+
+@pytest.mark.parametrize("pains, activities, pain, adl", [
+    ([("nrs", 4)], ["walking", "sitting"], T, T),
+    ([("vas", 2), ("nrs", 2.9)], ["walking"], F, F),
+    ([], [], U, F),
+    (None, None, U, U),
+])
+def test_a_pain_score_on_any_scale_and_the_number_of_limited_activities(counts, pains, activities, pain, adl):
+    case = _counted(pains=pains, activities=activities)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert (got["C-PAIN"], got["C-ADL"]) == (pain, adl)
+    if activities == []:
+        assert _evidence(counts, case, "not_met", "C-ADL") == ["absent(limited_activity)"]
+    if activities == ["walking", "sitting"]:
+        assert _evidence(counts, case, "met", "C-ADL") == ['limited_activity("sitting")', 'limited_activity("walking")']
+
+
+def test_a_counted_measurement_is_read_from_the_list_it_counts(counts):
+    """The analyses and the DTR questionnaire see that at_least(limited_activities, 2) reads limited_activity/1."""
+    from engine.analysing.reads import case_reads
+
+    assert any(r.criterion == "C-ADL" and r.predicate == "limited_activity/1" for r in case_reads(counts))
+    assert any(r.criterion == "C-PAIN" and r.predicate == "pain_score/2" for r in case_reads(counts))
