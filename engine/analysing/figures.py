@@ -331,9 +331,12 @@ def _figures(statements: list[ast.AST], case: frozenset[str], dates: frozenset[P
         padded[place] |= found_numbers
     for place, names in formula_constants.items():
         constants[place] |= names
+    counts = {k: set(v) for k, v in follow.counts.items()}
+    for sig, found_counts in formulas.counts(statements).items():
+        counts.setdefault(sig, set()).update(found_counts)
     return Figures({k: frozenset(v) for k, v in numbers.items()},
                    {k: frozenset(v) for k, v in strings.items()},
                    {k: frozenset(v) for k, v in constants.items()}, frozenset(related),
                    {k: frozenset(v) for k, v in follow.absolute.items()},
-                   {k: frozenset(v) for k, v in follow.counts.items()}, frozenset(ordered), follow.unfollowed,
+                   {k: frozenset(v) for k, v in counts.items()}, frozenset(ordered), follow.unfollowed,
                    {k: frozenset(v) for k, v in follow.sides.items()}, {k: frozenset(v) for k, v in padded.items()})

@@ -41,6 +41,7 @@ class Leaves:
     categories: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     concordant: set[str | None] = field(default_factory=set)
+    several: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
 
 
 def leaves(statements: Iterable[ast.AST]) -> Leaves:
@@ -59,6 +60,9 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.figures[owner].add((name_of(a[0]), a[1].number))
             elif f.name == "is" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
                 out.categories[owner].add((name_of(a[0]), name_of(a[1])))
+            elif (f.name == "several" and len(a) == 2 and a[0].type == SymbolType.Number
+                  and a[1].type == SymbolType.Function and a[1].name in FIGURES and name_of(a[1].arguments[0])):
+                out.several[owner].add((name_of(a[1].arguments[0]), a[0].number))
             elif f.name == "concordant" and not a:
                 out.concordant.add(owner)
             elif f.name == "imaging" and len(a) in (1, 2) and name_of(a[0]):
@@ -123,3 +127,19 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
     for names in got.findings.values():
         constants[("finding/2", 0)] |= names
     return numbers, constants
+
+
+def counts(statements: Iterable[ast.AST]) -> dict[str, set[int]]:
+    """The numbers of entries the formulas compare, by the place counted (``"limited_activity/1@0"``): a counted
+    measurement's figure (``at_least(limited_activities, 2)``), the count of ``several(K, Figure)``."""
+    got = leaves(statements)
+    found: dict[str, set[int]] = defaultdict(set)
+    for figs in got.figures.values():
+        for m, n in figs:
+            for sig, i in measures().get(("counted", m), ()):
+                found[f"{sig}@{i}"].add(n)
+    for pairs in got.several.values():
+        for m, k in pairs:
+            for sig, _i in measures().get(("measured", m), ()):
+                found[f"{sig}@0"].add(k)
+    return found

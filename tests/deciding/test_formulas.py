@@ -345,3 +345,13 @@ def test_a_counted_measurement_is_read_from_the_list_it_counts(counts):
 
     assert any(r.criterion == "C-ADL" and r.predicate == "limited_activity/1" for r in case_reads(counts))
     assert any(r.criterion == "C-PAIN" and r.predicate == "pain_score/2" for r in case_reads(counts))
+
+
+def test_the_space_holds_lists_longer_than_the_counts_formulas_compare(counts):
+    """check's space offers three limited activities and three blocks where a formula compares a count with 2."""
+    from engine.analysing.figures import figures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *counts.statements], SIGNATURES).counts
+    assert found["limited_activity/1@0"] == {2} and found["si_diagnostic_block/2@0"] == {2}
