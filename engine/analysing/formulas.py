@@ -48,7 +48,8 @@ class Leaves:
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     concordant: set[str | None] = field(default_factory=set)
     several: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
-    #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N)
+    #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N),
+    #: ("received", M)
     care: dict[str | None, set[tuple]] = field(default_factory=lambda: defaultdict(set))
 
 
@@ -70,6 +71,8 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
             elif f.name == "ended_within" and len(a) == 2 and selection(a[0]) is not None \
                     and a[1].type == SymbolType.Number:
                 out.care[owner].add(("window", _fields(a[0]), a[1].number))
+            elif f.name == "received" and len(a) == 1 and name_of(a[0]):
+                out.care[owner].add(("received", name_of(a[0])))
             elif f.name == "outcome" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
                 out.care[owner].add(("outcome", name_of(a[0]), name_of(a[1])))
             elif f.name == "finding" and len(a) == 1 and name_of(a[0]):
@@ -110,6 +113,9 @@ def _care_reads(leaf: tuple) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]
     yield "care_episode/2", ()
     yield "documented/1", ((0, "care_episodes"),)
     yield "conservative_care_total_days/1", ()
+    if leaf[0] == "received":
+        yield "care_episode/2", ((1, leaf[1]),)
+        return
     if leaf[0] == "outcome":
         yield "care_outcome/2", ((1, leaf[1]),)
         yield "care_outcome/2", ((1, leaf[2]),)
@@ -136,6 +142,9 @@ def _care_reads(leaf: tuple) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]
 
 def _care_figures(leaf: tuple) -> Iterator[tuple[Place, int | str]]:
     """(case place, number or constant) for what one care block compares."""
+    if leaf[0] == "received":
+        yield ("care_episode/2", 1), leaf[1]
+        return
     if leaf[0] == "outcome":
         yield ("care_outcome/2", 1), leaf[1]
         yield ("care_outcome/2", 1), leaf[2]

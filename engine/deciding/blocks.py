@@ -80,6 +80,9 @@ BLOCKS: tuple[Block, ...] = (
           "not met when one ended before that and none within", "ended_within(care(physical_therapy), 12)"),
     Block("outcome", 2, "leaf", "outcome(Y, N): some episode of care ended as Y (met); none did and some ended as N "
           "(not met)", "any(outcome(failed, resolved), outcome(partial_relief, resolved))"),
+    Block("received", 1, "leaf", "received(M): the list of care holds an episode of modality M (met); it holds "
+          "others but none of M (not met, citing absent(M))", "all(given(received(physical_therapy)), "
+          "at_least(care_days(care(physical_therapy)), 42))"),
 )
 BY_NAME = {b.name: b for b in BLOCKS}
 FIGURES = frozenset({"at_least", "at_most", "over", "under"})

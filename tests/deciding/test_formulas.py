@@ -405,6 +405,8 @@ COUNTS = {
     "C-BLOCKS": "several(2, at_least(si_block_relief, 750))",
     "C-PAIN": "at_least(pain_score, 30)",
     "C-ADL": "at_least(limited_activities, 2)",
+    "C-PT": "received(physical_therapy)",
+    "C-PT6": "all(given(received(physical_therapy)), at_least(care_days(care(physical_therapy)), 42))",
 }
 
 
@@ -418,7 +420,7 @@ def counts(tmp_path_factory):
     return load(str(folder))
 
 
-def _counted(blocks=None, pains=None, activities=None):
+def _counted(blocks=None, pains=None, activities=None, care=None):
     import json
 
     text = {"case": "t", "request": {"date": "2026-01-10",
@@ -432,6 +434,8 @@ def _counted(blocks=None, pains=None, activities=None):
         text["clinical"] = clinical
     if blocks is not None:
         text["history"] = {"si_joint": {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}}
+    if care is not None:
+        text["conservative_care"] = {"episodes": [{"modality": m, **({"weeks": w} if w else {})} for m, w in care]}
     return parse_case(json.dumps(text), "t.json", fmt="json")
 
 
@@ -472,6 +476,8 @@ def test_a_counted_measurement_is_read_from_the_list_it_counts(counts):
 
     assert any(r.criterion == "C-ADL" and r.predicate == "limited_activity/1" for r in case_reads(counts))
     assert any(r.criterion == "C-PAIN" and r.predicate == "pain_score/2" for r in case_reads(counts))
+    assert any(r.criterion == "C-PT" and r.predicate == "care_episode/2" and (1, "physical_therapy") in r.fixed
+               for r in case_reads(counts))
 
 
 def test_the_space_holds_lists_longer_than_the_counts_formulas_compare(counts):
@@ -482,3 +488,19 @@ def test_the_space_holds_lists_longer_than_the_counts_formulas_compare(counts):
 
     found = figures([*statements(), *counts.statements], SIGNATURES).counts
     assert found["limited_activity/1@0"] == {2} and found["si_diagnostic_block/2@0"] == {2}
+
+
+@pytest.mark.parametrize("care, pt, pt6, cited", [
+    (None, U, U, []),
+    ([], F, F, ["absent(care_episodes)"]),
+    ([("chiropractic", 8)], F, F, ["absent(physical_therapy)"]),
+    ([("physical_therapy", 2), ("nsaids", None)], T, F, ["care_days(1,14,14)"]),
+    ([("physical_therapy", 7)], T, T, ["care_days(1,49,49)"]),
+])
+def test_received_reads_the_list_of_care_as_the_whole_account(counts, care, pt, pt6, cited):
+    """A list of care without physical therapy refutes it (absent(physical_therapy)); as a precondition it is
+    cited only when it fails, so 6 weeks of therapy cite the therapy's days alone."""
+    case = _counted(care=care)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert (got["C-PT"], got["C-PT6"]) == (pt, pt6)
+    assert _evidence(counts, case, "met" if pt6 == T else "not_met", "C-PT6") == cited
