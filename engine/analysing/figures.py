@@ -328,7 +328,12 @@ def _figures(statements: list[ast.AST], case: frozenset[str], dates: frozenset[P
     formula_numbers, formula_constants = formulas.figures(statements)
     for place, found_numbers in formula_numbers.items():
         numbers[place] |= found_numbers
+    formula_sides, formula_padded = formulas.offered(statements)
+    for place, found_numbers in formula_padded.items():
         padded[place] |= found_numbers
+    sides = {k: set(v) for k, v in follow.sides.items()}
+    for place, found_numbers in formula_sides.items():
+        sides.setdefault(place, set()).update(found_numbers)
     for place, names in formula_constants.items():
         constants[place] |= names
     counts = {k: set(v) for k, v in follow.counts.items()}
@@ -339,4 +344,4 @@ def _figures(statements: list[ast.AST], case: frozenset[str], dates: frozenset[P
                    {k: frozenset(v) for k, v in constants.items()}, frozenset(related),
                    {k: frozenset(v) for k, v in follow.absolute.items()},
                    {k: frozenset(v) for k, v in counts.items()}, frozenset(ordered), follow.unfollowed,
-                   {k: frozenset(v) for k, v in follow.sides.items()}, {k: frozenset(v) for k, v in padded.items()})
+                   {k: frozenset(v) for k, v in sides.items()}, {k: frozenset(v) for k, v in padded.items()})

@@ -48,6 +48,8 @@ class Leaves:
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     concordant: set[str | None] = field(default_factory=set)
     several: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
+    #: every figure with its comparison: (measurement, or "care_days", block name, figure)
+    compared: set[tuple[str, str, int]] = field(default_factory=set)
     #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N),
     #: ("received", M)
     care: dict[str | None, set[tuple]] = field(default_factory=lambda: defaultdict(set))
@@ -63,6 +65,8 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 continue
             a = f.arguments
             pending.extend(parts(f))
+            if f.name in FIGURES and len(a) == 2 and a[1].type == SymbolType.Number and name_of(a[0]):
+                out.compared.add((name_of(a[0]), f.name, a[1].number))
             if f.name in FIGURES and len(a) == 2 and care_measured(a[0]) and a[1].type == SymbolType.Number:
                 if a[0].name == "care_span":
                     out.care[owner].add(("span", a[1].number))
@@ -253,3 +257,26 @@ def counts(statements: Iterable[ast.AST]) -> dict[str, set[int]]:
             for sig, _i in measures().get(("measured", m), ()):
                 found[f"{sig}@0"].add(k)
     return found
+
+
+#: The values either side of a figure, by comparison: 42 and 41 meet and miss at_least 42.
+SIDES = {"at_least": (-1, 0), "under": (-1, 0), "at_most": (0, 1), "over": (0, 1)}
+
+
+def offered(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[Place, set[int]]]:
+    """(sides, padded): the values that put each figure a formula compares with a measurement or with the
+    days of care on either side, worked out from its comparison; and the numbers whose sides are not
+    worked out (a span, a window, a number of sessions), to be offered with a step either side."""
+    got = leaves(statements)
+    sides: dict[Place, set[int]] = defaultdict(set)
+    padded: dict[Place, set[int]] = defaultdict(set)
+    for m, how, n in got.compared:
+        places = (("care_days/3", 1), ("care_days/3", 2)) if m == "care_days" else measures().get(("measured", m), ())
+        for place in places:
+            sides[place].update(n + s for s in SIDES[how])
+    for care in got.care.values():
+        for leaf in care:
+            for place, value in _care_figures(leaf):
+                if isinstance(value, int) and (leaf[0] != "days" or place[0] != "care_days/3"):
+                    padded[place].add(value)
+    return sides, padded

@@ -407,6 +407,7 @@ COUNTS = {
     "C-ADL": "at_least(limited_activities, 2)",
     "C-PT": "received(physical_therapy)",
     "C-PT6": "all(given(received(physical_therapy)), at_least(care_days(care(physical_therapy)), 42))",
+    "C-HBA1C": "lacks(over(hba1c, 80))",
 }
 
 
@@ -488,6 +489,19 @@ def test_the_space_holds_lists_longer_than_the_counts_formulas_compare(counts):
 
     found = figures([*statements(), *counts.statements], SIGNATURES).counts
     assert found["limited_activity/1@0"] == {2} and found["si_diagnostic_block/2@0"] == {2}
+
+
+def test_the_space_offers_one_value_each_side_of_a_formula_figure(counts):
+    """at_least 42 is met by 42 and missed by 41, over 80 met by 81 and missed by 80: the space offers those
+    and no third value (each one more multiplies the cases check and diff search)."""
+    from engine.analysing.figures import figures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *counts.statements], SIGNATURES)
+    assert found.offered(("si_diagnostic_block/2", 1)) == {749, 750}
+    assert found.offered(("hba1c/1", 0)) == {80, 81}
+    assert {41, 42} <= found.offered(("care_days/3", 1)) and 43 not in found.offered(("care_days/3", 1))
 
 
 @pytest.mark.parametrize("care, pt, pt6, cited", [
