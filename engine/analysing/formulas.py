@@ -50,6 +50,8 @@ class Leaves:
     several: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
     #: every figure with its comparison: (measurement, or "care_days", block name, figure)
     compared: set[tuple[str, str, int]] = field(default_factory=set)
+    #: the other leaves (prior_surgery, combined_approach, fusion_justified...), by name
+    others: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N),
     #: ("received", M)
     care: dict[str | None, set[tuple]] = field(default_factory=lambda: defaultdict(set))
@@ -79,6 +81,8 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.care[owner].add(("received", name_of(a[0])))
             elif f.name == "outcome" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
                 out.care[owner].add(("outcome", name_of(a[0]), name_of(a[1])))
+            elif f.name in LEAF_READS:
+                out.others[owner].add(f.name)
             elif f.name == "finding" and len(a) == 1 and name_of(a[0]):
                 out.findings[owner].add(name_of(a[0]))
             elif f.name in FIGURES and len(a) == 2 and a[1].type == SymbolType.Number and name_of(a[0]):
@@ -107,6 +111,17 @@ def _fields(term) -> tuple[str, str, str | None, str | None]:
     return (str(chosen["modality"]), str(chosen.get("delivery", "any")),
             left_out(chosen.get("outcome")), left_out(chosen.get("sessions")))
 
+
+#: What a leaf that names no case fact reads of the case (the determinations it reads rest on the request).
+LEAF_READS: dict[str, tuple[tuple[str, tuple[tuple[int, str], ...]], ...]] = {
+    "prior_surgery": (("prior_surgery/3", ()), ("prior_surgery_level/2", ()), ("documented/1", ((0, "prior_surgeries"),))),
+    "prior_decompression": (("prior_surgery/3", ()), ("prior_surgery_level/2", ()),
+                            ("documented/1", ((0, "prior_surgeries"),))),
+    "stenosis_reported": (("stenosis/5", ()),),
+    "combined_approach": (("fusion_approach/2", ()),),
+    "fusion_justified": (("requested/2", ()),),
+    "fused_at": (("requested/2", ()),),
+}
 
 DATES: tuple[Place, ...] = (("care_start/3", 1), ("care_start/3", 2), ("care_end/3", 1), ("care_end/3", 2),
                             ("request_date/2", 0), ("request_date/2", 1))
@@ -196,6 +211,10 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
     for owner in got.concordant:
         yield owner, "concordant_level/1", ()
         yield owner, "documented/1", ((0, "concordant_levels"),)
+    for owner, names in got.others.items():
+        for name in sorted(names):
+            for sig, fixed in LEAF_READS[name]:
+                yield owner, sig, fixed
     for owner, care in got.care.items():
         for leaf in sorted(care, key=str):
             for sig, fixed in _care_reads(leaf):

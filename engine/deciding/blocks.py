@@ -66,6 +66,24 @@ BLOCKS: tuple[Block, ...] = (
           "requested(fusion)"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
     Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
+    Block("then", 2, "connective", "then(A, B): A, with B judged only once A holds (not met when A is not, or when "
+          "A holds and B is not, citing only that part)", "then(prior_surgery, requested(decompression))"),
+    Block("fusion_justified", 0, "leaf", "fusion is justified at some requested level; not met when at none (each "
+          "level that requested fusion cited, or each requested level when none did)", "fusion_justified"),
+    Block("fused_at", 1, "leaf", "fusion is justified at the named level (not met: its determination, or fusion not "
+          "requested there)", "fused_at(\"L5-S1\")"),
+    Block("at_fused_level", 1, "connective", "the part holds at some level where fusion is justified (that level's "
+          "determination cited); not met when it fails at every one", "at_fused_level(prior_surgery)"),
+    Block("prior_surgery", 0, "leaf", "a prior operation at the level; not met when the documented list holds none "
+          "there and none of unknown level", "at_fused_level(prior_surgery)"),
+    Block("prior_decompression", 0, "leaf", "a prior laminectomy, laminotomy, foraminotomy or discectomy at the "
+          "level; not met as prior_surgery is", "then(prior_decompression, requested(decompression))"),
+    Block("stenosis_reported", 0, "leaf", "stenosis of any grade but none reported at the level on any study (never "
+          "not met)", "all(prior_decompression, stenosis_reported)"),
+    Block("fused_levels", 0, "measurement", "the number of levels where fusion is justified (each cited); known "
+          "once fusion is justified somewhere or refuted", "at_least(fused_levels, 2)"),
+    Block("combined_approach", 0, "leaf", "the fused levels are approached from the front or side and from behind",
+          "any(at_least(fused_levels, 2), combined_approach)"),
     # conservative care (core.lp, "care"): a selection of episodes, two measurements a figure compares, two leaves
     Block("care", None, "selection", "care(Modality, Delivery, Outcome, Sessions): the episodes of the modality (or "
           "any) delivered so (or any), leaving out an outcome (except(O)) or a number of sessions (except(N)); "
@@ -88,6 +106,8 @@ BY_NAME = {b.name: b for b in BLOCKS}
 FIGURES = frozenset({"at_least", "at_most", "over", "under"})
 #: What a figure may measure besides measured/4: conservative care (core.lp, "care").
 CARE_MEASURES = {"care_days": 1, "care_span": 0}
+#: ... and the number of levels where fusion is justified (core.lp, "determinations").
+COUNTED = {"fused_levels": 0}
 CARE_FIELDS = ("modality", "delivery", "outcome", "sessions")
 #: Declarations whose second argument is a formula.
 FORMULA_HEADS = {"formula": 2, "justifies": 2}
@@ -112,9 +132,14 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
         if (term.name, len(term.arguments)) not in (("measured", 4), ("category", 3)):
             continue
         name, value = term.arguments[0], term.arguments[1]
-        if name.ast_type != ast.ASTType.SymbolicTerm or value.ast_type != ast.ASTType.Variable:
+        if name.ast_type != ast.ASTType.SymbolicTerm:
             continue
         places = found[term.name].setdefault(name.symbol.name, [])
+        if value.ast_type != ast.ASTType.Variable:  # named values (si_joint_arthropathy): where constants are read
+            places += [(signature(u.term), i) for u in uses_in(stm) if not u.head and u.term is not None
+                       and u.term.ast_type == ast.ASTType.Function
+                       for i, arg in enumerate(u.term.arguments) if arg.ast_type == ast.ASTType.SymbolicTerm]
+            continue
         for lit in stm.body:
             agg = lit.atom if lit.ast_type == ast.ASTType.Literal else None
             if agg is not None and agg.ast_type == ast.ASTType.BodyAggregate and any(
@@ -133,6 +158,10 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
 
 def care_measured(m: Symbol) -> bool:
     return m.type == SymbolType.Function and CARE_MEASURES.get(m.name) == len(m.arguments)
+
+
+def counted(m: Symbol) -> bool:
+    return m.type == SymbolType.Function and COUNTED.get(m.name) == len(m.arguments)
 
 
 def selection(term: Symbol) -> dict[str, Symbol] | None:
@@ -221,10 +250,12 @@ def problems(f: Symbol) -> Iterator[str]:
             yield from care_problems(node, node.arguments[0])
             if node.arguments[1].type != SymbolType.Number:
                 yield f"'{node}': the figure is a number of days"
+        elif name in FIGURES and counted(node.arguments[0]) and node.arguments[1].type == SymbolType.Number:
+            pass
         elif name in FIGURES and (name_of(node.arguments[0]) not in known["measured"]
                                   or node.arguments[1].type != SymbolType.Number):
-            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}, and care_days(care(...)) "
-                   "and care_span; the figure is a number in the measurement's unit")
+            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}, and care_days(care(...)), "
+                   "care_span and fused_levels; the figure is a number in the measurement's unit")
         elif block.kind in ("selection", "measurement"):
             yield f"'{node}': {name} is not a formula on its own: compare it with a figure (necessity vocab)"
         elif name == "ended_within":

@@ -401,6 +401,131 @@ def test_the_analyses_read_care_figures_from_formulas(care_policy, tmp_path):
         "care(Modality, Delivery) or care(M, D, O, N)"]
 
 
+# ---- determinations, prior surgery and the request as leaves (items and revision) -------------------
+
+LEVELS = """
+criterion("T-GRADE", "grade", "test").
+scope("T-GRADE", level).
+bears_on("T-GRADE", decompression_only).
+formula("T-GRADE", imaging(stenosis_grade)).
+study_answer(at(stenosis_grade, L), St, yes, stenosis(L, Z, S, G, St)) :- stenosis(L, Z, S, G, St), G = severe.
+study_answer(at(stenosis_grade, L), St, no, stenosis(L, Z, S, G, St)) :- stenosis(L, Z, S, G, St), G = mild.
+justifies(decompression_only, criterion("T-GRADE")).
+justifies(fusion, all(requested(fusion), criterion("T-GRADE"))).
+"""
+ITEMS = {
+    "T-REV": ("level", "then(prior_decompression, all(requested(decompression), stenosis_reported))"),
+    "T-GRAFT": ("item(allograft)", "fusion_justified"),
+    "T-BMP": ("item(rhbmp2)", "all(given(fusion_justified), at_fused_level(prior_surgery))"),
+    "T-AT": ("item(cement_augmentation)", 'fused_at("L5-S1")'),
+    "T-STAY": ("item(inpatient_setting)", "any(at_least(fused_levels, 2), combined_approach)"),
+    "T-SI": ("item(si_joint_fusion)", "is(si_joint_arthropathy, confirmed)"),
+}
+
+
+@pytest.fixture(scope="module")
+def level_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("levels") / "levels"
+    folder.mkdir()
+    body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", {scope}).\nformula("{cid}", {formula}).\n'
+                   + (f'bears_on("{cid}", fusion).\n' if scope == "level" else "")
+                   for cid, (scope, formula) in ITEMS.items())
+    (folder / "policy.lp").write_text(HEADER + LEVELS + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _level_case(levels: dict[str, tuple[str, str | None]], prior: list[dict] | None = None, arthropathy=None):
+    """levels: level -> (stenosis grade, fusion approach or None for decompression only)."""
+    import json
+
+    text = {"case": "l", "request": {
+        "date": "2026-01-10", "setting": "inpatient",
+        "levels": [{"level": lv, "decompression": "laminectomy", **({"fusion": {"approaches": [a]}} if a else {})}
+                   for lv, (_, a) in levels.items()],
+        "items": [{"item": i} for i in ("allograft", "rhbmp2", "cement_augmentation", "si_joint_fusion")]},
+        "imaging": [{"study": "mri", "date": "2026-01-02", "levels": [
+            {"level": lv, "stenosis": [{"zone": "central", "grade": g}]} for lv, (g, _) in levels.items()]}]}
+    history: dict = {}
+    if prior is not None:
+        history["prior_surgeries"] = prior
+    if arthropathy is not None:
+        history["inflammatory_arthropathy"] = arthropathy
+    if history:
+        text["history"] = history
+    return parse_case(json.dumps(text), "l.json", fmt="json")
+
+
+def _level_statuses(policy, case):
+    return {(cid, s): st for cid, s, st in Engine(policy).decide(case, would_change=False).statuses}
+
+
+def _ev(policy, case, kind, cid, scope=None):
+    return sorted(str(a.arguments[2]) for a in _atoms(policy, case) if a.name == kind
+                  and a.arguments[0].string == cid and (scope is None or str(a.arguments[1]) == scope))
+
+
+def test_determinations_as_leaves_met(level_policy):
+    case = _level_case({"L4-L5": ("severe", "alif"), "L5-S1": ("severe", "tlif")},
+                       prior=[{"type": "laminectomy", "level": "L4-L5"}])
+    got = _level_statuses(level_policy, case)
+    assert got[("T-GRAFT", "allograft")] == got[("T-BMP", "rhbmp2")] == got[("T-AT", "cement_augmentation")] == T
+    assert got[("T-STAY", "inpatient_setting")] == T
+    assert _ev(level_policy, case, "met", "T-GRAFT") == ['determination("L4-L5",fusion)', 'determination("L5-S1",fusion)']
+    # at_fused_level cites the part's evidence and that level's determination
+    assert _ev(level_policy, case, "met", "T-BMP") == ['determination("L4-L5",fusion)', 'prior_surgery(1,laminectomy,lumbar)']
+    assert _ev(level_policy, case, "met", "T-STAY") == [
+        'determination("L4-L5",fusion)', 'determination("L5-S1",fusion)',
+        'fusion_approach("L4-L5",alif)', 'fusion_approach("L5-S1",tlif)']
+    # then(A, B): a prior decompression and the revision requested with stenosis there
+    assert got[("T-REV", "L4-L5")] == T and got[("T-REV", "L5-S1")] == F
+    assert _ev(level_policy, case, "met", "T-REV", '"L4-L5"') == [
+        'prior_surgery(1,laminectomy,lumbar)', 'stenosis("L4-L5",central,unspecified,severe,1)']
+    assert _ev(level_policy, case, "not_met", "T-REV", '"L5-S1"') == ['absent(prior_decompression("L5-S1"))']
+
+
+def test_determinations_as_leaves_not_met(level_policy):
+    case = _level_case({"L4-L5": ("mild", "tlif"), "L5-S1": ("severe", None)}, prior=[])
+    got = _level_statuses(level_policy, case)
+    assert got[("T-GRAFT", "allograft")] == got[("T-BMP", "rhbmp2")] == got[("T-STAY", "inpatient_setting")] == F
+    # fusion_justified cites each level that asked for fusion and fell short
+    assert _ev(level_policy, case, "not_met", "T-GRAFT") == ['determination("L4-L5",none)']
+    assert _ev(level_policy, case, "not_met", "T-AT") == [
+        'absent(requested("L5-S1",fusion))', 'determination("L5-S1",decompression_only)']
+    # one fused level from behind only: at_least(fused_levels, 2) and combined_approach fail
+    one = _level_case({"L4-L5": ("severe", "tlif")}, prior=[{"type": "fusion", "level": "L3-L4"}])
+    got = _level_statuses(level_policy, one)
+    assert got[("T-STAY", "inpatient_setting")] == F and got[("T-BMP", "rhbmp2")] == F
+    assert _ev(level_policy, one, "not_met", "T-STAY") == ['determination("L4-L5",fusion)']
+    assert _ev(level_policy, one, "not_met", "T-BMP") == ['absent(prior_surgery("L4-L5"))']
+    # a prior decompression at the level, but only fusion requested there: then cites the request alone
+    asked = _level_case({"L4-L5": ("severe", "tlif")}, prior=[{"type": "discectomy", "level": "L4-L5"}])
+    assert _ev(level_policy, asked, "met", "T-REV") == [
+        'prior_surgery(1,discectomy,lumbar)', 'stenosis("L4-L5",central,unspecified,severe,1)']
+
+
+def test_determinations_as_leaves_not_documented(level_policy):
+    """Prior surgery not documented, or of unknown level: rhBMP-2 and the revision stay open."""
+    case = _level_case({"L4-L5": ("severe", "tlif")})
+    got = _level_statuses(level_policy, case)
+    assert got[("T-BMP", "rhbmp2")] == got[("T-REV", "L4-L5")] == got[("T-SI", "si_joint_fusion")] == U
+    unplaced = _level_case({"L4-L5": ("severe", "tlif")}, prior=[{"type": "laminotomy"}])
+    got = _level_statuses(level_policy, unplaced)
+    assert got[("T-BMP", "rhbmp2")] == got[("T-REV", "L4-L5")] == U
+
+
+@pytest.mark.parametrize("arthropathy, status, cited", [
+    ({"kind": "ankylosing_spondylitis", "status": "confirmed", "involves_si_joint": True}, T,
+     "inflammatory_arthropathy_si_joint(ankylosing_spondylitis,yes)"),
+    ({"kind": "ankylosing_spondylitis", "status": "excluded"}, F, "inflammatory_arthropathy(ankylosing_spondylitis,excluded)"),
+    ({"kind": "ankylosing_spondylitis", "status": "suspected", "involves_si_joint": True}, U, None),
+])
+def test_an_arthropathy_at_the_si_joint(level_policy, arthropathy, status, cited):
+    case = _level_case({"L4-L5": ("severe", None)}, arthropathy=arthropathy)
+    assert _level_statuses(level_policy, case)[("T-SI", "si_joint_fusion")] == status
+    if cited:
+        assert _ev(level_policy, case, "met" if status == T else "not_met", "T-SI") == [cited]
+
+
 COUNTS = {
     "C-BLOCKS": "several(2, at_least(si_block_relief, 750))",
     "C-PAIN": "at_least(pain_score, 30)",
