@@ -60,6 +60,8 @@ BLOCKS: tuple[Block, ...] = (
     Block("over", 2, "leaf", "a measurement above a figure", "over(cotinine, 100)"),
     Block("under", 2, "leaf", "a measurement below a figure", "under(body_mass_index, 400)"),
     Block("is", 2, "leaf", "a documented category has the value", "is(smoking_status, never)"),
+    Block("several", 2, "connective", "several(K, Figure): met when K or more of the measurements the figure reads "
+          "meet it; not met when fewer than K can", "several(2, at_least(si_block_relief, 750))"),
     Block("requested", 1, "leaf", "the procedure is requested at the level (determination trees)",
           "requested(fusion)"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
@@ -96,6 +98,9 @@ BLOCKS: tuple[Block, ...] = (
           "not met when one ended before that and none within", "ended_within(care(physical_therapy), 12)"),
     Block("outcome", 2, "leaf", "outcome(Y, N): some episode of care ended as Y (met); none did and some ended as N "
           "(not met)", "any(outcome(failed, resolved), outcome(partial_relief, resolved))"),
+    Block("received", 1, "leaf", "received(M): the list of care holds an episode of modality M (met); it holds "
+          "others but none of M (not met, citing absent(M))", "all(given(received(physical_therapy)), "
+          "at_least(care_days(care(physical_therapy)), 42))"),
 )
 BY_NAME = {b.name: b for b in BLOCKS}
 FIGURES = frozenset({"at_least", "at_most", "over", "under"})
@@ -110,10 +115,13 @@ FORMULA_HEADS = {"formula": 2, "justifies": 2}
 
 @lru_cache(maxsize=1)
 def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
-    """``{"measured": {name: case places}, "category": {...}}``, read from core.lp's rules."""
-    from engine.deciding.predicates import signature, uses_in
+    """``{"measured": {name: case places}, "category": {...}, "counted": {...}}``, read from core.lp's rules.
 
-    found: dict[str, dict[str, list[tuple[str, int]]]] = {"measured": {}, "category": {}}
+    A measurement that counts entries (``N = #count { X : limited_activity(X) }``)
+    has no case place of its value: "counted" names the places it counts."""
+    from engine.deciding.predicates import atoms, signature, uses_in
+
+    found: dict[str, dict[str, list[tuple[str, int]]]] = {"measured": {}, "category": {}, "counted": {}}
     for stm in core_statements():
         if stm.ast_type != ast.ASTType.Rule or stm.head.ast_type != ast.ASTType.Literal:
             continue
@@ -132,6 +140,13 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
                        and u.term.ast_type == ast.ASTType.Function
                        for i, arg in enumerate(u.term.arguments) if arg.ast_type == ast.ASTType.SymbolicTerm]
             continue
+        for lit in stm.body:
+            agg = lit.atom if lit.ast_type == ast.ASTType.Literal else None
+            if agg is not None and agg.ast_type == ast.ASTType.BodyAggregate and any(
+                    g is not None and g.term.ast_type == ast.ASTType.Variable and g.term.name == value.name
+                    for g in (agg.left_guard, agg.right_guard)):
+                counted = found["counted"].setdefault(name.symbol.name, [])
+                counted.extend((u.signature, 0) for u in atoms(agg.elements, False))
         for use in uses_in(stm):
             if use.head or use.term is None or use.term.ast_type != ast.ASTType.Function:
                 continue
@@ -201,7 +216,7 @@ def parts(f: Symbol) -> list[Symbol]:
     """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
     if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
         return []
-    return list(f.arguments[1:] if f.name == "n_of" else f.arguments)
+    return list(f.arguments[1:] if f.name in ("n_of", "several") else f.arguments)
 
 
 def problems(f: Symbol) -> Iterator[str]:
@@ -221,6 +236,9 @@ def problems(f: Symbol) -> Iterator[str]:
                 yield f"'{node}': n_of takes a count and at least one part"
             elif n - 1 > MAX_PARTS:
                 yield f"'{node}': at most {MAX_PARTS} parts; nest the rest in all(...) or any(...)"
+        elif name == "several":
+            if n != 2 or node.arguments[0].type != SymbolType.Number or name_of(node.arguments[1]) not in FIGURES:
+                yield f"'{node}': several takes a count and a figure (at_least, at_most, over or under)"
         elif name == "imaging":
             if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
                 yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"

@@ -524,3 +524,122 @@ def test_an_arthropathy_at_the_si_joint(level_policy, arthropathy, status, cited
     assert _level_statuses(level_policy, case)[("T-SI", "si_joint_fusion")] == status
     if cited:
         assert _ev(level_policy, case, "met" if status == T else "not_met", "T-SI") == [cited]
+
+
+COUNTS = {
+    "C-BLOCKS": "several(2, at_least(si_block_relief, 750))",
+    "C-PAIN": "at_least(pain_score, 30)",
+    "C-ADL": "at_least(limited_activities, 2)",
+    "C-PT": "received(physical_therapy)",
+    "C-PT6": "all(given(received(physical_therapy)), at_least(care_days(care(physical_therapy)), 42))",
+    "C-HBA1C": "lacks(over(hba1c, 80))",
+}
+
+
+@pytest.fixture(scope="module")
+def counts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("counts") / "counts"
+    folder.mkdir()
+    body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", '
+                   f'decompression_only).\nformula("{cid}", {formula}).\n' for cid, formula in COUNTS.items())
+    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _counted(blocks=None, pains=None, activities=None, care=None):
+    import json
+
+    text = {"case": "t", "request": {"date": "2026-01-10",
+                                     "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]}}
+    clinical = {}
+    if pains is not None:
+        clinical["pain_scores"] = [{"scale": scale, "score": score} for scale, score in pains]
+    if activities is not None:
+        clinical["limited_activities"] = list(activities)
+    if clinical:
+        text["clinical"] = clinical
+    if blocks is not None:
+        text["history"] = {"si_joint": {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}}
+    if care is not None:
+        text["conservative_care"] = {"episodes": [{"modality": m, **({"weeks": w} if w else {})} for m, w in care]}
+    return parse_case(json.dumps(text), "t.json", fmt="json")
+
+
+@pytest.mark.parametrize("blocks, kind, cited", [
+    ([80, 76, 50], "met", ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,760)"]),
+    ([80, 60], "not_met", ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,600)"]),
+    ([], "not_met", ["absent(si_diagnostic_block)"]),
+    (None, None, []),
+])
+def test_several_counts_the_measurements_that_meet_a_figure(counts, blocks, kind, cited):
+    """Two blocks each giving 75% relief: one of two is not enough, and only the ones that meet it are cited."""
+    case = _counted(blocks=blocks)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert got["C-BLOCKS"] == {"met": T, "not_met": F, None: U}[kind]
+    for k in ("met", "not_met"):
+        assert _evidence(counts, case, k, "C-BLOCKS") == (cited if k == kind else [])
+
+
+@pytest.mark.parametrize("pains, activities, pain, adl", [
+    ([("nrs", 4)], ["walking", "sitting"], T, T),
+    ([("vas", 2), ("nrs", 2.9)], ["walking"], F, F),
+    ([], [], U, F),
+    (None, None, U, U),
+])
+def test_a_pain_score_on_any_scale_and_the_number_of_limited_activities(counts, pains, activities, pain, adl):
+    case = _counted(pains=pains, activities=activities)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert (got["C-PAIN"], got["C-ADL"]) == (pain, adl)
+    if activities == []:
+        assert _evidence(counts, case, "not_met", "C-ADL") == ["absent(limited_activity)"]
+    if activities == ["walking", "sitting"]:
+        assert _evidence(counts, case, "met", "C-ADL") == ['limited_activity("sitting")', 'limited_activity("walking")']
+
+
+def test_a_counted_measurement_is_read_from_the_list_it_counts(counts):
+    """The analyses and the DTR questionnaire see that at_least(limited_activities, 2) reads limited_activity/1."""
+    from engine.analysing.reads import case_reads
+
+    assert any(r.criterion == "C-ADL" and r.predicate == "limited_activity/1" for r in case_reads(counts))
+    assert any(r.criterion == "C-PAIN" and r.predicate == "pain_score/2" for r in case_reads(counts))
+    assert any(r.criterion == "C-PT" and r.predicate == "care_episode/2" and (1, "physical_therapy") in r.fixed
+               for r in case_reads(counts))
+
+
+def test_the_space_holds_lists_longer_than_the_counts_formulas_compare(counts):
+    """check's space offers three limited activities and three blocks where a formula compares a count with 2."""
+    from engine.analysing.figures import figures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *counts.statements], SIGNATURES).counts
+    assert found["limited_activity/1@0"] == {2} and found["si_diagnostic_block/2@0"] == {2}
+
+
+def test_the_space_offers_one_value_each_side_of_a_formula_figure(counts):
+    """at_least 42 is met by 42 and missed by 41, over 80 met by 81 and missed by 80: the space offers those
+    and no third value (each one more multiplies the cases check and diff search)."""
+    from engine.analysing.figures import figures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *counts.statements], SIGNATURES)
+    assert found.offered(("si_diagnostic_block/2", 1)) == {749, 750}
+    assert found.offered(("hba1c/1", 0)) == {80, 81}
+    assert {41, 42} <= found.offered(("care_days/3", 1)) and 43 not in found.offered(("care_days/3", 1))
+
+
+@pytest.mark.parametrize("care, pt, pt6, cited", [
+    (None, U, U, []),
+    ([], F, F, ["absent(care_episodes)"]),
+    ([("chiropractic", 8)], F, F, ["absent(physical_therapy)"]),
+    ([("physical_therapy", 2), ("nsaids", None)], T, F, ["care_days(1,14,14)"]),
+    ([("physical_therapy", 7)], T, T, ["care_days(1,49,49)"]),
+])
+def test_received_reads_the_list_of_care_as_the_whole_account(counts, care, pt, pt6, cited):
+    """A list of care without physical therapy refutes it (absent(physical_therapy)); as a precondition it is
+    cited only when it fails, so 6 weeks of therapy cite the therapy's days alone."""
+    case = _counted(care=care)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert (got["C-PT"], got["C-PT6"]) == (pt, pt6)
+    assert _evidence(counts, case, "met" if pt6 == T else "not_met", "C-PT6") == cited
