@@ -42,6 +42,7 @@ from engine.deciding.decision import (
 from engine.deciding.alternatives import grouped
 from engine.deciding.errors import PolicyError
 from engine.deciding.evidence import Describer
+from engine.deciding import lacking as lacking_words
 from engine.deciding.policy import Policy
 from engine.deciding.transform import UnsupportedForBatch, per_case
 from engine.deciding.grounding import MAX_ALTERNATIVES, _CaseView, _Chunk, _Grounded  # noqa: F401  (tests read these here)
@@ -244,6 +245,7 @@ class Engine:
                 parts=self._parts.get(cid, ()),
                 waives=self._waives.get(cid),
                 derived=cid in self._derived,
+                lacking=_lacking(reading, cid, scope) if status == "not_documented" else (),
             ))
         rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))
         return tuple(rows)
@@ -379,6 +381,18 @@ def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
     if not atoms:
         return ()  # most criteria of a case: no evidence of a kind (asked three times per criterion)
     return tuple(sorted({Evidence(_text(e), describe(e)) for e in atoms}, key=lambda e: e.atom))
+
+
+def _lacking(reading: _Reading, cid: str, scope: str) -> tuple[Evidence, ...]:
+    """What the record is silent on that a formula-defined criterion reads, in the formula's order."""
+    leaves = reading.lacking.get((cid, scope))
+    if not leaves:
+        return ()
+    said: dict[str, Evidence] = {}  # two leaves in the same words (is(smoking_status, _) twice) said once
+    for leaf in lacking_words.in_formula_order(leaves, reading.trees.get(cid)):
+        text = lacking_words.words(leaf, scope)
+        said.setdefault(text, Evidence(_text(leaf), text))
+    return tuple(said.values())
 
 
 def effective_period_notices(policy: Policy, case: Case) -> tuple[Notice, ...]:
