@@ -180,7 +180,7 @@ def criterion_note(c: CriterionResult) -> str:
         if c.unsettled:
             parts.append("the record leaves it open: " + "; ".join(e.text for e in c.unsettled))
         # only what this record is silent on is said not documented (labels.missing)
-        parts += [f"{lead} {what}" for lead, what in labels.missing(c)]
+        parts += [f"{'needs' if lead == labels.NEEDS else lead} {what}" for lead, what in labels.missing(c)]
     parts += [e.text for e in c.evidence]
     parts += [f"superseded: {e.text}" for e in c.superseded]
     parts += [f"noted, does not count: {e.text}" for e in c.noted]
