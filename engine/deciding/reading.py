@@ -95,8 +95,6 @@ def _row(sym: Symbol) -> tuple:
         row = (name, a[0].string, _scope_text(a[1]), a[2].name)
     elif name == "lacking":
         row = (name, a[0].string, _scope_text(a[1]), a[2])
-    elif name == "criterion_tree":
-        row = (name, a[0].string, a[1])
     elif name == "report":
         subject = a[0]  # level(L) or item(I, W)
         key = subject.arguments[0].string if subject.name == "level" else _scope_text(subject)
@@ -135,7 +133,6 @@ class _Reading:
         self.superseded: dict[tuple[str, str], list[tuple[Symbol, Symbol]]] = defaultdict(list)
         self.waived: dict[tuple[str, str], str] = {}
         self.lacking: dict[tuple[str, str], list[Symbol]] = defaultdict(list)
-        self.trees: dict[str, Symbol] = {}
         for sym in symbols:
             row = _row(sym)
             name = row[0]
@@ -157,6 +154,4 @@ class _Reading:
                 self.evidence[row[:3]].append(row[3])
             elif name == "lacking":
                 self.lacking[(row[1], row[2])].append(row[3])
-            elif name == "criterion_tree":
-                self.trees[row[1]] = row[2]
 

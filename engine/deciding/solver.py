@@ -64,6 +64,7 @@ class Engine:
         self._parts: dict[str, tuple[str, ...]] = {}
         self._waives: dict[str, str] = {}
         self._derived: frozenset[str] = frozenset()
+        self._formulas: dict[str, Symbol] = {}
         self._program: list[ast.AST] | None = None
 
     # -- public ---------------------------------------------------------------
@@ -219,6 +220,9 @@ class Engine:
         self._waives = dict(_declared(atoms, "waives"))
         self._derived = frozenset(sa.symbol.arguments[0].string for sa in atoms.by_signature("derived", 1)
                                   if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String)
+        self._formulas = {sa.symbol.arguments[0].string: sa.symbol.arguments[1]
+                          for sa in atoms.by_signature("formula", 2)
+                          if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String}
         return docs
 
     def _criteria(self, reading: _Reading, subject: str, describe) -> tuple[CriterionResult, ...]:
@@ -245,7 +249,8 @@ class Engine:
                 parts=self._parts.get(cid, ()),
                 waives=self._waives.get(cid),
                 derived=cid in self._derived,
-                lacking=_lacking(reading, cid, scope) if status == "not_documented" else (),
+                lacking=_lacking(reading.lacking.get((cid, scope)), self._formulas.get(cid), scope)
+                if status == "not_documented" else (),
             ))
         rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))
         return tuple(rows)
@@ -383,13 +388,12 @@ def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
     return tuple(sorted({Evidence(_text(e), describe(e)) for e in atoms}, key=lambda e: e.atom))
 
 
-def _lacking(reading: _Reading, cid: str, scope: str) -> tuple[Evidence, ...]:
+def _lacking(leaves: list[Symbol] | None, formula: Symbol | None, scope: str) -> tuple[Evidence, ...]:
     """What the record is silent on that a formula-defined criterion reads, in the formula's order."""
-    leaves = reading.lacking.get((cid, scope))
     if not leaves:
         return ()
     said: dict[str, Evidence] = {}  # two leaves in the same words (is(smoking_status, _) twice) said once
-    for leaf in lacking_words.in_formula_order(leaves, reading.trees.get(cid)):
+    for leaf in lacking_words.in_formula_order(leaves, formula):
         text = lacking_words.words(leaf, scope)
         said.setdefault(text, Evidence(_text(leaf), text))
     return tuple(said.values())

@@ -6,9 +6,10 @@ policy, and every policy's goldens under it.
   because other determinations do (``derived/1``, which no what-if line can name); the levels
   named as "criteria judged at" are those such lines reach.
 * No atom reaches a reader (issue 20, point 4): the text, the JSON (its ``fact`` and ``term`` fields
-  aside, which are the atoms and formula leaves for machines), the letter and the page hold no ``name(`` of a fact.  cigna-cmm-609
-  cited a care episode's bare fact when it had no length, outcome or start, and the reviewer of
-  examples/source-004.yaml read ``care_episode(4,physical_therapy)``.
+  aside, which are the atoms and formula leaves for machines), the letter and the page hold no
+  ``name(`` of a fact.  cigna-cmm-609 cited a care episode's bare fact when it had no length,
+  outcome or start, and the reviewer of examples/source-004.yaml read
+  ``care_episode(4,physical_therapy)``.
 * "Does not document" is said only of what the record does not document (issue 20, point 5): every
   such sentence in the text, the letter and the page is built from a criterion's ``lacking`` (the
   leaves of its formula the record is silent on, never the policy's fixed ``documentation/2``), and
