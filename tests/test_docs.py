@@ -274,6 +274,11 @@ def real_objects(outputs: list[dict]) -> dict[str, list[dict]]:
     return objs
 
 
+#: Keys no shipped policy gives on the examples, each held by a test of its own: ``choose`` needs a
+#: declared ``n_of`` tree (tests/presenting/test_declared_tree.py).
+UNSHIPPED = {"would_change": {"choose"}}
+
+
 def test_json_field_tables_cover_every_object():
     assert set(documented_fields()) == set(KINDS.values())
 
@@ -284,7 +289,7 @@ def test_json_documented_fields_are_the_real_ones(kind):
     objects = real_objects(example_outputs())[kind]
     assert objects, f"no {kind} object in the examples' output"
     seen = {key for obj in objects for key in obj}
-    assert set(documented) - seen == set(), f"documented for {kind} but never in the output"
+    assert set(documented) - seen - UNSHIPPED.get(kind, set()) == set(), f"documented for {kind} but never in the output"
     assert seen - set(documented) == set(), f"in the output of {kind} but not documented"
     assert len(documented) == len(set(documented)), f"a {kind} key is documented twice"
     for obj in objects:

@@ -59,6 +59,8 @@ def change_json(w: WouldChange) -> dict[str, Any]:
     }
     if w.one_of:
         out["one_of"] = [_requirement_json(a) for a in w.one_of]
+    if w.choose > 1:
+        out["choose"] = w.choose
     return out
 
 

@@ -138,7 +138,8 @@ def change_phrase(w: WouldChange, subject: str, name=None, one_of: str = "one of
     parts = [name(a, subject, with_status) for a in w.requires]
     if w.one_of:
         choices = ", ".join(name(a, subject, with_status) for a in w.one_of)
-        parts.append(f"{one_of} {choices}" if len(w.one_of) > 1 else choices)
+        head = one_of if w.choose == 1 else f"any {w.choose} of"  # at least K of a declared n_of
+        parts.append(f"{head} {choices}" if len(w.one_of) > 1 else choices)
     if joined and len(parts) > 1:
         parts = [", ".join(parts[:-1]), parts[-1]]
     return " and ".join(parts)
