@@ -179,10 +179,8 @@ def criterion_note(c: CriterionResult) -> str:
     if c.status == "not_documented" and not c.waived_by:
         if c.unsettled:
             parts.append("the record leaves it open: " + "; ".join(e.text for e in c.unsettled))
-            if c.documentation:
-                parts.append(f"what would settle it: {c.documentation}")
-        elif c.documentation:
-            parts.append(f"the record does not document {c.documentation}")
+        # only what this record is silent on is said not documented (labels.missing)
+        parts += [f"{'needs' if lead == labels.NEEDS else lead} {what}" for lead, what in labels.missing(c)]
     parts += [e.text for e in c.evidence]
     parts += [f"superseded: {e.text}" for e in c.superseded]
     parts += [f"noted, does not count: {e.text}" for e in c.noted]

@@ -232,6 +232,7 @@ KINDS = {
     "would_change[]": "would_change",
     "requires_at[]": "requires_at",
     "to_request[]": "to_request",
+    "lacking[]": "lacking",
 }
 
 
@@ -265,6 +266,7 @@ def real_objects(outputs: list[dict]) -> dict[str, list[dict]]:
                     objs["criterion"].append(c)
                     objs["evidence"].extend(c["evidence"] + c.get("noted", []) + c.get("superseded", [])
                                             + c.get("unsettled", []))
+                    objs["lacking"].extend(c.get("lacking", []))
                 objs["to_request"].extend(s.get("to_request", []))
                 for w in s["would_change"]:
                     objs["would_change"].append(w)

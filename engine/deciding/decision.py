@@ -45,6 +45,10 @@ class CriterionResult:
     waives: str | None = None
     #: it rests on other determinations only (``derived/1``), so no what-if line names it
     derived: bool = False
+    #: for not_documented, what this record is silent on that the criterion reads: each leaf of
+    #: its formula left open (core.lp's ``lacking/3``), the leaf as ``atom`` and its words as
+    #: ``text``; empty for a criterion of raw rules, which the engine cannot split
+    lacking: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from engine.deciding.decision import (
 from engine.deciding.alternatives import grouped
 from engine.deciding.errors import PolicyError
 from engine.deciding.evidence import Describer
+from engine.deciding import lacking as lacking_words
 from engine.deciding.policy import Policy
 from engine.deciding.transform import UnsupportedForBatch, per_case
 from engine.deciding.trees import Declared, n_of_pools
@@ -65,6 +66,7 @@ class Engine:
         self._parts: dict[str, tuple[str, ...]] = {}
         self._waives: dict[str, str] = {}
         self._derived: frozenset[str] = frozenset()
+        self._formulas: dict[str, Symbol] = {}
         self._declared: Declared | None = None
         self._program: list[ast.AST] | None = None
 
@@ -230,6 +232,9 @@ class Engine:
                                                       for c, ws in waivers.items()}, never_gate)
         self._derived = frozenset(sa.symbol.arguments[0].string for sa in atoms.by_signature("derived", 1)
                                   if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String)
+        self._formulas = {sa.symbol.arguments[0].string: sa.symbol.arguments[1]
+                          for sa in atoms.by_signature("formula", 2)
+                          if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String}
         return docs
 
     def _criteria(self, reading: _Reading, subject: str, describe) -> tuple[CriterionResult, ...]:
@@ -260,6 +265,8 @@ class Engine:
             parts=self._parts.get(cid, ()),
             waives=self._waives.get(cid),
             derived=cid in self._derived,
+            lacking=_lacking(reading.lacking.get((cid, scope)), self._formulas.get(cid), scope)
+            if status == "not_documented" else (),
         )
 
     def _tree(self, reading: _Reading, level: str, det: str, requested: tuple[str, ...], describe) -> Tree | None:
@@ -412,6 +419,17 @@ def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
     if not atoms:
         return ()  # most criteria of a case: no evidence of a kind (asked three times per criterion)
     return tuple(sorted({Evidence(_text(e), describe(e)) for e in atoms}, key=lambda e: e.atom))
+
+
+def _lacking(leaves: list[Symbol] | None, formula: Symbol | None, scope: str) -> tuple[Evidence, ...]:
+    """What the record is silent on that a formula-defined criterion reads, in the formula's order."""
+    if not leaves:
+        return ()
+    said: dict[str, Evidence] = {}  # two leaves in the same words (is(smoking_status, _) twice) said once
+    for leaf in lacking_words.in_formula_order(leaves, formula):
+        text = lacking_words.words(leaf, scope)
+        said.setdefault(text, Evidence(_text(leaf), text))
+    return tuple(said.values())
 
 
 def effective_period_notices(policy: Policy, case: Case) -> tuple[Notice, ...]:

@@ -42,6 +42,8 @@ def criterion_json(c: CriterionResult) -> dict[str, Any]:
         out["waived_by"] = c.waived_by
     if c.documentation:
         out["documentation"] = c.documentation
+    if c.lacking:
+        out["lacking"] = [{"term": e.atom, "text": e.text} for e in c.lacking]
     return out
 
 

@@ -294,9 +294,10 @@ def test_the_letter_says_per_service_what_was_decided_why_and_what_would_change_
     assert "**Request date:** 2025-12-15" in letter
     assert ("| L4-L5 | decompression and fusion | not approved on the record as it stands; pended for the "
             "documentation below | pend for information |") in letter
-    assert ("**L4-L5** (not approved on the record as it stands; pended for the documentation below): The record "
-            "does not document duration of formal, supervised, in-person physical therapy (REF-D4a, Supervised "
-            "in-person physical therapy for at least 6 weeks).") in letter
+    # REF-D4a is of raw rules: what it needs, never a claim about the record (issue 20, point 5)
+    assert ("**L4-L5** (not approved on the record as it stands; pended for the documentation below): Not "
+            "documented: REF-D4a (Supervised in-person physical therapy for at least 6 weeks), which needs "
+            "duration of formal, supervised, in-person physical therapy.") in letter
 
 
 def test_print_repeats_the_case_on_every_page():
