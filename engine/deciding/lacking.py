@@ -27,11 +27,15 @@ MEASUREMENTS = {
     "si_positive_tests": "the SI joint provocative tests and how many were positive",
     "pain_vas": "a VAS pain score",
     "pain_nrs": "an NRS pain score",
+    "pain_score": "a pain score",
+    "limited_activities": "the activities of daily living that are limited",
+    "care_span": "the dates or the total length of conservative care",
 }
 #: A category ``is/2`` reads (core.lp's ``category/3``).
 CATEGORIES = {
     "smoking_status": "smoking status",
     "motor_weakness_course": "the course of the motor weakness",
+    "si_joint_arthropathy": "whether an inflammatory arthropathy of the SI joint is confirmed or excluded",
 }
 #: A finding whose name does not read after "whether there is".
 _WHETHER = {
@@ -65,6 +69,8 @@ def words(leaf: Symbol, scope: str) -> str:
     if name == "finding" and len(a) == 1:
         return _WHETHER.get(str(a[0]), f"whether there is {_words(a[0])}")
     if name in _FIGURES and len(a) == 2:
+        if a[0].type == SymbolType.Function and a[0].name == "care_days" and a[0].arguments:
+            return _care(a[0].arguments[0])
         return MEASUREMENTS.get(str(a[0]), _words(a[0]))
     if name == "is" and len(a) == 2:
         return CATEGORIES.get(str(a[0]), _words(a[0]))
@@ -76,6 +82,15 @@ def words(leaf: Symbol, scope: str) -> str:
     if name in ("criterion", "satisfied") and len(a) == 1:
         return f"what {_name(a[0])} needs"
     return _words(leaf)
+
+
+def _care(selection: Symbol) -> str:
+    """``care(M, ...)``'s episodes, for a record that lists no care at all: "episodes of physical therapy
+    and their length" (the delivery, outcome and sessions a selection keeps are the criterion's to say)."""
+    modality = selection.arguments[0] if selection.type == SymbolType.Function and selection.arguments else None
+    if modality is None or str(modality) == "any":
+        return "episodes of conservative care and their length"
+    return f"episodes of {_words(modality)} and their length"
 
 
 def in_formula_order(leaves: Iterable[Symbol], formula: Symbol | None) -> list[Symbol]:

@@ -90,9 +90,16 @@ def _documents(atoms, leaf: clingo.Symbol, scope: str) -> str | None:
     if leaf.name == "finding":
         return next((str(a) for a in atoms if a.name == "finding" and a.arguments[0] == leaf.arguments[0]), None)
     if leaf.name in FIGURES:
-        names = {sig.rpartition("/")[0] for sig, _ in measures()["measured"].get(leaf.arguments[0].name, ())}
+        read = measures()["measured"].get(leaf.arguments[0].name, ()) or measures()["counted"].get(
+            leaf.arguments[0].name, ())  # a count of a list: limited_activities counts limited_activity/1
+        names = {sig.rpartition("/")[0] for sig, _ in read}
+        if leaf.arguments[0].name in ("care_days", "care_span"):  # silent only where no care is recorded
+            return next((str(a) for a in atoms if a.name in ("care_episode", "conservative_care_total_days")
+                         or str(a) == "documented(care_episodes)"), None)
     elif leaf.name == "is":
         names = {sig.rpartition("/")[0] for sig, _ in measures()["category"].get(leaf.arguments[0].name, ())}
+        # an arthropathy only suspected is neither confirmed nor excluded (core.lp's category rules)
+        atoms = [a for a in atoms if not (a.name == "inflammatory_arthropathy" and str(a.arguments[1]) == "suspected")]
     elif leaf.name == "concordant":
         return next((str(a) for a in atoms if (a.name == "concordant_level" and a.arguments[0].string == scope)
                      or str(a) == "documented(concordant_levels)"), None)
