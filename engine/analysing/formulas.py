@@ -13,8 +13,7 @@ the formula itself, not guessed through rule heads:
 * ``imaging(Q)`` reads what the policy's ``study_answer`` rules for question
   ``Q`` (``at(Q, L)`` at a level) read;
 * ``concordant`` reads ``concordant_level/1`` and the documented list of them;
-* ``approach(D)`` reads ``fusion_approach/2``, ``fused_level`` ``requested/2``, ``had_care(M)``
-  the list of care;
+* ``approach(D)`` reads ``fusion_approach/2``, ``fused_level`` ``requested/2``;
 * the care blocks (``care_days(care(...))`` and ``care_span`` compared with a
   number of days, ``ended_within(care(...), K)``, ``outcome(Y, N)``) read the
   episodes of care, the list's documentation and the dates they compare: the
@@ -104,8 +103,6 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.whole[owner].add("fusion_approach/2")
             elif f.name == "fused_level":
                 out.whole[owner].add("requested/2")
-            elif f.name == "had_care" and len(a) == 1:
-                out.whole[owner] |= {"care_episode/2", "documented/1", "conservative_care_total_days/1"}
     return out
 
 

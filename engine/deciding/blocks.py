@@ -66,14 +66,10 @@ BLOCKS: tuple[Block, ...] = (
           "requested(fusion)"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
     Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
-    Block("n_measured", 2, "connective", "n_measured(K, G): met when K or more measurements meet the figure G; "
-          "not met when fewer than K can", "n_measured(2, at_least(si_block_relief, 700))"),
     Block("excluded", 1, "leaf", "never met: an exclusion no record changes (cites its text)",
           "excluded(\"experimental and investigational\")"),
     Block("fused_level", None, "connective", "at an item: a level it serves has fusion justified (fused_level), "
           "and the part holds there (fused_level(F)); not met when none does", "fused_level(approach(anterior))"),
-    Block("had_care", 1, "leaf", "the list of care holds an episode of the modality; not met when a documented "
-          "list holds none", "all(given(had_care(physical_therapy)), at_least(care_days(care(physical_therapy)), 42))"),
     Block("approach", 1, "leaf", "at a level: the fusion is planned by an approach from the direction "
           "(anterior, lateral, posterior)", "approach(lateral)"),
     Block("then", 2, "connective", "then(A, B): A, with B judged only once A holds (not met when A is not, or when "
@@ -226,7 +222,7 @@ def parts(f: Symbol) -> list[Symbol]:
     """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
     if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
         return []
-    return list(f.arguments[1:] if f.name in ("n_of", "n_measured", "several") else f.arguments)
+    return list(f.arguments[1:] if f.name in ("n_of", "several") else f.arguments)
 
 
 def problems(f: Symbol) -> Iterator[str]:
@@ -246,9 +242,6 @@ def problems(f: Symbol) -> Iterator[str]:
                 yield f"'{node}': n_of takes a count and at least one part"
             elif n - 1 > MAX_PARTS:
                 yield f"'{node}': at most {MAX_PARTS} parts; nest the rest in all(...) or any(...)"
-        elif name == "n_measured":
-            if n != 2 or node.arguments[0].type != SymbolType.Number or name_of(node.arguments[1]) not in FIGURES:
-                yield f"'{node}': n_measured takes a count and a figure (at_least(M, N), ...)"
         elif name == "fused_level":
             if n > 1:
                 yield f"'{node}': fused_level takes at most one part"

@@ -327,7 +327,7 @@ scope("T-BMA", item(bone_marrow_aspirate)).
 formula("T-BMA", excluded("experimental")).
 criterion("T-BLOCKS", "two blocks", "t").
 scope("T-BLOCKS", item(si_joint_fusion)).
-formula("T-BLOCKS", n_measured(2, at_least(si_block_relief, 700))).
+formula("T-BLOCKS", several(2, at_least(si_block_relief, 700))).
 """
 
 
@@ -519,7 +519,7 @@ def test_the_analyses_read_care_figures_from_formulas(care_policy, tmp_path):
 
 
 def test_a_list_without_the_modality_and_a_date_that_would_settle_it_either_way(tmp_path):
-    """had_care(M) refutes on a documented list without M; a month-precision date unsettles a formula only where
+    """received(M) refutes on a documented list without M; a month-precision date unsettles a formula only where
     knowing it would decide the formula: the other parts of an all met (a silent finding leaves it open anyway)."""
     import json
 
@@ -527,7 +527,7 @@ def test_a_list_without_the_modality_and_a_date_that_would_settle_it_either_way(
     policy = _small_policy(tmp_path, "".join(
         f'criterion("{cid}", "{cid}", "t").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
         f'formula("{cid}", {f}).\n' for cid, f in (
-            ("T-HAD", f"all(given(had_care(physical_therapy)), {days})"),
+            ("T-HAD", f"all(given(received(physical_therapy)), {days})"),
             ("T-OPEN", f"all(finding(radiculopathy), {days})"))))
 
     def case(episodes, radiculopathy=None):
