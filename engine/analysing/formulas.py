@@ -12,7 +12,10 @@ the formula itself, not guessed through rule heads:
   ``V`` apart from the rest;
 * ``imaging(Q)`` reads what the policy's ``study_answer`` rules for question
   ``Q`` (``at(Q, L)`` at a level) read;
-* ``concordant`` reads ``concordant_level/1`` and the documented list of them.
+* ``concordant`` reads ``concordant_level/1`` and the documented list of them;
+* ``operated(T)`` reads the prior operations, their levels and the documented
+  list of them, and tells type ``T`` apart; ``side(D)`` reads the requested
+  item's side and tells ``D`` apart (LOCAL below).
 
 ``engine/analysing/reads.py`` adds these reads to ``case_reads`` and these
 figures to ``figures``, so the case space of ``check`` and ``diff`` offers
@@ -31,6 +34,14 @@ from engine.deciding.blocks import FIGURES, declarations, measures as _measures,
 
 Place = tuple[str, int]
 
+#: Leaves that read case facts of their own: (what they read, fixed arguments), and the place their
+#: argument is compared with.
+LOCAL: dict[str, tuple[tuple[tuple[str, tuple[tuple[int, str], ...]], ...], Place]] = {
+    "operated": ((("prior_surgery/3", ()), ("prior_surgery_level/2", ()),
+                  ("documented/1", ((0, "prior_surgeries"),))), ("prior_surgery/3", 1)),
+    "side": ((("requested_item_side/2", ()),), ("requested_item_side/2", 1)),
+}
+
 
 @dataclass
 class Leaves:
@@ -41,6 +52,7 @@ class Leaves:
     categories: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     concordant: set[str | None] = field(default_factory=set)
+    local: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
 
 
 def leaves(statements: Iterable[ast.AST]) -> Leaves:
@@ -63,6 +75,8 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.concordant.add(owner)
             elif f.name == "imaging" and len(a) in (1, 2) and name_of(a[0]):
                 out.questions[owner].add(name_of(a[0]))
+            elif f.name in LOCAL and len(a) == 1 and name_of(a[0]):
+                out.local[owner].add((f.name, name_of(a[0])))
     return out
 
 
@@ -89,6 +103,10 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
     for owner in got.concordant:
         yield owner, "concordant_level/1", ()
         yield owner, "documented/1", ((0, "concordant_levels"),)
+    for owner, used in got.local.items():
+        for block in sorted({b for b, _ in used}):
+            for sig, fixed in LOCAL[block][0]:
+                yield owner, sig, fixed
 
 
 def answers(statements: Iterable[ast.AST]) -> dict[str | None, set[str]]:
@@ -122,4 +140,7 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
                 constants[place].add(v)
     for names in got.findings.values():
         constants[("finding/2", 0)] |= names
+    for used in got.local.values():
+        for block, value in used:
+            constants[LOCAL[block][1]].add(value)
     return numbers, constants

@@ -62,6 +62,13 @@ BLOCKS: tuple[Block, ...] = (
     Block("is", 2, "leaf", "a documented category has the value", "is(smoking_status, never)"),
     Block("requested", 1, "leaf", "the procedure is requested at the level (determination trees)",
           "requested(fusion)"),
+    Block("operated", 1, "leaf", "a prior operation of the type at the level; not met when the record lists its "
+          "operations and none of the type is there (or of no stated level)", "operated(laminectomy)"),
+    Block("side", 1, "leaf", "the item judged is requested on the side", "negate(side(bilateral))"),
+    Block("times", 2, "connective", "times(K, Fig): met when K or more measurements meet the figure; not met when "
+          "fewer than K can", "times(2, at_least(si_block_relief, 750))"),
+    Block("excluded", 1, "leaf", "never met: the payer excludes it, citing the reason",
+          "excluded(\"experimental, investigational or unproven\")"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
     Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
 )
@@ -129,7 +136,7 @@ def parts(f: Symbol) -> list[Symbol]:
     """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
     if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
         return []
-    return list(f.arguments[1:] if f.name == "n_of" else f.arguments)
+    return list(f.arguments[1:] if f.name in ("n_of", "times") else f.arguments)
 
 
 def problems(f: Symbol) -> Iterator[str]:
@@ -149,6 +156,9 @@ def problems(f: Symbol) -> Iterator[str]:
                 yield f"'{node}': n_of takes a count and at least one part"
             elif n - 1 > MAX_PARTS:
                 yield f"'{node}': at most {MAX_PARTS} parts; nest the rest in all(...) or any(...)"
+        elif name == "times" and (n != 2 or node.arguments[0].type != SymbolType.Number
+                                  or name_of(node.arguments[1]) not in FIGURES):
+            yield f"'{node}': times takes a count and a figure (at_least, at_most, over, under)"
         elif name == "imaging":
             if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
                 yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"

@@ -272,3 +272,132 @@ def test_a_value_with_no_evidence_still_gives_a_status_and_a_sentence(policy):
     case = _case({"reflex_change": None})
     assert _evidence(policy, case, "not_met", "T-ASSERTED") == ['exclusion("the record does not establish it")']
     assert _evidence(policy, case, "met", "T-LACKS") == ["parts"]
+
+
+# -- blocks that read the record beyond findings and figures -----------------------------------------------
+
+BLOCKS_POLICY = """
+criterion("B-OP", "operated", "test").
+scope("B-OP", level).
+bears_on("B-OP", decompression_only).
+formula("B-OP", operated(laminectomy)).
+criterion("B-SIDE", "side", "test").
+scope("B-SIDE", item(si_joint_fusion)).
+formula("B-SIDE", negate(side(bilateral))).
+criterion("B-TWO", "two blocks", "test").
+scope("B-TWO", item(si_joint_fusion)).
+formula("B-TWO", times(2, at_least(si_block_relief, 750))).
+criterion("B-ARTH", "arthropathy excluded", "test").
+scope("B-ARTH", item(si_joint_fusion)).
+formula("B-ARTH", is(inflammatory_arthropathy, excluded)).
+criterion("B-EX", "excluded", "test").
+scope("B-EX", item(interspinous_device)).
+formula("B-EX", excluded("unproven")).
+derived("B-EX").
+"""
+
+
+@pytest.fixture(scope="module")
+def blocks_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("blocks") / "blocks"
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + BLOCKS_POLICY, encoding="utf-8")
+    return load(str(folder))
+
+
+def _blocks_case(surgeries=None, side=None, blocks=None, arthropathy=None):
+    import json
+
+    item = {"item": "si_joint_fusion"}
+    if side is not None:
+        item["side"] = side
+    history = {}
+    if surgeries is not None:
+        history["prior_surgeries"] = surgeries
+    if arthropathy is not None:
+        history["inflammatory_arthropathy"] = {"kind": "ankylosing_spondylitis", "status": arthropathy}
+    if blocks is not None:
+        history["si_joint"] = {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}
+    text = {"case": "b", "request": {"date": "2026-01-10",
+                                     "levels": [{"level": "L4-L5", "decompression": "laminectomy"}],
+                                     "items": [item, {"item": "interspinous_device", "level": "L4-L5"}]}}
+    if history:
+        text["history"] = history
+    return parse_case(json.dumps(text), "b.json", fmt="json")
+
+
+def _judged(policy, case, cid):
+    """(status, evidence of that status) of criterion ``cid`` on ``case``."""
+    model = _atoms(policy, case)
+    kinds = {a.name for a in model if a.name in ("met", "not_met") and a.arguments[0].string == cid}
+    status = "met" if "met" in kinds else ("not_met" if kinds else U)
+    return status, sorted(str(a.arguments[2]) for a in model if a.name == status and a.arguments[0].string == cid)
+
+
+@pytest.mark.parametrize("surgeries, want", [
+    ([{"type": "laminectomy", "level": "L4-L5"}], (T, ["prior_surgery(1,laminectomy,lumbar)"])),
+    ([{"type": "laminectomy", "level": "L2-L3"}, {"type": "discectomy", "level": "L4-L5"}],
+     (F, ["absent(prior_surgery(\"L4-L5\"))"])),
+    ([], (F, ["absent(prior_surgery(\"L4-L5\"))"])),
+    ([{"type": "laminectomy"}], (U, [])),  # of no stated level: it may have been at L4-L5
+    (None, (U, [])),
+])
+def test_operated_reads_the_prior_operations_at_the_level(blocks_policy, surgeries, want):
+    assert _judged(blocks_policy, _blocks_case(surgeries=surgeries), "B-OP") == want
+
+
+@pytest.mark.parametrize("side, want", [
+    ("left", (T, ["requested_item_side(si_joint_fusion,left)"])),
+    ("bilateral", (F, ["requested_item_side(si_joint_fusion,bilateral)"])),
+    (None, (U, [])),
+])
+def test_side_reads_the_side_of_the_item_judged(blocks_policy, side, want):
+    assert _judged(blocks_policy, _blocks_case(side=side), "B-SIDE") == want
+
+
+@pytest.mark.parametrize("blocks, status, cited", [
+    ([80, 90, 50], T, 2),   # two blocks meet the figure: those two cited
+    ([80, 50], F, 2),       # fewer than two can: every block cited
+    ([75], F, 1),
+    ([], F, 1),             # the documented empty list
+    (None, U, 0),
+])
+def test_times_counts_the_measurements_that_meet_the_figure(blocks_policy, blocks, status, cited):
+    got, evidence = _judged(blocks_policy, _blocks_case(blocks=blocks), "B-TWO")
+    assert (got, len(evidence)) == (status, cited), evidence
+    if blocks == []:
+        assert evidence == ["absent(si_diagnostic_block)"]
+
+
+@pytest.mark.parametrize("arthropathy, want", [
+    ("excluded", (T, ["inflammatory_arthropathy(ankylosing_spondylitis,excluded)"])),
+    ("confirmed", (F, ["inflammatory_arthropathy(ankylosing_spondylitis,confirmed)"])),
+    ("suspected", (U, [])),  # a suspicion settles neither way
+    (None, (U, [])),
+])
+def test_a_suspected_arthropathy_is_no_category(blocks_policy, arthropathy, want):
+    assert _judged(blocks_policy, _blocks_case(arthropathy=arthropathy), "B-ARTH") == want
+
+
+def test_excluded_is_never_met_and_cites_the_reason(blocks_policy):
+    assert _judged(blocks_policy, _blocks_case(), "B-EX") == (F, ['exclusion("unproven")'])
+    [item] = [i for i in Engine(blocks_policy).decide(_blocks_case(), would_change=False).items
+              if i.item == "interspinous_device"]
+    assert item.determination == "not_medically_necessary"
+
+
+def test_the_analyses_read_what_the_new_leaves_read():
+    from engine.analysing.formulas import figures, reads
+    from engine.deciding.core import statements
+
+    import clingo
+
+    stms = []
+    clingo.ast.parse_string(BLOCKS_POLICY, stms.append)
+    got = {(sig, fixed) for _, sig, fixed in reads(stms)}
+    assert {("prior_surgery/3", ()), ("prior_surgery_level/2", ()), ("requested_item_side/2", ()),
+            ("documented/1", ((0, "prior_surgeries"),))} <= got
+    numbers, constants = figures(stms)
+    assert "laminectomy" in constants[("prior_surgery/3", 1)] and "bilateral" in constants[("requested_item_side/2", 1)]
+    assert 750 in numbers[("si_diagnostic_block/2", 1)]
+    assert statements  # the core is loaded beside these rules
