@@ -12,6 +12,8 @@ the formula itself, not guessed through rule heads:
   ``V`` apart from the rest;
 * ``imaging(Q)`` reads what the policy's ``study_answer`` rules for question
   ``Q`` (``at(Q, L)`` at a level) read;
+* ``imaged_within(Q, K)`` reads what ``imaging(Q)`` reads and the dates of
+  the studies and the request, and compares them K months apart;
 * ``concordant`` reads ``concordant_level/1`` and the documented list of them;
 * ``operated(T)`` reads the prior operations, their levels and the documented
   list of them, and tells type ``T`` apart; ``side(D)`` reads the requested
@@ -53,6 +55,7 @@ class Leaves:
     questions: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
     concordant: set[str | None] = field(default_factory=set)
     local: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    months: dict[str | None, set[int]] = field(default_factory=lambda: defaultdict(set))
 
 
 def leaves(statements: Iterable[ast.AST]) -> Leaves:
@@ -75,6 +78,9 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.concordant.add(owner)
             elif f.name == "imaging" and len(a) in (1, 2) and name_of(a[0]):
                 out.questions[owner].add(name_of(a[0]))
+            elif f.name == "imaged_within" and len(a) == 2 and name_of(a[0]) and a[1].type == SymbolType.Number:
+                out.questions[owner].add(name_of(a[0]))
+                out.months[owner].add(a[1].number)
             elif f.name in LOCAL and len(a) == 1 and name_of(a[0]):
                 out.local[owner].add((f.name, name_of(a[0])))
     return out
@@ -103,6 +109,9 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
     for owner in got.concordant:
         yield owner, "concordant_level/1", ()
         yield owner, "documented/1", ((0, "concordant_levels"),)
+    for owner in got.months:
+        for sig in ("imaging_date/3", "request_date/2", "calendar_date/4"):
+            yield owner, sig, ()
     for owner, used in got.local.items():
         for block in sorted({b for b, _ in used}):
             for sig, fixed in LOCAL[block][0]:
@@ -140,6 +149,8 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
                 constants[place].add(v)
     for names in got.findings.values():
         constants[("finding/2", 0)] |= names
+    for months in got.months.values():
+        numbers[("calendar_date/4", 2)] |= months
     for used in got.local.values():
         for block, value in used:
             constants[LOCAL[block][1]].add(value)

@@ -52,6 +52,8 @@ BLOCKS: tuple[Block, ...] = (
           "finding(adl_limitation)"),
     Block("imaging", None, "leaf", "the governing studies' answer to a question (at(Q, L) at a level; imaging(Q, case) "
           "the case-wide question) the policy's study_answer/4 rules answer study by study", "imaging(stenosis_grade)"),
+    Block("imaged_within", 2, "leaf", "imaged_within(Q, K): a study answering yes to Q at the level was taken within "
+          "the K months before the request", "all(imaging(compression_grade), imaged_within(compression_grade, 6))"),
     Block("concordant", 0, "leaf", "the level is among those the record finds concordant with the symptoms",
           "all(imaging(compression_grade), concordant)"),
     Block("at_least", 2, "leaf", "a measurement (see measurements) at or above a figure in its unit",
@@ -159,6 +161,8 @@ def problems(f: Symbol) -> Iterator[str]:
         elif name == "times" and (n != 2 or node.arguments[0].type != SymbolType.Number
                                   or name_of(node.arguments[1]) not in FIGURES):
             yield f"'{node}': times takes a count and a figure (at_least, at_most, over, under)"
+        elif name == "imaged_within" and (n != 2 or node.arguments[1].type != SymbolType.Number):
+            yield f"'{node}': imaged_within takes a question and a number of months"
         elif name == "imaging":
             if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
                 yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"
