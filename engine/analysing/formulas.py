@@ -17,7 +17,13 @@ the formula itself, not guessed through rule heads:
 * ``concordant`` reads ``concordant_level/1`` and the documented list of them;
 * ``operated(T)`` reads the prior operations, their levels and the documented
   list of them, and tells type ``T`` apart; ``side(D)`` reads the requested
-  item's side and tells ``D`` apart (LOCAL below).
+  item's side and tells ``D`` apart (LOCAL below);
+* the care blocks (``care_days(care(...))`` and ``care_span`` compared with a
+  number of days, ``ended_within(care(...), K)``, ``outcome(Y, N)``) read the
+  episodes of care, the list's documentation and the dates they compare: the
+  days figure goes to the episodes' days (and, for the span, the stated total
+  and every date), the months of a window to the calendar month, and the
+  modality, delivery and outcomes named to their places.
 
 ``engine/analysing/reads.py`` adds these reads to ``case_reads`` and these
 figures to ``figures``, so the case space of ``check`` and ``diff`` offers
@@ -32,7 +38,7 @@ from dataclasses import dataclass, field
 
 from clingo import SymbolType, ast
 
-from engine.deciding.blocks import FIGURES, declarations, measures as _measures, name_of, parts
+from engine.deciding.blocks import FIGURES, care_measured, declarations, measures as _measures, name_of, parts, selection
 
 Place = tuple[str, int]
 
@@ -56,6 +62,8 @@ class Leaves:
     concordant: set[str | None] = field(default_factory=set)
     local: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     months: dict[str | None, set[int]] = field(default_factory=lambda: defaultdict(set))
+    #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N)
+    care: dict[str | None, set[tuple]] = field(default_factory=lambda: defaultdict(set))
 
 
 def leaves(statements: Iterable[ast.AST]) -> Leaves:
@@ -68,7 +76,17 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 continue
             a = f.arguments
             pending.extend(parts(f))
-            if f.name == "finding" and len(a) == 1 and name_of(a[0]):
+            if f.name in FIGURES and len(a) == 2 and care_measured(a[0]) and a[1].type == SymbolType.Number:
+                if a[0].name == "care_span":
+                    out.care[owner].add(("span", a[1].number))
+                elif selection(a[0].arguments[0]) is not None:
+                    out.care[owner].add(("days", _fields(a[0].arguments[0]), a[1].number))
+            elif f.name == "ended_within" and len(a) == 2 and selection(a[0]) is not None \
+                    and a[1].type == SymbolType.Number:
+                out.care[owner].add(("window", _fields(a[0]), a[1].number))
+            elif f.name == "outcome" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
+                out.care[owner].add(("outcome", name_of(a[0]), name_of(a[1])))
+            elif f.name == "finding" and len(a) == 1 and name_of(a[0]):
                 out.findings[owner].add(name_of(a[0]))
             elif f.name in FIGURES and len(a) == 2 and a[1].type == SymbolType.Number and name_of(a[0]):
                 out.figures[owner].add((name_of(a[0]), a[1].number))
@@ -84,6 +102,78 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
             elif f.name in LOCAL and len(a) == 1 and name_of(a[0]):
                 out.local[owner].add((f.name, name_of(a[0])))
     return out
+
+
+def _fields(term) -> tuple[str, str, str | None, str | None]:
+    """A care selection as (modality, delivery, outcome left out, sessions left out), ``any`` where it says any."""
+    chosen = selection(term) or {}
+
+    def left_out(value) -> str | None:
+        if value is None or value.type != SymbolType.Function or value.name != "except" or len(value.arguments) != 1:
+            return None
+        return str(value.arguments[0])
+
+    return (str(chosen["modality"]), str(chosen.get("delivery", "any")),
+            left_out(chosen.get("outcome")), left_out(chosen.get("sessions")))
+
+
+DATES: tuple[Place, ...] = (("care_start/3", 1), ("care_start/3", 2), ("care_end/3", 1), ("care_end/3", 2),
+                            ("request_date/2", 0), ("request_date/2", 1))
+
+
+def _care_reads(leaf: tuple) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]]:
+    """(case predicate, fixed arguments) for what one care block reads."""
+    yield "care_episode/2", ()
+    yield "documented/1", ((0, "care_episodes"),)
+    yield "conservative_care_total_days/1", ()
+    if leaf[0] == "outcome":
+        yield "care_outcome/2", ((1, leaf[1]),)
+        yield "care_outcome/2", ((1, leaf[2]),)
+        return
+    if leaf[0] in ("span", "window"):
+        yield from (("care_start/3", ()), ("care_end/3", ()), ("request_date/2", ()), ("care_outcome/2", ((1, "ongoing"),)))
+    if leaf[0] == "window":
+        yield "calendar_date/4", ()
+    if leaf[0] in ("days", "span"):
+        yield "care_days/3", ()
+    if leaf[0] in ("days", "window"):
+        modality, delivery, outcome, sessions = leaf[1]
+        if modality != "any":
+            yield "care_episode/2", ((1, modality),)
+        if delivery != "any":
+            yield "care_delivery/2", ()
+            yield "care_delivery/2", ((1, delivery),)
+        if outcome is not None:
+            yield "care_outcome/2", ((1, outcome),)
+        if sessions is not None:
+            yield "care_sessions/2", ((1, sessions),)
+        yield from (("care_start/3", ()), ("care_end/3", ()))
+
+
+def _care_figures(leaf: tuple) -> Iterator[tuple[Place, int | str]]:
+    """(case place, number or constant) for what one care block compares."""
+    if leaf[0] == "outcome":
+        yield ("care_outcome/2", 1), leaf[1]
+        yield ("care_outcome/2", 1), leaf[2]
+        return
+    if leaf[0] in ("span", "window"):
+        yield ("care_outcome/2", 1), "ongoing"
+    if leaf[0] == "span":
+        for place in (("care_days/3", 1), ("care_days/3", 2), ("conservative_care_total_days/1", 0), *DATES):
+            yield place, leaf[1]
+        return
+    modality, delivery, outcome, sessions = leaf[1]
+    if leaf[0] == "days":
+        yield ("care_days/3", 1), leaf[2]
+        yield ("care_days/3", 2), leaf[2]
+    else:  # a window of so many months before the request
+        yield ("calendar_date/4", 2), leaf[2]
+    for place, value in ((("care_episode/2", 1), modality), (("care_delivery/2", 1), delivery),
+                         (("care_outcome/2", 1), outcome)):
+        if value not in (None, "any"):
+            yield place, value
+    if sessions is not None and sessions.lstrip("-").isdigit():
+        yield ("care_sessions/2", 1), int(sessions)
 
 
 def measures() -> dict[tuple[str, str], tuple[Place, ...]]:
@@ -115,6 +205,10 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
     for owner, used in got.local.items():
         for block in sorted({b for b, _ in used}):
             for sig, fixed in LOCAL[block][0]:
+                yield owner, sig, fixed
+    for owner, care in got.care.items():
+        for leaf in sorted(care, key=str):
+            for sig, fixed in _care_reads(leaf):
                 yield owner, sig, fixed
 
 
@@ -154,4 +248,11 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
     for used in got.local.values():
         for block, value in used:
             constants[LOCAL[block][1]].add(value)
+    for care in got.care.values():
+        for leaf in care:
+            for place, value in _care_figures(leaf):
+                if isinstance(value, int):
+                    numbers[place].add(value)
+                else:
+                    constants[place].add(value)
     return numbers, constants

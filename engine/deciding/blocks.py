@@ -73,9 +73,26 @@ BLOCKS: tuple[Block, ...] = (
           "excluded(\"experimental, investigational or unproven\")"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
     Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
+    # conservative care (core.lp, "care"): a selection of episodes, two measurements a figure compares, two leaves
+    Block("care", None, "selection", "care(Modality, Delivery, Outcome, Sessions): the episodes of the modality (or "
+          "any) delivered so (or any), leaving out an outcome (except(O)) or a number of sessions (except(N)); "
+          "care(M) and care(M, D) leave the rest as any",
+          "at_least(care_days(care(physical_therapy, supervised_in_person, except(not_tolerated), except(1))), 42)"),
+    Block("care_days", 1, "measurement", "the days of the chosen episodes summed, the fewest and most they can be; "
+          "an episode of unknown length or delivery leaves a shortfall open, a list without the modality too",
+          "at_least(care_days(care(physical_therapy)), 42)"),
+    Block("care_span", 0, "measurement", "the span of care in days: a stated total, one episode's length, the first "
+          "start to the last end, or the first start to the request while ongoing", "at_least(care_span, 84)"),
+    Block("ended_within", 2, "leaf", "a chosen episode ended within the K months before the request, or is ongoing; "
+          "not met when one ended before that and none within", "ended_within(care(physical_therapy), 12)"),
+    Block("outcome", 2, "leaf", "outcome(Y, N): some episode of care ended as Y (met); none did and some ended as N "
+          "(not met)", "any(outcome(failed, resolved), outcome(partial_relief, resolved))"),
 )
 BY_NAME = {b.name: b for b in BLOCKS}
 FIGURES = frozenset({"at_least", "at_most", "over", "under"})
+#: What a figure may measure besides measured/4: conservative care (core.lp, "care").
+CARE_MEASURES = {"care_days": 1, "care_span": 0}
+CARE_FIELDS = ("modality", "delivery", "outcome", "sessions")
 #: Declarations whose second argument is a formula.
 FORMULA_HEADS = {"formula": 2, "justifies": 2}
 
@@ -106,6 +123,32 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
                 if arg.ast_type == ast.ASTType.Variable and arg.name == value.name:
                     places.append((signature(use.term), i))
     return {k: {n: tuple(p) for n, p in v.items()} for k, v in found.items()}
+
+
+def care_measured(m: Symbol) -> bool:
+    return m.type == SymbolType.Function and CARE_MEASURES.get(m.name) == len(m.arguments)
+
+
+def selection(term: Symbol) -> dict[str, Symbol] | None:
+    """The fields of a care selection ``care(M)``, ``care(M, D)`` or ``care(M, D, O, N)``; None if it is not one."""
+    if term.type != SymbolType.Function or term.name != "care" or len(term.arguments) not in (1, 2, 4):
+        return None
+    return dict(zip(CARE_FIELDS, term.arguments))
+
+
+def care_problems(node: Symbol, holder: Symbol) -> Iterator[str]:
+    """What is wrong with the care selection a care measurement or window holds."""
+    if holder.name == "care_span":
+        return
+    chosen = selection(holder.arguments[0])
+    if chosen is None:
+        yield f"'{node}': choose the episodes with care(Modality), care(Modality, Delivery) or care(M, D, O, N)"
+        return
+    for field in ("outcome", "sessions"):
+        value = chosen.get(field)
+        if value is not None and str(value) != "any" and not (
+                value.type == SymbolType.Function and value.name == "except" and len(value.arguments) == 1):
+            yield f"'{node}': the {field} of care(...) is any or except(...)"
 
 
 def declarations(statements) -> Iterator[tuple[ast.AST, str | None, Symbol]]:
@@ -170,10 +213,20 @@ def problems(f: Symbol) -> Iterator[str]:
             yield f"'{node}': {name} takes 1 to {MAX_PARTS} parts; nest the rest"
         elif block.arity is not None and n != block.arity:
             yield f"'{node}': {name} takes {block.arity} argument{'s' if block.arity > 1 else ''}"
+        elif name in FIGURES and care_measured(node.arguments[0]):
+            yield from care_problems(node, node.arguments[0])
+            if node.arguments[1].type != SymbolType.Number:
+                yield f"'{node}': the figure is a number of days"
         elif name in FIGURES and (name_of(node.arguments[0]) not in known["measured"]
                                   or node.arguments[1].type != SymbolType.Number):
-            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}; "
-                   "the figure is a number in the measurement's unit")
+            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}, and care_days(care(...)) "
+                   "and care_span; the figure is a number in the measurement's unit")
+        elif block.kind in ("selection", "measurement"):
+            yield f"'{node}': {name} is not a formula on its own: compare it with a figure (necessity vocab)"
+        elif name == "ended_within":
+            yield from care_problems(node, node)
+            if node.arguments[1].type != SymbolType.Number:
+                yield f"'{node}': ended_within(care(...), K) takes a number of months"
         elif name == "is" and name_of(node.arguments[0]) not in known["category"]:
             yield f"'{node}': the core's categories are {', '.join(sorted(known['category']))}"
         pending.extend(parts(node))

@@ -401,3 +401,130 @@ def test_the_analyses_read_what_the_new_leaves_read():
     assert "laminectomy" in constants[("prior_surgery/3", 1)] and "bilateral" in constants[("requested_item_side/2", 1)]
     assert 750 in numbers[("si_diagnostic_block/2", 1)]
     assert statements  # the core is loaded beside these rules
+
+
+# ---- conservative care: counted days, the span, a window before the request, the outcome ----------------
+
+CARE = {
+    "T-DAYS": "at_least(care_days(care(physical_therapy, supervised_in_person, except(not_tolerated), except(1))), 42)",
+    "T-SPAN": "at_least(care_span, 84)",
+    "T-WINDOW": "ended_within(care(physical_therapy, supervised_in_person), 12)",
+    "T-OUTCOME": "any(outcome(failed, resolved), outcome(partial_relief, resolved))",
+    "T-FEW": "at_most(care_days(care(chiropractic)), 30)",
+}
+
+
+@pytest.fixture(scope="module")
+def care_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("care") / "care"
+    folder.mkdir()
+    body = "".join(
+        f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
+        f'formula("{cid}", {formula}).\n' for cid, formula in CARE.items())
+    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _care_case(episodes: list[dict] | None, total_weeks: int | None = None):
+    import json
+
+    care: dict = {}
+    if episodes is not None:
+        care["episodes"] = episodes
+    if total_weeks is not None:
+        care["total_weeks"] = total_weeks
+    text = {"case": "c", "request": {"date": "2026-01-10", "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]},
+            "conservative_care": care}
+    return parse_case(json.dumps(text), "c.json", fmt="json")
+
+
+PT = {"modality": "physical_therapy", "delivery": "supervised_in_person"}
+
+
+def _care_statuses(care_policy, case):
+    return {cid: st for cid, _, st in Engine(care_policy).decide(case, would_change=False).statuses}
+
+
+def test_care_met(care_policy):
+    case = _care_case([{**PT, "start": "2025-03-01", "end": "2025-06-30", "outcome": "failed"},
+                       {"modality": "chiropractic", "weeks": 4}])
+    assert _care_statuses(care_policy, case) == {"T-DAYS": T, "T-SPAN": T, "T-WINDOW": T, "T-OUTCOME": T, "T-FEW": T}
+    assert _evidence(care_policy, case, "met", "T-DAYS") == ["care_days(1,121,121)"]
+    # every span that reaches 84 days: the episode's own length, and first start to last end
+    assert _evidence(care_policy, case, "met", "T-SPAN") == [
+        "care_days(1,121,121)", "care_end(1,20269,20269)", "care_start(1,20148,20148)"]
+    assert _evidence(care_policy, case, "met", "T-WINDOW") == ["care_end(1,20269,20269)"]
+    assert _evidence(care_policy, case, "met", "T-OUTCOME") == ["care_outcome(1,failed)"]
+
+
+def test_care_not_met(care_policy):
+    """Documented short, stale and resolved: refuted, citing the facts that count and those that leave PT out."""
+    case = _care_case([{**PT, "start": "2024-06-01", "end": "2024-06-29", "outcome": "resolved"},
+                       {"modality": "physical_therapy", "delivery": "home_program", "weeks": 10},
+                       {**PT, "weeks": 8, "sessions": 1},
+                       {"modality": "chiropractic", "weeks": 6}])
+    assert _care_statuses(care_policy, case) == {"T-DAYS": F, "T-SPAN": F, "T-WINDOW": F, "T-OUTCOME": F, "T-FEW": F}
+    assert _evidence(care_policy, case, "not_met", "T-DAYS") == [
+        "care_days(1,28,28)", "care_delivery(2,home_program)", "care_sessions(3,1)"]
+    assert _evidence(care_policy, case, "not_met", "T-SPAN") == ["care_days(2,70,70)"]
+    assert _evidence(care_policy, case, "not_met", "T-WINDOW") == ["care_end(1,19903,19903)"]
+    assert _evidence(care_policy, case, "not_met", "T-OUTCOME") == ["care_outcome(1,resolved)"]
+    # at_most is refuted by reaching past the figure
+    assert _evidence(care_policy, case, "not_met", "T-FEW") == ["care_days(4,42,42)"]
+
+
+def test_care_not_documented(care_policy):
+    """PT of unknown length, delivery and dates, no outcome: every care block is left open, not refuted."""
+    case = _care_case([{"modality": "physical_therapy"}, {"modality": "chiropractic"}])
+    assert _care_statuses(care_policy, case) == {"T-DAYS": U, "T-SPAN": U, "T-WINDOW": U, "T-OUTCOME": U, "T-FEW": U}
+    assert not _evidence(care_policy, case, "unsettled", "T-DAYS")
+    # care listed, but none of the modality counted: 6 weeks stay open, never read as none
+    assert _care_statuses(care_policy, _care_case([{"modality": "nsaids", "weeks": 12}]))["T-DAYS"] == U
+
+
+def test_care_documented_absent(care_policy):
+    """An empty list documents that no care was given: every care block is refuted on it."""
+    case = _care_case([])
+    statuses = _care_statuses(care_policy, case)
+    assert statuses == {"T-DAYS": F, "T-SPAN": F, "T-WINDOW": F, "T-OUTCOME": F, "T-FEW": T}
+    for cid in ("T-DAYS", "T-SPAN", "T-WINDOW", "T-OUTCOME"):
+        assert _evidence(care_policy, case, "not_met", cid) == ["absent(care_episodes)"]
+
+
+def test_care_unsettled_by_a_date_known_to_the_month(care_policy):
+    """Dates known only to the month that straddle a figure: not documented, the exact date would settle it."""
+    case = _care_case([{**PT, "start": "2025-09", "end": "2025-11"}])
+    statuses = _care_statuses(care_policy, case)
+    assert (statuses["T-DAYS"], statuses["T-SPAN"], statuses["T-WINDOW"]) == (U, U, T)
+    both = ["imprecise(care_end(1,20393,20422))", "imprecise(care_start(1,20332,20361))"]
+    assert _evidence(care_policy, case, "unsettled", "T-DAYS") == both
+    # the span cites the episode's length too, itself a range when its dates are
+    assert _evidence(care_policy, case, "unsettled", "T-SPAN") == ["imprecise(care_days(1,32,90))", *both]
+    # an end in January 2025 against a window that opens on 10 January 2025
+    late = _care_case([{**PT, "start": "2024-10-01", "end": "2025-01"}])
+    assert _care_statuses(care_policy, late)["T-WINDOW"] == U
+    assert _evidence(care_policy, late, "unsettled", "T-WINDOW") == ["imprecise(care_end(1,20089,20119))"]
+    # a figure the month cannot move either way is decided, with nothing unsettled
+    assert _care_statuses(care_policy, _care_case([{**PT, "start": "2025-01", "end": "2025-06"}]))["T-DAYS"] == T
+
+
+def test_the_analyses_read_care_figures_from_formulas(care_policy, tmp_path):
+    """check and diff try care on both sides of each figure: days, the span's total and dates, the window's months."""
+    from engine.analysing.figures import figures
+    from engine.analysing.reads import case_reads
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *care_policy.statements], SIGNATURES)
+    assert {42, 30} <= found.of(("care_days/3", 1)) and 84 in found.of(("care_days/3", 2))
+    assert 84 in found.of(("conservative_care_total_days/1", 0)) and 84 in found.of(("care_start/3", 1))
+    assert 12 in found.of(("calendar_date/4", 2)) and 1 in found.of(("care_sessions/2", 1))
+    assert {"not_tolerated", "failed", "resolved"} <= found.constants[("care_outcome/2", 1)]
+    assert "supervised_in_person" in found.constants[("care_delivery/2", 1)]
+    reads = {(r.criterion, r.predicate, r.fixed) for r in case_reads(care_policy)}
+    assert ("T-DAYS", "care_sessions/2", ((1, "1"),)) in reads
+    assert ("T-WINDOW", "calendar_date/4", ()) in reads
+    assert ("T-OUTCOME", "care_outcome/2", ((1, "resolved"),)) in reads
+    assert _lint(tmp_path, 'formula("X-1", at_least(care_days(physical_therapy), 42)).\n') == [
+        "E306 'at_least(care_days(physical_therapy),42)': choose the episodes with care(Modality), "
+        "care(Modality, Delivery) or care(M, D, O, N)"]
