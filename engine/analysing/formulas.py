@@ -17,7 +17,9 @@ the formula itself, not guessed through rule heads:
 * ``concordant`` reads ``concordant_level/1`` and the documented list of them;
 * ``operated(T)`` reads the prior operations, their levels and the documented
   list of them, and tells type ``T`` apart; ``side(D)`` reads the requested
-  item's side and tells ``D`` apart (LOCAL below);
+  item's side and tells ``D`` apart; ``planned(pars_resection)`` reads the
+  planned pars resection (LOCAL below); the measurements of a level
+  (``measured_at/5``) are read as ``measured/4`` is;
 * the care blocks (``care_days(care(...))`` and ``care_span`` compared with a
   number of days, ``ended_within(care(...), K)``, ``outcome(Y, N)``) read the
   episodes of care, the list's documentation and the dates they compare: the
@@ -44,10 +46,11 @@ Place = tuple[str, int]
 
 #: Leaves that read case facts of their own: (what they read, fixed arguments), and the place their
 #: argument is compared with.
-LOCAL: dict[str, tuple[tuple[tuple[str, tuple[tuple[int, str], ...]], ...], Place]] = {
+LOCAL: dict[str, tuple[tuple[tuple[str, tuple[tuple[int, str], ...]], ...], Place | None]] = {
     "operated": ((("prior_surgery/3", ()), ("prior_surgery_level/2", ()),
                   ("documented/1", ((0, "prior_surgeries"),))), ("prior_surgery/3", 1)),
     "side": ((("requested_item_side/2", ()),), ("requested_item_side/2", 1)),
+    "planned": ((("planned_pars_resection/2", ()),), None),
 }
 
 
@@ -247,7 +250,8 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
         numbers[("calendar_date/4", 2)] |= months
     for used in got.local.values():
         for block, value in used:
-            constants[LOCAL[block][1]].add(value)
+            if LOCAL[block][1] is not None:
+                constants[LOCAL[block][1]].add(value)
     for care in got.care.values():
         for leaf in care:
             for place, value in _care_figures(leaf):

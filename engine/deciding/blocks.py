@@ -69,6 +69,11 @@ BLOCKS: tuple[Block, ...] = (
     Block("side", 1, "leaf", "the item judged is requested on the side", "negate(side(bilateral))"),
     Block("times", 2, "connective", "times(K, Fig): met when K or more measurements meet the figure; not met when "
           "fewer than K can", "times(2, at_least(si_block_relief, 750))"),
+    Block("planned", 1, "leaf", "the plan at the level removes the pars (planned(pars_resection))",
+          "planned(pars_resection)"),
+    Block("pending", 1, "connective", "never met; not documented while a study leaves the part open (each of its "
+          "parts met or open, one open), else not met citing nothing",
+          "any(imaging(slip_grade), pending(all(imaging(slip_grade), imaging(foraminal_grade))))"),
     Block("excluded", 1, "leaf", "never met: the payer excludes it, citing the reason",
           "excluded(\"experimental, investigational or unproven\")"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
@@ -110,12 +115,13 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
         if head.ast_type != ast.ASTType.SymbolicAtom or head.symbol.ast_type != ast.ASTType.Function:
             continue
         term = head.symbol
-        if (term.name, len(term.arguments)) not in (("measured", 4), ("category", 3)):
+        if (term.name, len(term.arguments)) not in (("measured", 4), ("category", 3), ("measured_at", 5)):
             continue
-        name, value = term.arguments[0], term.arguments[1]
+        # measured_at(M, L, Least, Most, Fact): a measurement of the level, read as measured/4 is
+        name, value = term.arguments[0], term.arguments[2 if term.name == "measured_at" else 1]
         if name.ast_type != ast.ASTType.SymbolicTerm or value.ast_type != ast.ASTType.Variable:
             continue
-        places = found[term.name].setdefault(name.symbol.name, [])
+        places = found["category" if term.name == "category" else "measured"].setdefault(name.symbol.name, [])
         for use in uses_in(stm):
             if use.head or use.term is None or use.term.ast_type != ast.ASTType.Function:
                 continue
@@ -206,6 +212,8 @@ def problems(f: Symbol) -> Iterator[str]:
             yield f"'{node}': times takes a count and a figure (at_least, at_most, over, under)"
         elif name == "imaged_within" and (n != 2 or node.arguments[1].type != SymbolType.Number):
             yield f"'{node}': imaged_within takes a question and a number of months"
+        elif name == "planned" and n == 1 and str(node.arguments[0]) != "pars_resection":
+            yield f"'{node}': the core knows planned(pars_resection) only"
         elif name == "imaging":
             if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
                 yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"

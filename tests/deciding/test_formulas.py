@@ -528,3 +528,113 @@ def test_the_analyses_read_care_figures_from_formulas(care_policy, tmp_path):
     assert _lint(tmp_path, 'formula("X-1", at_least(care_days(physical_therapy), 42)).\n') == [
         "E306 'at_least(care_days(physical_therapy),42)': choose the episodes with care(Modality), "
         "care(Modality, Delivery) or care(M, D, O, N)"]
+
+
+# -- the plan at a level, and a branch a study leaves open ----------------------------------------------------
+
+PLAN_POLICY = """
+criterion("P-FACETS", "facets", "test").
+scope("P-FACETS", level).
+bears_on("P-FACETS", fusion).
+formula("P-FACETS", any(times(2, over(facet_resection, 500)), at_least(facet_resection, 750))).
+criterion("P-CORP", "corpectomy", "test").
+scope("P-CORP", level).
+bears_on("P-CORP", fusion).
+formula("P-CORP", at_least(corpectomy, 333)).
+criterion("P-PARS", "pars", "test").
+scope("P-PARS", level).
+bears_on("P-PARS", fusion).
+formula("P-PARS", planned(pars_resection)).
+criterion("P-OPEN", "stated short unless a slip may still be", "test").
+scope("P-OPEN", level).
+bears_on("P-OPEN", fusion).
+formula("P-OPEN", any(planned(pars_resection), pending(all(imaging(slip), imaging(foraminal))))).
+study_answer(at(slip, L), St, yes, spondylolisthesis_grade(L, 1, St)) :- spondylolisthesis_grade(L, 1, St).
+study_answer(at(slip, L), St, no, level_finding(L, spondylolisthesis, no, St)) :-
+    level_finding(L, spondylolisthesis, no, St).
+study_answer(at(foraminal, L), St, yes, stenosis(L, foraminal, S, G, St)) :- stenosis(L, foraminal, S, G, St), G = severe.
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plan") / "plan"
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + PLAN_POLICY, encoding="utf-8")
+    return load(str(folder))
+
+
+def _plan_case(plan: dict, levels: list[dict] | None = None):
+    import json
+
+    text = {"case": "p", "request": {"date": "2026-01-10", "levels": [
+        {"level": "L4-L5", "decompression": {"technique": "laminectomy", **plan}, "fusion": True},
+        {"level": "L3-L4", "decompression": "laminectomy"}]}}
+    if levels is not None:
+        text["imaging"] = [{"study": "mri", "date": "2026-01-02", "levels": levels}]
+    return parse_case(json.dumps(text), "p.json", fmt="json")
+
+
+def _at(policy, case, cid, level="L4-L5"):
+    model = _atoms(policy, case)
+    kinds = {a.name for a in model if a.name in ("met", "not_met") and a.arguments[0].string == cid
+             and str(a.arguments[1]) == f'"{level}"'}
+    status = "met" if "met" in kinds else ("not_met" if kinds else U)
+    return status, sorted(str(a.arguments[2]) for a in model if a.name == status and a.arguments[0].string == cid
+                          and str(a.arguments[1]) == f'"{level}"')
+
+
+@pytest.mark.parametrize("facets, want", [
+    ({"left": 60, "right": 55}, (T, ['planned_facet_resection("L4-L5",left,600)',
+                                     'planned_facet_resection("L4-L5",right,550)'])),
+    ({"left": 80}, (T, ['planned_facet_resection("L4-L5",left,800)'])),
+    # one side over 50% and the other not planned: the other side has none
+    ({"left": 60}, (F, ['planned_facet_resection("L4-L5",left,600)'])),
+    ({"left": 60, "right": 40}, (F, ['planned_facet_resection("L4-L5",left,600)',
+                                     'planned_facet_resection("L4-L5",right,400)'])),
+])
+def test_the_plan_at_a_level_is_measured_there(plan_policy, facets, want):
+    case = _plan_case({"facet_resection_pct": facets})
+    assert _at(plan_policy, case, "P-FACETS") == want
+    assert _at(plan_policy, case, "P-FACETS", "L3-L4") == (U, [])  # another level's plan is not this one's
+
+
+@pytest.mark.parametrize("plan, cid, want", [
+    ({"corpectomy_pct": 33.3}, "P-CORP", (T, ['planned_corpectomy("L4-L5",333)'])),
+    ({"corpectomy_pct": 33.2}, "P-CORP", (F, ['planned_corpectomy("L4-L5",332)'])),
+    ({"pars_resection": True}, "P-PARS", (T, ['planned_pars_resection("L4-L5",yes)'])),
+    ({"pars_resection": False}, "P-PARS", (F, ['planned_pars_resection("L4-L5",no)'])),
+    ({}, "P-PARS", (U, [])),
+])
+def test_corpectomy_and_pars_at_the_level(plan_policy, plan, cid, want):
+    assert _at(plan_policy, _plan_case(plan), cid) == want
+
+
+def _two_studies(older_slip: dict, newer_slip: dict, foraminal: str | None, dated: bool):
+    """An MRI and an X-ray reporting the slip at L4-L5, dated in order or not at all."""
+    import json
+
+    mri: dict = {"level": "L4-L5", "spondylolisthesis": older_slip}
+    if foraminal is not None:
+        mri["stenosis"] = [{"zone": "foraminal", "side": "left", "grade": foraminal}]
+    studies = [{"study": "mri", "levels": [mri]},
+               {"study": "xray", "levels": [{"level": "L4-L5", "spondylolisthesis": newer_slip}]}]
+    if dated:
+        studies[0]["date"], studies[1]["date"] = "2025-11-02", "2026-01-02"
+    text = {"case": "p", "request": {"date": "2026-01-10", "levels": [
+        {"level": "L4-L5", "decompression": {"technique": "laminectomy", "pars_resection": False}, "fusion": True}]},
+        "imaging": studies}
+    return parse_case(json.dumps(text), "p.json", fmt="json")
+
+
+@pytest.mark.parametrize("foraminal, dated, want", [
+    ("severe", False, U),   # grade I or none, the order undocumented: the branch may still hold
+    (None, False, F),       # no foraminal stenosis that may be: the stated plan refutes it
+    ("severe", True, F),    # the later X-ray governs: no slip, nothing open
+])
+def test_pending_stops_a_refutation_while_a_study_leaves_the_branch_open(plan_policy, foraminal, dated, want):
+    case = _two_studies({"present": True, "meyerding_grade": 1}, {"present": False}, foraminal, dated)
+    got, evidence = _at(plan_policy, case, "P-OPEN")
+    assert got == want
+    if got == F:
+        assert evidence == ['planned_pars_resection("L4-L5",no)']  # pending cites nothing
