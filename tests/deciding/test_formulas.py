@@ -384,6 +384,11 @@ def test_excluded_is_never_met_and_cites_the_reason(blocks_policy):
     [item] = [i for i in Engine(blocks_policy).decide(_blocks_case(), would_change=False).items
               if i.item == "interspinous_device"]
     assert item.determination == "not_medically_necessary"
+    # check and coverage read it as an exclusion: never met, as declared (not a dead criterion)
+    from engine.authoring.testrun import coverable_sides
+
+    assert coverable_sides(blocks_policy)["B-EX"] == (False, True)
+    assert coverable_sides(blocks_policy)["B-TWO"] == (True, True)
 
 
 def test_the_analyses_read_what_the_new_leaves_read():
