@@ -558,6 +558,10 @@ study_answer(at(slip, L), St, yes, spondylolisthesis_grade(L, 1, St)) :- spondyl
 study_answer(at(slip, L), St, no, level_finding(L, spondylolisthesis, no, St)) :-
     level_finding(L, spondylolisthesis, no, St).
 study_answer(at(foraminal, L), St, yes, stenosis(L, foraminal, S, G, St)) :- stenosis(L, foraminal, S, G, St), G = severe.
+criterion("P-RECENT", "the study showing it is recent", "test").
+scope("P-RECENT", level).
+bears_on("P-RECENT", fusion).
+formula("P-RECENT", imaged_within(foraminal, 6)).
 """
 
 
@@ -643,3 +647,31 @@ def test_pending_stops_a_refutation_while_a_study_leaves_the_branch_open(plan_po
     assert got == want
     if got == F:
         assert evidence == ['planned_pars_resection("L4-L5",no)']  # pending cites nothing
+
+
+@pytest.mark.parametrize("date, want", [
+    # the request is 2026-01-10: the window opens on 2025-07-10
+    ("2025-07-10", T), ("2025-07-09", F),
+    ("2025-07", U),     # known to the month: either side of the 10th, the exact date would settle it
+    ("2025-06", F),     # known to the month, all of it before the window
+    (None, U),          # undated: nothing to compare
+])
+def test_imaged_within_dates_the_study_that_answers_yes(plan_policy, date, want):
+    import json
+
+    mri: dict = {"study": "mri", "levels": [{"level": "L4-L5", "stenosis": [
+        {"zone": "foraminal", "side": "left", "grade": "severe"}]}]}
+    if date is not None:
+        mri["date"] = date
+    text = {"case": "p", "request": {"date": "2026-01-10", "levels": [
+        {"level": "L4-L5", "decompression": "laminectomy", "fusion": True}]}, "imaging": [mri]}
+    case = parse_case(json.dumps(text), "p.json", fmt="json")
+    got, evidence = _at(plan_policy, case, "P-RECENT")
+    assert got == want
+    if want != U:  # the study's date and the request's are cited
+        assert [e.split("(")[0] for e in evidence] == ["imaging_date", "request_date"], evidence
+        low, high = evidence[0].rstrip(")").split(",")[1:]
+        assert (low != high) == (len(date) == 7)
+    model = _atoms(plan_policy, case)
+    unsettled = [str(a.arguments[2]) for a in model if a.name == "unsettled" and a.arguments[0].string == "P-RECENT"]
+    assert [u.split(",")[0] for u in unsettled] == (["imprecise(imaging_date(1"] if date == "2025-07" else [])
