@@ -14,7 +14,12 @@
 The Bundles: the hand-written one in tests/data and one made by
 ``necessity fhir bundle`` from each example case.  Exit 1 if any answer
 differs from explain, any request failed, or the log lost an answer.
-Usage: python bench/serve.py [--requests N] [--clients N] [--seconds S] [--database URL]
+With ``--baseline REV`` the load runs alternate between this tree's server and
+REV's (checked out beside, bench/baseline.py), A B B A, and the medians of
+each and their ratios are printed: on a shared machine only figures taken in
+the same run compare.  Every answer of both is compared with this tree's
+``explain``.
+Usage: python bench/serve.py [--requests N] [--clients N] [--seconds S] [--database URL] [--baseline REV [--rounds N]]
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from baseline import baseline_tree  # noqa: E402
+
 CLI = [sys.executable, "-m", "engine.cli"]
 RECORD = "X-Necessity-Record"
 #: one time of decision for the server and explain alike, so that their answers can be compared byte for byte
@@ -88,12 +96,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database: str, folder: Path):
+    def __init__(self, database: str, folder: Path, tree: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (folder / "server.err").open("ab")
+        env = {**os.environ, **DECIDED, "PYTHONPATH": str(tree)}  # the engine of ``tree`` (this one, or the baseline's)
         self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), "--database", database],
-                                        cwd=folder, stdout=self.log, stderr=self.log, env={**os.environ, **DECIDED})
+                                        cwd=folder, stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -215,49 +224,103 @@ def kill_check(database: str, folder: Path, texts: list[str], expected: list[str
     return not lost
 
 
+@dataclass
+class Run:
+    """One load run on one server: its figures."""
+
+    tree: str
+    answered: int
+    sent: int
+    wall: float
+    latencies: list[float]
+    cpu_own: float
+    cpu_children: float
+    errors: list[str]
+    mismatches: int
+
+    @property
+    def rate(self) -> float:
+        return self.answered / self.wall if self.wall else 0.0
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q) if self.latencies else float("nan")
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds a decision: the server process and its decision processes."""
+        return (self.cpu_own + self.cpu_children) / self.answered if self.answered else float("nan")
+
+    def line(self) -> str:
+        n = self.answered
+        return (f"{self.tree}: answered {n} of {self.sent} in {self.wall:.1f} s: {self.rate:.1f} decisions/s; latency "
+                f"p50 {self.p(50) * 1000:.0f} ms, p95 {self.p(95) * 1000:.0f} ms, p99 {self.p(99) * 1000:.0f} ms; "
+                f"server CPU {self.cpu * 1000:.0f} ms a decision ({self.cpu_own / max(n, 1) * 1000:.0f} in the "
+                f"server process, {self.cpu_children / max(n, 1) * 1000:.0f} in the decision processes); errors "
+                f"{len(self.errors)}{' ' + str(sorted(set(self.errors))) if self.errors else ''}; differing from "
+                f"explain: {self.mismatches}")
+
+
+def load_run(label: str, tree: Path, database: str, folder: Path, texts: list[str], expected: list[str],
+             args: argparse.Namespace) -> Run:
+    server = Server(database, folder, tree)
+    load = Load(server.url, texts, expected, args.requests, args.clients, args.seconds)
+    cpu_before = server.cpu()
+    wall = load.run()
+    cpu_after = server.cpu()
+    server.stop()
+    return Run(label, len(load.latencies), load.sent, wall, load.latencies, cpu_after[0] - cpu_before[0],
+               cpu_after[1] - cpu_before[1], load.errors, load.mismatches)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="at most this many requests (default 1000)")
+    parser.add_argument("--requests", type=int, default=1000, help="at most this many requests a run (default 1000)")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=60.0, help="at most this long (default 60)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="at most this long a run (default 60)")
     parser.add_argument("--database", default=None, help="a postgresql:// URL (default: a fresh SQLite file)")
     parser.add_argument("--repeat", type=int, default=5, help="baseline rounds over the Bundles")
+    parser.add_argument("--baseline", metavar="REV", default=None,
+                        help="also load a server of this commit (checked out beside), runs interleaved")
+    parser.add_argument("--rounds", type=int, default=None, help="load runs a tree (default 1; 2 with --baseline)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="necessity-bench-serve-") as work:
+    rounds = args.rounds or (2 if args.baseline else 1)
+    with tempfile.TemporaryDirectory(prefix="necessity-bench-serve-") as work, \
+            baseline_tree(args.baseline or "HEAD", args.baseline is not None) as base:
         folder = Path(work)
         texts = bundles()
         expected = explained(texts, folder)
-        base, base_cpu = baseline(texts, args.repeat)
+        one, one_cpu = baseline(texts, args.repeat)
         load_before = os.getloadavg()[0]
-        database = args.database or str(folder / "load.sqlite")
-        server = Server(database, folder)
-        load = Load(server.url, texts, expected, args.requests, args.clients, args.seconds)
-        cpu_before = server.cpu()
-        wall = load.run()
-        cpu_after = server.cpu()
-        own, children = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
-        cpu = own + children
-        server.stop()
-        n = len(load.latencies)
+        runs: list[Run] = []
+        trees = [("this tree", ROOT)] + ([(f"baseline {args.baseline}", base)] if base is not None else [])
+        for r in range(rounds):
+            for label, tree in (trees if r % 2 == 0 else trees[::-1]):  # A B B A: the load falls on both alike
+                database = args.database or str(folder / f"load-{len(runs)}.sqlite")
+                runs.append(load_run(label, tree, database, folder, texts, expected, args))
+                print(runs[-1].line(), flush=True)
         print(f"necessity serve on loopback, {args.clients} clients, {len(texts)} Bundles round-robin, log "
               f"{'PostgreSQL' if args.database else 'SQLite'}; {os.cpu_count()} cores, load average "
               f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (the machine is shared)")
-        print(f"baseline in one process (no HTTP, no log, no decision process): median {base * 1000:.0f} ms a request "
-              f"({base_cpu * 1000:.0f} ms CPU), {1 / base:.1f} requests/s on one core")
-        if n:
-            p50, p95, p99 = (percentile(load.latencies, p) for p in (50, 95, 99))
-            print(f"answered {n} of {load.sent} in {wall:.1f} s: {n / wall:.1f} decisions/s "
-                  f"({n / wall * base:.2f}x the one-core baseline); latency p50 {p50 * 1000:.0f} ms, "
-                  f"p95 {p95 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
-        if n:
-            print(f"server CPU (the server and its decision processes, user+system): {cpu / n * 1000:.0f} ms a "
-                  f"decision ({own / n * 1000:.0f} ms in the server process, {children / n * 1000:.0f} ms in the "
-                  f"decision processes), so at most {os.cpu_count() / (cpu / n):.0f} decisions/s if this "
-                  f"machine's {os.cpu_count()} cores were ours alone (an estimate from CPU time, not a measurement)")
-        print(f"errors {len(load.errors)}{' ' + str(sorted(set(load.errors))) if load.errors else ''}; "
-              f"answers differing from explain --format fhir: {load.mismatches}")
+        print(f"one process (no HTTP, no log, no decision process), this tree: median {one * 1000:.0f} ms a request "
+              f"({one_cpu * 1000:.0f} ms CPU), {1 / one:.1f} requests/s on one core")
+        medians = {}
+        for label, _ in trees:
+            mine = [run for run in runs if run.tree == label]
+            medians[label] = {what: statistics.median(f(run) for run in mine) for what, f in (
+                ("decisions/s", lambda run: run.rate), ("p50 s", lambda run: run.p(50)),
+                ("p99 s", lambda run: run.p(99)), ("CPU s a decision", lambda run: run.cpu))}
+            m = medians[label]
+            print(f"{label}, median of {len(mine)}: {m['decisions/s']:.1f} decisions/s, p50 {m['p50 s'] * 1000:.0f} ms, "
+                  f"p99 {m['p99 s'] * 1000:.0f} ms, server CPU {m['CPU s a decision'] * 1000:.0f} ms a decision, so at "
+                  f"most {os.cpu_count() / m['CPU s a decision']:.0f} decisions/s if this machine's {os.cpu_count()} "
+                  "cores were ours alone (an estimate from CPU time, not a measurement)")
+        if base is not None:
+            a, b = medians["this tree"], medians[f"baseline {args.baseline}"]
+            print(f"this tree / baseline: decisions/s {a['decisions/s'] / b['decisions/s']:.2f}x, p99 "
+                  f"{a['p99 s'] / b['p99 s']:.2f}x, CPU a decision {a['CPU s a decision'] / b['CPU s a decision']:.2f}x")
         kept = kill_check(args.database or str(folder / "kill.sqlite"), folder, texts, expected, args.clients)
-    return 0 if (n and not load.errors and not load.mismatches and kept) else 1
+    clean = all(run.answered and not run.errors and not run.mismatches for run in runs)
+    return 0 if clean and kept else 1
 
 
 if __name__ == "__main__":

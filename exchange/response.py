@@ -89,7 +89,7 @@ def _tier(determination: str) -> int:
 
 
 def _size(w: WouldChange) -> int:
-    return len(w.requires) + (1 if w.one_of else 0)
+    return len(w.requires) + (w.choose if w.one_of else 0)
 
 
 def to_obtain(subject: LevelDecision | ItemDecision, reaching: str | None = None, *,
@@ -179,10 +179,8 @@ def criterion_note(c: CriterionResult) -> str:
     if c.status == "not_documented" and not c.waived_by:
         if c.unsettled:
             parts.append("the record leaves it open: " + "; ".join(e.text for e in c.unsettled))
-            if c.documentation:
-                parts.append(f"what would settle it: {c.documentation}")
-        elif c.documentation:
-            parts.append(f"the record does not document {c.documentation}")
+        # only what this record is silent on is said not documented (labels.missing)
+        parts += [f"{'needs' if lead == labels.NEEDS else lead} {what}" for lead, what in labels.missing(c)]
     parts += [e.text for e in c.evidence]
     parts += [f"superseded: {e.text}" for e in c.superseded]
     parts += [f"noted, does not count: {e.text}" for e in c.noted]
@@ -199,7 +197,8 @@ def change_note(subject: str, w: WouldChange, decision: Decision) -> str:
     needs = [requirement(a, decision) for a in w.requires]
     if w.one_of:
         choices = "; ".join(requirement(a, decision) for a in w.one_of)
-        needs.append(f"any one of: {choices}" if len(w.one_of) > 1 else choices)
+        head = "any one of" if w.choose == 1 else f"any {w.choose} of"
+        needs.append(f"{head}: {choices}" if len(w.one_of) > 1 else choices)
     target = labels.determination(w.determination)
     if w.kind == CONTRADICTED:
         return f"{subject}: {target} only if a different finding were documented (the record contradicts it): " \
@@ -247,11 +246,12 @@ def subject_notes(subject: LevelDecision | ItemDecision, decision: Decision, not
 class _Wanted:
     choices: tuple[Assumption, ...]  # one criterion, or any one of several
     lines: list[int]  # the Claim items it would change
+    choose: int = 1  # how many of the choices will do (a declared n_of): one unless said
 
 
-def _wanted(obtain: tuple[WouldChange, ...]) -> list[tuple[Assumption, ...]]:
-    out = [(a,) for w in obtain for a in w.requires]
-    out += [w.one_of for w in obtain if w.one_of]
+def _wanted(obtain: tuple[WouldChange, ...]) -> list[tuple[tuple[Assumption, ...], int]]:
+    out = [((a,), 1) for w in obtain for a in w.requires]
+    out += [(w.one_of, w.choose) for w in obtain if w.one_of]
     return out
 
 
@@ -273,13 +273,14 @@ def _communication(decision: Decision, wanted: _Wanted, codes: dict[str, Row], g
                    parties: dict[str, Any]) -> dict[str, Any]:
     found = [(a, criterion_of(decision, a.criterion, a.scope)) for a in wanted.choices]
     names = [f"{a.criterion}-{a.scope}" for a in wanted.choices]
-    group = ["any-of"] if len(found) > 1 else []
+    group = ([f"any-{wanted.choose}-of"] if wanted.choose > 1 else ["any-of"]) if len(found) > 1 else []
     attachments = {codes.get(a.criterion, general)["code"] for a in wanted.choices}
     code = attachments.pop() if len(attachments) == 1 else general["code"]
     if len(found) == 1:
         text = "Documentation to obtain: " + _what(*found[0])
     else:
-        text = "Documentation to obtain, any one of these will do: " + " | ".join(_what(a, c) for a, c in found)
+        many = "any one of these will do" if wanted.choose == 1 else f"any {wanted.choose} of these will do"
+        text = f"Documentation to obtain, {many}: " + " | ".join(_what(a, c) for a, c in found)
     resource: dict[str, Any] = {
         "resourceType": "CommunicationRequest",
         "meta": {"profile": [PROFILES["CommunicationRequest"]]},
@@ -436,8 +437,8 @@ def to_response(decision: Decision, request: Request, policy: Policy, decided: s
     wanted: dict[tuple[tuple[str, str], ...], _Wanted] = {}
 
     def want(action: Action, line: int | None) -> None:
-        for choices in _wanted(action.obtain) if action.action == "pended" else ():
-            entry = wanted.setdefault(_key(choices), _Wanted(choices, []))
+        for choices, choose in _wanted(action.obtain) if action.action == "pended" else ():
+            entry = wanted.setdefault((*_key(choices), ("choose", str(choose))), _Wanted(choices, [], choose))
             if line is not None and line not in entry.lines:
                 entry.lines.append(line)
 

@@ -63,15 +63,16 @@ def policy(name: str):
 
 
 def _visible(fmt: str, out: str) -> list[str]:
-    """What a reader reads of an output: the JSON's strings but its ``fact`` fields (the atom, for
-    machines), the page's text but its style sheet and script, the letter unescaped."""
+    """What a reader reads of an output: the JSON's strings but its ``fact`` and ``term`` fields (the
+    atom or formula leaf, for machines), the page's text but its style sheet and script, the letter
+    unescaped."""
     if fmt == "json":
         found: list[str] = []
 
         def walk(node, key=None):
             if isinstance(node, dict):
                 for k, v in node.items():
-                    if k != "fact":
+                    if k not in ("fact", "term"):
                         walk(v, k)
             elif isinstance(node, list):
                 for v in node:

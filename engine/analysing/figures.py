@@ -328,12 +328,20 @@ def _figures(statements: list[ast.AST], case: frozenset[str], dates: frozenset[P
     formula_numbers, formula_constants = formulas.figures(statements)
     for place, found_numbers in formula_numbers.items():
         numbers[place] |= found_numbers
+    formula_sides, formula_padded = formulas.offered(statements)
+    for place, found_numbers in formula_padded.items():
         padded[place] |= found_numbers
+    sides = {k: set(v) for k, v in follow.sides.items()}
+    for place, found_numbers in formula_sides.items():
+        sides.setdefault(place, set()).update(found_numbers)
     for place, names in formula_constants.items():
         constants[place] |= names
+    counts = {k: set(v) for k, v in follow.counts.items()}
+    for sig, found_counts in formulas.counts(statements).items():
+        counts.setdefault(sig, set()).update(found_counts)
     return Figures({k: frozenset(v) for k, v in numbers.items()},
                    {k: frozenset(v) for k, v in strings.items()},
                    {k: frozenset(v) for k, v in constants.items()}, frozenset(related),
                    {k: frozenset(v) for k, v in follow.absolute.items()},
-                   {k: frozenset(v) for k, v in follow.counts.items()}, frozenset(ordered), follow.unfollowed,
-                   {k: frozenset(v) for k, v in follow.sides.items()}, {k: frozenset(v) for k, v in padded.items()})
+                   {k: frozenset(v) for k, v in counts.items()}, frozenset(ordered), follow.unfollowed,
+                   {k: frozenset(v) for k, v in sides.items()}, {k: frozenset(v) for k, v in padded.items()})

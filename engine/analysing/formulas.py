@@ -65,7 +65,13 @@ class Leaves:
     concordant: set[str | None] = field(default_factory=set)
     local: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     months: dict[str | None, set[int]] = field(default_factory=lambda: defaultdict(set))
-    #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N)
+    several: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
+    #: every figure with its comparison: (measurement, or "care_days", block name, figure)
+    compared: set[tuple[str, str, int]] = field(default_factory=set)
+    #: the other leaves (prior_surgery, combined_approach, fusion_justified...), by name
+    others: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: conservative care: ("days", selection, N), ("span", N), ("window", selection, K), ("outcome", Y, N),
+    #: ("received", M)
     care: dict[str | None, set[tuple]] = field(default_factory=lambda: defaultdict(set))
 
 
@@ -79,6 +85,8 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 continue
             a = f.arguments
             pending.extend(parts(f))
+            if f.name in FIGURES and len(a) == 2 and a[1].type == SymbolType.Number and name_of(a[0]):
+                out.compared.add((name_of(a[0]), f.name, a[1].number))
             if f.name in FIGURES and len(a) == 2 and care_measured(a[0]) and a[1].type == SymbolType.Number:
                 if a[0].name == "care_span":
                     out.care[owner].add(("span", a[1].number))
@@ -87,14 +95,21 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
             elif f.name == "ended_within" and len(a) == 2 and selection(a[0]) is not None \
                     and a[1].type == SymbolType.Number:
                 out.care[owner].add(("window", _fields(a[0]), a[1].number))
+            elif f.name == "received" and len(a) == 1 and name_of(a[0]):
+                out.care[owner].add(("received", name_of(a[0])))
             elif f.name == "outcome" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
                 out.care[owner].add(("outcome", name_of(a[0]), name_of(a[1])))
+            elif f.name in LEAF_READS:
+                out.others[owner].add(f.name)
             elif f.name == "finding" and len(a) == 1 and name_of(a[0]):
                 out.findings[owner].add(name_of(a[0]))
             elif f.name in FIGURES and len(a) == 2 and a[1].type == SymbolType.Number and name_of(a[0]):
                 out.figures[owner].add((name_of(a[0]), a[1].number))
             elif f.name == "is" and len(a) == 2 and name_of(a[0]) and name_of(a[1]):
                 out.categories[owner].add((name_of(a[0]), name_of(a[1])))
+            elif (f.name == "several" and len(a) == 2 and a[0].type == SymbolType.Number
+                  and a[1].type == SymbolType.Function and a[1].name in FIGURES and name_of(a[1].arguments[0])):
+                out.several[owner].add((name_of(a[1].arguments[0]), a[0].number))
             elif f.name == "concordant" and not a:
                 out.concordant.add(owner)
             elif f.name == "imaging" and len(a) in (1, 2) and name_of(a[0]):
@@ -120,6 +135,17 @@ def _fields(term) -> tuple[str, str, str | None, str | None]:
             left_out(chosen.get("outcome")), left_out(chosen.get("sessions")))
 
 
+#: What a leaf that names no case fact reads of the case (the determinations it reads rest on the request).
+LEAF_READS: dict[str, tuple[tuple[str, tuple[tuple[int, str], ...]], ...]] = {
+    "prior_surgery": (("prior_surgery/3", ()), ("prior_surgery_level/2", ()), ("documented/1", ((0, "prior_surgeries"),))),
+    "prior_decompression": (("prior_surgery/3", ()), ("prior_surgery_level/2", ()),
+                            ("documented/1", ((0, "prior_surgeries"),))),
+    "stenosis_reported": (("stenosis/5", ()),),
+    "combined_approach": (("fusion_approach/2", ()),),
+    "fusion_justified": (("requested/2", ()),),
+    "fused_at": (("requested/2", ()),),
+}
+
 DATES: tuple[Place, ...] = (("care_start/3", 1), ("care_start/3", 2), ("care_end/3", 1), ("care_end/3", 2),
                             ("request_date/2", 0), ("request_date/2", 1))
 
@@ -129,6 +155,9 @@ def _care_reads(leaf: tuple) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]
     yield "care_episode/2", ()
     yield "documented/1", ((0, "care_episodes"),)
     yield "conservative_care_total_days/1", ()
+    if leaf[0] == "received":
+        yield "care_episode/2", ((1, leaf[1]),)
+        return
     if leaf[0] == "outcome":
         yield "care_outcome/2", ((1, leaf[1]),)
         yield "care_outcome/2", ((1, leaf[2]),)
@@ -155,6 +184,9 @@ def _care_reads(leaf: tuple) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]
 
 def _care_figures(leaf: tuple) -> Iterator[tuple[Place, int | str]]:
     """(case place, number or constant) for what one care block compares."""
+    if leaf[0] == "received":
+        yield ("care_episode/2", 1), leaf[1]
+        return
     if leaf[0] == "outcome":
         yield ("care_outcome/2", 1), leaf[1]
         yield ("care_outcome/2", 1), leaf[2]
@@ -193,7 +225,7 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
             yield owner, "finding/2", ((0, x), (1, "yes"))
     for owner, figs in got.figures.items():
         for m, _ in sorted(figs):
-            for sig, _i in measures().get(("measured", m), ()):
+            for sig, _i in measures().get(("measured", m), ()) + measures().get(("counted", m), ()):
                 yield owner, sig, ()
     for owner, cats in got.categories.items():
         for m, _ in sorted(cats):
@@ -208,6 +240,10 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
     for owner, used in got.local.items():
         for block in sorted({b for b, _ in used}):
             for sig, fixed in LOCAL[block][0]:
+                yield owner, sig, fixed
+    for owner, names in got.others.items():
+        for name in sorted(names):
+            for sig, fixed in LEAF_READS[name]:
                 yield owner, sig, fixed
     for owner, care in got.care.items():
         for leaf in sorted(care, key=str):
@@ -260,3 +296,42 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
                 else:
                     constants[place].add(value)
     return numbers, constants
+
+
+def counts(statements: Iterable[ast.AST]) -> dict[str, set[int]]:
+    """The numbers of entries the formulas compare, by the place counted (``"limited_activity/1@0"``): a counted
+    measurement's figure (``at_least(limited_activities, 2)``), the count of ``several(K, Figure)``."""
+    got = leaves(statements)
+    found: dict[str, set[int]] = defaultdict(set)
+    for figs in got.figures.values():
+        for m, n in figs:
+            for sig, i in measures().get(("counted", m), ()):
+                found[f"{sig}@{i}"].add(n)
+    for pairs in got.several.values():
+        for m, k in pairs:
+            for sig, _i in measures().get(("measured", m), ()):
+                found[f"{sig}@0"].add(k)
+    return found
+
+
+#: The values either side of a figure, by comparison: 42 and 41 meet and miss at_least 42.
+SIDES = {"at_least": (-1, 0), "under": (-1, 0), "at_most": (0, 1), "over": (0, 1)}
+
+
+def offered(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[Place, set[int]]]:
+    """(sides, padded): the values that put each figure a formula compares with a measurement or with the
+    days of care on either side, worked out from its comparison; and the numbers whose sides are not
+    worked out (a span, a window, a number of sessions), to be offered with a step either side."""
+    got = leaves(statements)
+    sides: dict[Place, set[int]] = defaultdict(set)
+    padded: dict[Place, set[int]] = defaultdict(set)
+    for m, how, n in got.compared:
+        places = (("care_days/3", 1), ("care_days/3", 2)) if m == "care_days" else measures().get(("measured", m), ())
+        for place in places:
+            sides[place].update(n + s for s in SIDES[how])
+    for care in got.care.values():
+        for leaf in care:
+            for place, value in _care_figures(leaf):
+                if isinstance(value, int) and (leaf[0] != "days" or place[0] != "care_days/3"):
+                    padded[place].add(value)
+    return sides, padded

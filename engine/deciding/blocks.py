@@ -62,6 +62,8 @@ BLOCKS: tuple[Block, ...] = (
     Block("over", 2, "leaf", "a measurement above a figure", "over(cotinine, 100)"),
     Block("under", 2, "leaf", "a measurement below a figure", "under(body_mass_index, 400)"),
     Block("is", 2, "leaf", "a documented category has the value", "is(smoking_status, never)"),
+    Block("several", 2, "connective", "several(K, Figure): met when K or more of the measurements the figure reads "
+          "meet it; not met when fewer than K can", "several(2, at_least(si_block_relief, 750))"),
     Block("requested", 1, "leaf", "the procedure is requested at the level (determination trees)",
           "requested(fusion)"),
     Block("operated", 1, "leaf", "a prior operation of the type at the level; not met when the record lists its "
@@ -78,6 +80,24 @@ BLOCKS: tuple[Block, ...] = (
           "excluded(\"experimental, investigational or unproven\")"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
     Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
+    Block("then", 2, "connective", "then(A, B): A, with B judged only once A holds (not met when A is not, or when "
+          "A holds and B is not, citing only that part)", "then(prior_surgery, requested(decompression))"),
+    Block("fusion_justified", 0, "leaf", "fusion is justified at some requested level; not met when at none (each "
+          "level that requested fusion cited, or each requested level when none did)", "fusion_justified"),
+    Block("fused_at", 1, "leaf", "fusion is justified at the named level (not met: its determination, or fusion not "
+          "requested there)", "fused_at(\"L5-S1\")"),
+    Block("at_fused_level", 1, "connective", "the part holds at some level where fusion is justified (that level's "
+          "determination cited); not met when it fails at every one", "at_fused_level(prior_surgery)"),
+    Block("prior_surgery", 0, "leaf", "a prior operation at the level; not met when the documented list holds none "
+          "there and none of unknown level", "at_fused_level(prior_surgery)"),
+    Block("prior_decompression", 0, "leaf", "a prior laminectomy, laminotomy, foraminotomy or discectomy at the "
+          "level; not met as prior_surgery is", "then(prior_decompression, requested(decompression))"),
+    Block("stenosis_reported", 0, "leaf", "stenosis of any grade but none reported at the level on any study (never "
+          "not met)", "all(prior_decompression, stenosis_reported)"),
+    Block("fused_levels", 0, "measurement", "the number of levels where fusion is justified (each cited); known "
+          "once fusion is justified somewhere or refuted", "at_least(fused_levels, 2)"),
+    Block("combined_approach", 0, "leaf", "the fused levels are approached from the front or side and from behind",
+          "any(at_least(fused_levels, 2), combined_approach)"),
     # conservative care (core.lp, "care"): a selection of episodes, two measurements a figure compares, two leaves
     Block("care", None, "selection", "care(Modality, Delivery, Outcome, Sessions): the episodes of the modality (or "
           "any) delivered so (or any), leaving out an outcome (except(O)) or a number of sessions (except(N)); "
@@ -92,11 +112,16 @@ BLOCKS: tuple[Block, ...] = (
           "not met when one ended before that and none within", "ended_within(care(physical_therapy), 12)"),
     Block("outcome", 2, "leaf", "outcome(Y, N): some episode of care ended as Y (met); none did and some ended as N "
           "(not met)", "any(outcome(failed, resolved), outcome(partial_relief, resolved))"),
+    Block("received", 1, "leaf", "received(M): the list of care holds an episode of modality M (met); it holds "
+          "others but none of M (not met, citing absent(M))", "all(given(received(physical_therapy)), "
+          "at_least(care_days(care(physical_therapy)), 42))"),
 )
 BY_NAME = {b.name: b for b in BLOCKS}
 FIGURES = frozenset({"at_least", "at_most", "over", "under"})
 #: What a figure may measure besides measured/4: conservative care (core.lp, "care").
 CARE_MEASURES = {"care_days": 1, "care_span": 0}
+#: ... and the number of levels where fusion is justified (core.lp, "determinations").
+COUNTED = {"fused_levels": 0}
 CARE_FIELDS = ("modality", "delivery", "outcome", "sessions")
 #: Declarations whose second argument is a formula.
 FORMULA_HEADS = {"formula": 2, "justifies": 2}
@@ -104,10 +129,13 @@ FORMULA_HEADS = {"formula": 2, "justifies": 2}
 
 @lru_cache(maxsize=1)
 def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
-    """``{"measured": {name: case places}, "category": {...}}``, read from core.lp's rules."""
-    from engine.deciding.predicates import signature, uses_in
+    """``{"measured": {name: case places}, "category": {...}, "counted": {...}}``, read from core.lp's rules.
 
-    found: dict[str, dict[str, list[tuple[str, int]]]] = {"measured": {}, "category": {}}
+    A measurement that counts entries (``N = #count { X : limited_activity(X) }``)
+    has no case place of its value: "counted" names the places it counts."""
+    from engine.deciding.predicates import atoms, signature, uses_in
+
+    found: dict[str, dict[str, list[tuple[str, int]]]] = {"measured": {}, "category": {}, "counted": {}}
     for stm in core_statements():
         if stm.ast_type != ast.ASTType.Rule or stm.head.ast_type != ast.ASTType.Literal:
             continue
@@ -119,9 +147,21 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
             continue
         # measured_at(M, L, Least, Most, Fact): a measurement of the level, read as measured/4 is
         name, value = term.arguments[0], term.arguments[2 if term.name == "measured_at" else 1]
-        if name.ast_type != ast.ASTType.SymbolicTerm or value.ast_type != ast.ASTType.Variable:
+        if name.ast_type != ast.ASTType.SymbolicTerm:
             continue
-        places = found["category" if term.name == "category" else "measured"].setdefault(name.symbol.name, [])
+        places = found["measured" if term.name == "measured_at" else term.name].setdefault(name.symbol.name, [])
+        if value.ast_type != ast.ASTType.Variable:  # named values (si_joint_arthropathy): where constants are read
+            places += [(signature(u.term), i) for u in uses_in(stm) if not u.head and u.term is not None
+                       and u.term.ast_type == ast.ASTType.Function
+                       for i, arg in enumerate(u.term.arguments) if arg.ast_type == ast.ASTType.SymbolicTerm]
+            continue
+        for lit in stm.body:
+            agg = lit.atom if lit.ast_type == ast.ASTType.Literal else None
+            if agg is not None and agg.ast_type == ast.ASTType.BodyAggregate and any(
+                    g is not None and g.term.ast_type == ast.ASTType.Variable and g.term.name == value.name
+                    for g in (agg.left_guard, agg.right_guard)):
+                counted = found["counted"].setdefault(name.symbol.name, [])
+                counted.extend((u.signature, 0) for u in atoms(agg.elements, False))
         for use in uses_in(stm):
             if use.head or use.term is None or use.term.ast_type != ast.ASTType.Function:
                 continue
@@ -133,6 +173,10 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
 
 def care_measured(m: Symbol) -> bool:
     return m.type == SymbolType.Function and CARE_MEASURES.get(m.name) == len(m.arguments)
+
+
+def counted(m: Symbol) -> bool:
+    return m.type == SymbolType.Function and COUNTED.get(m.name) == len(m.arguments)
 
 
 def selection(term: Symbol) -> dict[str, Symbol] | None:
@@ -187,7 +231,7 @@ def parts(f: Symbol) -> list[Symbol]:
     """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
     if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
         return []
-    return list(f.arguments[1:] if f.name in ("n_of", "times") else f.arguments)
+    return list(f.arguments[1:] if f.name in ("n_of", "times", "several") else f.arguments)
 
 
 def problems(f: Symbol) -> Iterator[str]:
@@ -214,6 +258,9 @@ def problems(f: Symbol) -> Iterator[str]:
             yield f"'{node}': imaged_within takes a question and a number of months"
         elif name == "planned" and n == 1 and str(node.arguments[0]) != "pars_resection":
             yield f"'{node}': the core knows planned(pars_resection) only"
+        elif name == "several":
+            if n != 2 or node.arguments[0].type != SymbolType.Number or name_of(node.arguments[1]) not in FIGURES:
+                yield f"'{node}': several takes a count and a figure (at_least, at_most, over or under)"
         elif name == "imaging":
             if not (n == 1 or (n == 2 and str(node.arguments[1]) == "case")):
                 yield f"'{node}': imaging(Q) asks Q at the scope, imaging(Q, case) the case-wide Q"
@@ -225,10 +272,12 @@ def problems(f: Symbol) -> Iterator[str]:
             yield from care_problems(node, node.arguments[0])
             if node.arguments[1].type != SymbolType.Number:
                 yield f"'{node}': the figure is a number of days"
+        elif name in FIGURES and counted(node.arguments[0]) and node.arguments[1].type == SymbolType.Number:
+            pass
         elif name in FIGURES and (name_of(node.arguments[0]) not in known["measured"]
                                   or node.arguments[1].type != SymbolType.Number):
-            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}, and care_days(care(...)) "
-                   "and care_span; the figure is a number in the measurement's unit")
+            yield (f"'{node}': the core measures {', '.join(sorted(known['measured']))}, and care_days(care(...)), "
+                   "care_span and fused_levels; the figure is a number in the measurement's unit")
         elif block.kind in ("selection", "measurement"):
             yield f"'{node}': {name} is not a formula on its own: compare it with a figure (necessity vocab)"
         elif name == "ended_within":

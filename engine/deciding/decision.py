@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 DETERMINATIONS = ("none", "decompression_only", "fusion")
 #: A level the policy has no criterion for: manual review, never a silent none.
@@ -44,6 +45,10 @@ class CriterionResult:
     waives: str | None = None
     #: it rests on other determinations only (``derived/1``), so no what-if line names it
     derived: bool = False
+    #: for not_documented, what this record is silent on that the criterion reads: each leaf of
+    #: its formula left open (core.lp's ``lacking/3``), the leaf as ``atom`` and its words as
+    #: ``text``; empty for a criterion of raw rules, which the engine cannot split
+    lacking: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ class WouldChange:
     requires: tuple[Assumption, ...]
     one_of: tuple[Assumption, ...] = ()
     kind: str = DOCUMENTATION
+    #: how many of ``one_of`` are needed: more than one where the policy's declared tree asks for
+    #: at least K of them (``n_of``) and the solver found every such choice
+    choose: int = 1
 
     @property
     def criterion_ids(self) -> tuple[str, ...]:
@@ -98,7 +106,41 @@ class WouldChange:
         """Each set of criteria this line stands for, written out."""
         if not self.one_of:
             return (self.requires,)
-        return tuple((*self.requires, choice) for choice in self.one_of)
+        return tuple((*self.requires, *chosen) for chosen in combinations(self.one_of, self.choose))
+
+
+#: The kinds of node of a declared tree (``Tree``).
+ALL, ANY, N_OF, CRITERION, WAIVED_BY, CONDITION = "all", "any", "n_of", "criterion", "waived_by", "condition"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition of a declared tree that is not a criterion (``lacks(finding(x))``, say): its term
+    as nested tuples (``("lacks", ("finding", "x"))``), its value at the level and what it cites."""
+
+    term: tuple
+    status: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tree:
+    """What justifies a level, as the policy declares it (``justifies/2``, ``formula/2``), read back
+    from the model with every criterion's result at the scope it is judged at.
+
+    ``all``, ``any`` and ``n_of`` (``k`` of the children) are connectives; a ``criterion`` node
+    holds its result, and beneath it what it is made of (its parts, or its own formula when that
+    is a tree of criteria) and, where the tree accepts a waiver (``satisfied(C)``), a
+    ``waived_by`` node of the waivers (``or_waived``); a ``condition`` node holds a condition
+    of the tree that is not a criterion.
+    """
+
+    kind: str
+    children: tuple[Tree, ...] = ()
+    criterion: CriterionResult | None = None
+    k: int = 0
+    or_waived: bool = False
+    condition: Condition | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +150,9 @@ class LevelDecision:
     determination: str
     criteria: tuple[CriterionResult, ...] = ()
     would_change: tuple[WouldChange, ...] = ()
+    #: the policy's declared tree for what the level asked, where that tree alone decides it
+    #: (None: no tree declared, or a raw rule decides the level too; engine/deciding/trees.py)
+    tree: Tree | None = None
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,24 @@ class _Grounded:
     def __init__(self, statements: Iterable[ast.AST], facts: Iterable[Symbol]):
         self.messages: list[str] = []
         self.ctl = clingo.Control(["--opt-mode=optN", "--models=0"], logger=self._log, message_limit=50)
+        declared: set[tuple[str, int]] | None = set()  # the signatures of the #external statements
         with ast.ProgramBuilder(self.ctl) as builder:
             for stm in statements:
                 builder.add(stm)
+                if stm.ast_type == ast.ASTType.External and declared is not None:
+                    term = stm.atom.symbol
+                    if term.ast_type == ast.ASTType.Function and not term.external:
+                        declared.add((term.name, len(term.arguments)))
+                    else:  # a pool, a term of another form: found among every atom
+                        declared = None
         _ground_with_facts(self.ctl, facts, self.errors)
+        self._declared = declared
+        #: every external: false (as declared) until a solve switches one on; from then on free in the
+        #: solver and set by an assumption at each solve (see ``solve``)
+        self.externals: list[Symbol] = []
+        self._free = False
+        self._blocked: _Blocked | None = None  # the sets ``block`` forbids, and their guards
+        self._guards: dict[Symbol, list[tuple[int, ...]]] = {}
 
     @classmethod
     def case(cls, policy: Policy, atoms: Sequence[Symbol]) -> "_Grounded":
@@ -71,49 +85,112 @@ class _Grounded:
     def errors(self) -> list[str]:
         return _located_errors(self.messages)
 
+    def _free_externals(self) -> None:
+        atoms = self.ctl.symbolic_atoms
+        found = (atoms if self._declared is None else
+                 (sa for name, arity in sorted(self._declared) for sa in atoms.by_signature(name, arity)))
+        self.externals = [sa.symbol for sa in found if sa.is_external]
+        for sym in self.externals:
+            self.ctl.assign_external(sym, None)
+        self._free = True
+
     def block(self, sets: Iterable[Iterable[Symbol]]) -> Symbol:
-        """An external that, switched on, forbids assuming every atom of any one of ``sets``.
+        """A guard that, switched on in a solve, forbids assuming every atom of any one of ``sets``.
 
         The what-if search for findings the record contradicts uses it to
         rule out supersets of sets already found, for one target at a time.
+        The sets are kept by a propagator (``_Blocked``), not added to the
+        program: a rule added after grounding would begin a program step that
+        clasp prepares again, which cost more than the searches themselves.
         """
-        self._blocks = getattr(self, "_blocks", 0) + 1
-        guard = Function("whatif_block__", [Number(self._blocks)])
+        if self._blocked is None:
+            self._blocked = _Blocked([sa.literal for sa in self.ctl.symbolic_atoms.by_signature("assumed", 2)])
+            self.ctl.register_propagator(self._blocked)
+        guard = Function("whatif_block__", [Number(len(self._guards) + 1)])
         atoms = self.ctl.symbolic_atoms
-        with self.ctl.backend() as backend:
-            lit = backend.add_atom(guard)
-            backend.add_external(lit, clingo.TruthValue.False_)
-            for members in sets:
-                body = [lit]
-                for sym in members:
-                    sa = atoms[sym]
-                    if sa is None:
-                        break
-                    body.append(sa.literal)
-                else:
-                    backend.add_rule([], body)
+        kept = []
+        for members in sets:
+            found = [atoms[sym] for sym in members]
+            if all(sa is not None for sa in found):  # an atom not in the program is never assumed
+                kept.append(tuple(sa.literal for sa in found))
+        self._guards[guard] = kept
         return guard
 
     def solve(self, externals: Iterable[tuple[Symbol, bool]] = (),
               extra: Sequence[tuple[Symbol, bool]] = ()) -> list[tuple[Symbol, ...]]:
-        """The optimal models (one, for the plain solve); ``extra`` are solver assumptions."""
-        externals = list(externals)
+        """The optimal models (one, for the plain solve); ``extra`` are solver assumptions.
+
+        ``externals`` are the externals switched on (or off) for this solve; every other is off.  The
+        plain solve (all off) has them false as declared, so clasp simplifies the what-if rules away.
+        The first solve that switches one on frees them all, once, and from then on they are set by
+        solver assumptions: assigning them before each solve would start a new step of the program,
+        which clasp prepares again, at a cost above the what-if solve itself.
+        """
+        values: dict[Symbol, bool] = {}
+        blocked: list[tuple[int, ...]] = []
         for sym, value in externals:
-            self.ctl.assign_external(sym, value)
+            if sym in self._guards:
+                blocked += self._guards[sym] if value else []
+            else:
+                values[sym] = value
+        if not self._free and any(values.values()):
+            self._free_externals()
+        if self._free:
+            values = {sym: values.get(sym, False) for sym in self.externals}
         found: list[tuple[Symbol, ...]] = []
         best: list[int] | None = None
-        with self.ctl.solve(yield_=True, assumptions=list(extra)) as handle:
-            for model in handle:
-                cost = list(model.cost)
-                if best is None or cost < best:
-                    best, found = cost, []
-                if model.optimality_proven or not cost:
-                    found.append(tuple(model.symbols(shown=True)))
-                if len(found) >= MAX_ALTERNATIVES:
-                    break
-        for sym, _ in externals:
-            self.ctl.assign_external(sym, False)
+        if self._blocked is not None:
+            self._blocked.sets = blocked
+        try:
+            assumptions = [*values.items(), *extra] if self._free else list(extra)  # else every external is false
+            with self.ctl.solve(yield_=True, assumptions=assumptions) as handle:
+                for model in handle:
+                    cost = list(model.cost)
+                    if best is None or cost < best:
+                        best, found = cost, []
+                    if model.optimality_proven or not cost:
+                        found.append(tuple(model.symbols(shown=True)))
+                    if len(found) >= MAX_ALTERNATIVES:
+                        break
+        finally:
+            if self._blocked is not None:
+                self._blocked.sets = []
         return found
+
+
+class _Blocked:
+    """A propagator: no model of a solve assumes every atom of one of the sets blocked for it.
+
+    ``sets`` (program literals of ``assumed/2`` atoms) are set before each
+    solve and cleared after it; the nogood a set gives is what the rule
+    ``:- guard, a1, ..., an.`` gives with its guard on.  It is added tagged
+    (volatile): clasp drops it, and all it learnt from it, when the solve
+    ends.  Every ``assumed/2`` atom is watched: a set holds no other atom,
+    and the program does not change once the first set is blocked.
+    """
+
+    def __init__(self, watched: list[int]):
+        self.watched = watched
+        self.sets: list[tuple[int, ...]] = []
+        self._solver: dict[int, int] = {}
+
+    def init(self, init: clingo.PropagateInit) -> None:
+        init.check_mode = clingo.PropagatorCheckMode.Total
+        self._solver = {lit: init.solver_literal(lit) for lit in self.watched}
+        for lit in set(self._solver.values()):
+            if not init.assignment.is_fixed(lit):
+                init.add_watch(lit)
+
+    def propagate(self, control: clingo.PropagateControl, changes: Sequence[int]) -> None:
+        self.check(control)
+
+    def check(self, control: clingo.PropagateControl) -> None:
+        assignment = control.assignment
+        for members in self.sets:
+            nogood = [self._solver[lit] for lit in members]
+            if all(assignment.is_true(lit) for lit in nogood):
+                if not control.add_nogood(nogood, tag=True) or not control.propagate():
+                    return
 
 
 class _Chunk:

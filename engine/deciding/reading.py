@@ -93,6 +93,10 @@ def _row(sym: Symbol) -> tuple:
         row = (name, a[0].string, _scope_text(a[1]), a[2].string)
     elif name == "assumed_status":
         row = (name, a[0].string, _scope_text(a[1]), a[2].name)
+    elif name == "lacking":
+        row = (name, a[0].string, _scope_text(a[1]), a[2])
+    elif name in ("tree_condition", "tree_condition_ev"):
+        row = (name, a[0].string, a[1], a[2].name if name == "tree_condition" else a[2])
     elif name == "report":
         subject = a[0]  # level(L) or item(I, W)
         key = subject.arguments[0].string if subject.name == "level" else _scope_text(subject)
@@ -130,6 +134,10 @@ class _Reading:
         self.reports: dict[str, set[tuple[str, str]]] = defaultdict(set)
         self.superseded: dict[tuple[str, str], list[tuple[Symbol, Symbol]]] = defaultdict(list)
         self.waived: dict[tuple[str, str], str] = {}
+        self.lacking: dict[tuple[str, str], list[Symbol]] = defaultdict(list)
+        #: a determination tree's conditions other than criteria: (level, term) -> t or f, and evidence
+        self.conditions: dict[tuple[str, Symbol], str] = {}
+        self.condition_evidence: dict[tuple[str, Symbol], list[Symbol]] = defaultdict(list)
         for sym in symbols:
             row = _row(sym)
             name = row[0]
@@ -149,4 +157,10 @@ class _Reading:
                 self.waived[(row[1], row[2])] = row[3]
             elif name in ("met", "not_met", "noted", "unsettled"):
                 self.evidence[row[:3]].append(row[3])
+            elif name == "lacking":
+                self.lacking[(row[1], row[2])].append(row[3])
+            elif name == "tree_condition":
+                self.conditions[(row[1], row[2])] = row[3]
+            elif name == "tree_condition_ev":
+                self.condition_evidence[(row[1], row[2])].append(row[3])
 

@@ -36,14 +36,17 @@ from engine.deciding.decision import (
     LevelDecision,
     Notice,
     PolicyRef,
+    Tree,
     WouldChange,
     change_kind,
 )
 from engine.deciding.alternatives import grouped
 from engine.deciding.errors import PolicyError
 from engine.deciding.evidence import Describer
+from engine.deciding import lacking as lacking_words
 from engine.deciding.policy import Policy
 from engine.deciding.transform import UnsupportedForBatch, per_case
+from engine.deciding.trees import Declared, n_of_pools
 from engine.deciding.grounding import MAX_ALTERNATIVES, _CaseView, _Chunk, _Grounded  # noqa: F401  (tests read these here)
 from engine.deciding.reading import _ITEM_ORDER, _anatomy, _level_key, _Reading, _row, _scope_symbol, _text
 from engine.deciding.search import Search  # noqa: F401  (imported from here before the split)
@@ -63,6 +66,8 @@ class Engine:
         self._parts: dict[str, tuple[str, ...]] = {}
         self._waives: dict[str, str] = {}
         self._derived: frozenset[str] = frozenset()
+        self._formulas: dict[str, Symbol] = {}
+        self._declared: Declared | None = None
         self._program: list[ast.AST] | None = None
 
     # -- public ---------------------------------------------------------------
@@ -86,8 +91,9 @@ class Engine:
             requested = tuple(p for p, v in (("decompression", lv.decompression), ("fusion", lv.fusion)) if v is not None)
             det = reading.determination[lv.level]
             criteria = self._criteria(reading, lv.level, describe) if explain else ()
-            changes = self._level_changes(grounded, lv.level, det, requested) if would_change else ()
-            levels.append(LevelDecision(lv.level, requested, det, criteria, changes))
+            tree = self._tree(reading, lv.level, det, requested, describe) if explain or would_change else None
+            changes = self._level_changes(grounded, lv.level, det, requested, tree) if would_change else ()
+            levels.append(LevelDecision(lv.level, requested, det, criteria, changes, tree))
 
         items = []
         for (item, where), det in sorted(reading.items.items(), key=lambda kv: (_ITEM_ORDER.get(kv[0][0], 99), _level_key(kv[0][1] or ""))):
@@ -216,41 +222,74 @@ class Engine:
             parts[whole].append(part)
         self._parts = {whole: tuple(sorted(ps, key=lambda c: self._order.get(c, len(self._order)))) for whole, ps in parts.items()}
         self._waives = dict(_declared(atoms, "waives"))
+        waivers: dict[str, list[str]] = defaultdict(list)
+        for waiver, criterion in _declared(atoms, "waives"):
+            waivers[criterion].append(waiver)
+        never_gate = frozenset(sa.symbol.arguments[0].string for name in ("provision", "advisory")
+                               for sa in atoms.by_signature(name, 1)
+                               if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String)
+        self._declared = Declared(atoms, self._parts, {c: tuple(sorted(ws, key=lambda w: self._order.get(w, len(self._order))))
+                                                      for c, ws in waivers.items()}, never_gate)
         self._derived = frozenset(sa.symbol.arguments[0].string for sa in atoms.by_signature("derived", 1)
                                   if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String)
+        self._formulas = {sa.symbol.arguments[0].string: sa.symbol.arguments[1]
+                          for sa in atoms.by_signature("formula", 2)
+                          if sa.is_fact and sa.symbol.arguments[0].type == SymbolType.String}
         return docs
 
     def _criteria(self, reading: _Reading, subject: str, describe) -> tuple[CriterionResult, ...]:
-        rows = []
-        for cid, scope in reading.reports.get(subject, ()):
-            status = reading.status.get((cid, scope), "not_documented")
-            kind = "met" if status == "met" else "not_met"
-            evidence = reading.evidence.get((kind, cid, scope), []) if status != "not_documented" else []
-            unsettled = reading.evidence.get(("unsettled", cid, scope), []) if status == "not_documented" else []
-            noted = reading.evidence.get(("noted", cid, scope), [])
-            superseded = reading.superseded.get((cid, scope), [])
-            c = self.policy.criterion(cid)
-            rows.append(CriterionResult(
-                id=cid, title=c.title, citation=c.citation, scope=scope, status=status,
-                evidence=_evidence(evidence, describe),
-                noted=_evidence(noted, describe),
-                documentation=self._documentation.get(cid) if status == "not_documented" else None,
-                superseded=tuple(sorted({
-                    Evidence(_text(e), f"{describe(e)}, superseded by the later {describe(Function('study', [later]))}")
-                    for e, later in superseded
-                }, key=lambda e: e.atom)),
-                unsettled=_evidence(unsettled, describe),
-                waived_by=reading.waived.get((cid, scope)),
-                parts=self._parts.get(cid, ()),
-                waives=self._waives.get(cid),
-                derived=cid in self._derived,
-            ))
+        rows = [self._result(reading, cid, scope, describe) for cid, scope in reading.reports.get(subject, ())]
         rows.sort(key=lambda r: (self._order.get(r.id, len(self._order)), r.id, r.scope))
         return tuple(rows)
 
+    def _result(self, reading: _Reading, cid: str, scope: str, describe) -> CriterionResult:
+        """One criterion's result at one scope, as the model gives it."""
+        status = reading.status.get((cid, scope), "not_documented")
+        kind = "met" if status == "met" else "not_met"
+        evidence = reading.evidence.get((kind, cid, scope), []) if status != "not_documented" else []
+        unsettled = reading.evidence.get(("unsettled", cid, scope), []) if status == "not_documented" else []
+        noted = reading.evidence.get(("noted", cid, scope), [])
+        superseded = reading.superseded.get((cid, scope), [])
+        c = self.policy.criterion(cid)
+        return CriterionResult(
+            id=cid, title=c.title, citation=c.citation, scope=scope, status=status,
+            evidence=_evidence(evidence, describe),
+            noted=_evidence(noted, describe),
+            documentation=self._documentation.get(cid) if status == "not_documented" else None,
+            superseded=tuple(sorted({
+                Evidence(_text(e), f"{describe(e)}, superseded by the later {describe(Function('study', [later]))}")
+                for e, later in superseded
+            }, key=lambda e: e.atom)),
+            unsettled=_evidence(unsettled, describe),
+            waived_by=reading.waived.get((cid, scope)),
+            parts=self._parts.get(cid, ()),
+            waives=self._waives.get(cid),
+            derived=cid in self._derived,
+            lacking=_lacking(reading.lacking.get((cid, scope)), self._formulas.get(cid), scope)
+            if status == "not_documented" else (),
+        )
+
+    def _tree(self, reading: _Reading, level: str, det: str, requested: tuple[str, ...], describe) -> Tree | None:
+        """The policy's declared tree for what the level asked, where it alone decides the level."""
+        if self._declared is None or det == NOT_ADDRESSED:
+            return None
+        asked = "fusion" if "fusion" in requested else "decompression_only"
+        reaches = DETERMINATIONS.index(det) >= DETERMINATIONS.index(asked)
+
+        def result(cid: str, scope: str) -> CriterionResult | None:
+            return self._result(reading, cid, scope, describe) if (cid, scope) in reading.status else None
+
+        def condition(term: Symbol) -> tuple[str, tuple[Evidence, ...]]:
+            value = reading.conditions.get((level, term))
+            return ({"t": "met", "f": "not_met"}.get(value, "not_documented"),
+                    _evidence(reading.condition_evidence.get((level, term), []), describe))
+
+        return self._declared.at_level(level, asked, reaches, reading.reports.get(level, set()), result, condition)
+
     # -- what would change ----------------------------------------------------
 
-    def _level_changes(self, grounded: _Grounded, level: str, det: str, requested: tuple[str, ...]) -> tuple[WouldChange, ...]:
+    def _level_changes(self, grounded: _Grounded, level: str, det: str, requested: tuple[str, ...],
+                       tree: Tree | None = None) -> tuple[WouldChange, ...]:
         if det == NOT_ADDRESSED:
             return ()
         want = DETERMINATIONS.index("fusion" if "fusion" in requested else "decompression_only")
@@ -258,10 +297,11 @@ class Engine:
         targets = [(tier, Function("target_level", [String(level), Function(DETERMINATIONS[tier])]))
                    for tier in range(have + 1, want + 1)]
         return self._changes(grounded, targets, have,
-                             lambda syms: DETERMINATIONS.index(_determination_in(syms, level)), DETERMINATIONS)
+                             lambda syms: DETERMINATIONS.index(_determination_in(syms, level)), DETERMINATIONS,
+                             n_of_pools(tree))
 
     def _changes(self, grounded: _Grounded, targets: list[tuple[int, Symbol]], have: int,
-                 tier_of, names: Sequence[str]) -> tuple[WouldChange, ...]:
+                 tier_of, names: Sequence[str], pools=()) -> tuple[WouldChange, ...]:
         """What would change a subject: documentation to obtain, then findings the record contradicts.
 
         For each target tier above ``have``, the smallest sets of criteria not
@@ -285,7 +325,7 @@ class Engine:
                     reached = max(reached, got)
                     change = WouldChange(names[got], assumed, kind=change_kind(assumed))
                     found.setdefault((change.kind, change.determination, assumed), change)
-        return grouped(list(found.values()), self._assumption_key)
+        return grouped(list(found.values()), self._assumption_key, pools)
 
     def _search(self, grounded: _Grounded, target: Symbol, kind: str, blocked: list[frozenset[Symbol]],
                 tier_of) -> list[tuple[frozenset[Symbol], tuple[Assumption, ...], int]]:
@@ -379,6 +419,17 @@ def _evidence(atoms: Iterable[Symbol], describe) -> tuple[Evidence, ...]:
     if not atoms:
         return ()  # most criteria of a case: no evidence of a kind (asked three times per criterion)
     return tuple(sorted({Evidence(_text(e), describe(e)) for e in atoms}, key=lambda e: e.atom))
+
+
+def _lacking(leaves: list[Symbol] | None, formula: Symbol | None, scope: str) -> tuple[Evidence, ...]:
+    """What the record is silent on that a formula-defined criterion reads, in the formula's order."""
+    if not leaves:
+        return ()
+    said: dict[str, Evidence] = {}  # two leaves in the same words (is(smoking_status, _) twice) said once
+    for leaf in lacking_words.in_formula_order(leaves, formula):
+        text = lacking_words.words(leaf, scope)
+        said.setdefault(text, Evidence(_text(leaf), text))
+    return tuple(said.values())
 
 
 def effective_period_notices(policy: Policy, case: Case) -> tuple[Notice, ...]:

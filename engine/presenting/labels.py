@@ -139,6 +139,31 @@ def finding(text: str, fact: str = "", titles: dict[str, str] | None = None) -> 
     return text
 
 
+#: The leads of what a not documented criterion's explanation says it lacks (``missing``).
+LACKS = "the record does not document"
+SETTLES = "what would settle it:"
+NEEDS = "needs:"
+
+
+def missing(c) -> list[tuple[str, str]]:
+    """What the explanation of a not documented criterion says it lacks, as (lead, words).
+
+    Only what this record is silent on is said not documented: the leaves of the criterion's
+    formula the record leaves open (``c.lacking``), never the policy's fixed ``documentation/2``
+    text, which a record may partly contradict (issue 20, point 5).  That text is shown as what
+    would settle a criterion the record leaves open, and, for a criterion of raw rules (which the
+    engine cannot split), as what the criterion needs: a claim about the criterion, not the record.
+    """
+    if c.status != "not_documented" or c.waived_by:
+        return []
+    out = [(LACKS, "; ".join(e.text for e in c.lacking))] if c.lacking else []
+    if c.documentation and c.unsettled:
+        out.append((SETTLES, c.documentation))
+    elif c.documentation and not c.lacking:
+        out.append((NEEDS, c.documentation))
+    return out
+
+
 def _study_names() -> list[str]:
     from engine.deciding.evidence import _STUDY_NAMES
 

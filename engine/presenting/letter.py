@@ -57,6 +57,11 @@ def _determined(s: LevelDecision | ItemDecision) -> str:
     return "not approved"
 
 
+def _lacks(c: CriterionResult) -> str:
+    """What this record is silent on that the criterion reads (its formula's open leaves)."""
+    return "; ".join(e.text for e in c.lacking)
+
+
 def _cite(c: CriterionResult) -> str:
     return f"{c.id} ({md(c.title)})"
 
@@ -71,9 +76,13 @@ def _reason(decision: Decision, s: LevelDecision | ItemDecision) -> str:
     silent = [c for c in blockers if c.status == "not_documented" and not c.unsettled]
     open_ = [c for c in blockers if c.status == "not_documented" and c.unsettled]
     sentences = []
-    if silent:
-        sentences.append("The record does not document " + "; ".join(
-            f"{md(c.documentation or c.title.lower())} ({c.id}, {md(c.title)})" for c in silent) + ".")
+    # only what this record is silent on is said not documented (labels.missing)
+    lacking = [c for c in silent if c.lacking]
+    needing = [c for c in silent if not c.lacking]
+    sentences += [f"For {_cite(c)}, the record does not document {md(_lacks(c))}." for c in lacking]
+    if needing:
+        sentences.append("Not documented: " + "; ".join(
+            f"{_cite(c)}" + (f", which needs {md(c.documentation)}" if c.documentation else "") for c in needing) + ".")
     if open_:
         sentences.append("The record leaves open " + "; ".join(
             f"{_cite(c)}: {'; '.join(md(labels.finding(e.text, e.atom)) for e in c.unsettled)}" for c in open_) + ".")
@@ -105,9 +114,12 @@ def _criteria_block(criteria: list[CriterionResult], subject: str = "case",
                 why = f"waived by {c.waived_by}" + (f" ({md(titles[c.waived_by])})" if titles and c.waived_by in titles else "")
             elif c.status == "not_documented" and c.unsettled:
                 why = "; ".join(md(labels.finding(e.text, e.atom)) for e in c.unsettled)
+                why += f"; the record does not document {md(_lacks(c))}" if c.lacking else ""
                 why += f"; what would settle it: {md(c.documentation)}" if c.documentation else ""
+            elif c.status == "not_documented" and c.lacking:
+                why = "the record does not document " + md(_lacks(c))
             elif c.status == "not_documented":
-                why = "the record does not document " + md(c.documentation or c.title.lower())
+                why = f"needs {md(c.documentation)}" if c.documentation else "not documented"
             else:
                 why = "; ".join(md(labels.finding(e.text, e.atom, titles)) for e in c.evidence)
             why += "".join(f"; superseded: {md(labels.finding(e.text, e.atom))}" for e in c.superseded)

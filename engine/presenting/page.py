@@ -305,6 +305,7 @@ class Change:
     determination: str
     requires: tuple[Need, ...]
     one_of: tuple[Need, ...]
+    choose: int = 1
 
 
 def _need(a, key: str, anchors: Anchors, names: dict[str, tuple[str, str]] | None = None) -> Need:
@@ -321,7 +322,7 @@ def changes(subjects: list[LevelDecision | ItemDecision], anchors: Anchors,
         rows = [
             Change(subject_name(s), anchors.get("section", subject_key(s)), w.determination,
                    tuple(_need(a, subject_key(s), anchors, names) for a in w.requires),
-                   tuple(_need(a, subject_key(s), anchors, names) for a in w.one_of))
+                   tuple(_need(a, subject_key(s), anchors, names) for a in w.one_of), w.choose)
             for s in subjects for w in s.would_change if w.kind == kind
         ]
         if rows:

@@ -42,6 +42,8 @@ def criterion_json(c: CriterionResult) -> dict[str, Any]:
         out["waived_by"] = c.waived_by
     if c.documentation:
         out["documentation"] = c.documentation
+    if c.lacking:
+        out["lacking"] = [{"term": e.atom, "text": e.text} for e in c.lacking]
     return out
 
 
@@ -57,6 +59,8 @@ def change_json(w: WouldChange) -> dict[str, Any]:
     }
     if w.one_of:
         out["one_of"] = [_requirement_json(a) for a in w.one_of]
+    if w.choose > 1:
+        out["choose"] = w.choose
     return out
 
 

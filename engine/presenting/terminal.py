@@ -138,7 +138,8 @@ def change_phrase(w: WouldChange, subject: str, name=None, one_of: str = "one of
     parts = [name(a, subject, with_status) for a in w.requires]
     if w.one_of:
         choices = ", ".join(name(a, subject, with_status) for a in w.one_of)
-        parts.append(f"{one_of} {choices}" if len(w.one_of) > 1 else choices)
+        head = one_of if w.choose == 1 else f"any {w.choose} of"  # at least K of a declared n_of
+        parts.append(f"{head} {choices}" if len(w.one_of) > 1 else choices)
     if joined and len(parts) > 1:
         parts = [", ".join(parts[:-1]), parts[-1]]
     return " and ".join(parts)
@@ -155,10 +156,8 @@ def criterion_lines(c: CriterionResult, subject: str, indent: str) -> list[str]:
     lines = [head, f"{indent}    {click.style('[' + c.citation + ']', dim=True)}"]
     lines += [f"{indent}    - {plain(labels.finding(e.text, e.atom))}" for e in c.evidence]
     lines += [f"{indent}    - open: {plain(labels.finding(e.text, e.atom))}" for e in c.unsettled]
-    if c.status == "not_documented" and c.documentation and not c.waived_by:
-        # what the record holds leaves it open, or it is silent
-        lead = "what would settle it:" if c.unsettled else "the record does not document"
-        lines.append(f"{indent}    - {lead} {c.documentation}")
+    # what this record is silent on, what would settle it, or what the criterion needs
+    lines += [f"{indent}    - {lead} {what}" for lead, what in labels.missing(c)]
     lines += [f"{indent}    - superseded: {plain(labels.finding(e.text, e.atom))}" for e in c.superseded]
     lines += [f"{indent}    - noted, does not count: {plain(labels.finding(e.text, e.atom))}" for e in c.noted]
     return lines
@@ -190,7 +189,7 @@ def _tree(criteria: list[CriterionResult], subject: str, indent: str,
     lines: list[str] = []
 
     def one(c: CriterionResult, pad: str) -> None:
-        key = (c.id, c.status, c.documentation, c.waived_by)
+        key = (c.id, c.status, c.documentation, c.waived_by, c.lacking)
         silent = not (c.evidence or c.unsettled or c.superseded or c.noted)
         if seen is not None and silent and key in seen:
             lines.append(f"{pad}{mark(c.status)} {click.style(c.id, bold=True)} {labels.status(c.status)}: "

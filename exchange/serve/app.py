@@ -96,9 +96,8 @@ def engine_version() -> str:
         return "unknown"
 
 
-def warm_up(policy: Any) -> None:
-    """Decide one small request in this process, so that what the first decision builds (model classes,
-    tables) is built once here, and every child forked for a request starts with it."""
+def warm_bundle() -> str:
+    """The small request the server warms up on, as Bundle text (made without the policy)."""
     from exchange.bundle import dumps, validate
     from exchange.claim import to_bundle
     from facts.load import parse_case
@@ -106,7 +105,41 @@ def warm_up(policy: Any) -> None:
     case = parse_case(json.dumps({"case": "warm-up", "request": {"date": "2025-01-02", "levels": [
         {"level": "L4-L5", "decompression": "laminectomy", "fusion": {"approaches": ["posterolateral"]}}]}}),
         "warm-up", fmt="json")
-    submit(dumps(validate(to_bundle(case), "warm-up")), policy)
+    return dumps(validate(to_bundle(case), "warm-up"))
+
+
+def warm_up(policy: Any, *, timeout: float | None, memory: int | None) -> None:
+    """Decide one small request in this process, so that what the first decision builds (model classes,
+    tables) is built once here, and every decision process forked from it starts with it.
+
+    The policy is the user's: it is first tried on that request in a forked child within the limits of a
+    decision (``timeout``, ``memory``), so that a policy that never stops grounding fails the start with
+    one line (``UserError``, exit 2) instead of holding it for ever.  Deciding is deterministic: what
+    finished there finishes here.
+    """
+    from engine.deciding.core import statements
+    from engine.deciding.errors import UserError
+    from engine.deciding.limits import ChildError, Stopped, limited
+    from exchange import PAS
+
+    # First what needs no grounding of the policy (the reader's and the writer's models, the engine's core),
+    # built here so that the try below, and every decision process, start with it: the try is then one
+    # warm decision, well within any --timeout.
+    text = warm_bundle()
+    request = PAS.read(text, "warm-up")
+    PAS.response(PAS.undecided(request, policy), request, request.case, policy)
+    statements()
+    where = f"--policy {policy.folder}: the warm-up decision (a small request, decided before the server listens)"
+    try:
+        for event in limited(lambda: [submit(text, policy).status], timeout=timeout, memory=memory):
+            if isinstance(event, Stopped):
+                raise UserError(f"{where} {event.detail.removeprefix('stopped: ')}: a request would be stopped "
+                                "the same way; check the policy for rules that never stop grounding "
+                                "(necessity lint)")
+    except ChildError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "failed"
+        raise UserError(f"{where} failed: {first.removeprefix('error: ')}") from None
+    submit(text, policy)
     from fhir.resources.R4B import get_fhir_model_class
 
     for name in WARM_TYPES:  # the models of what requests hold beyond the warm-up's Bundle
@@ -128,6 +161,9 @@ class Service:
 
         self.settings = settings
         self.policy = load(settings.policy_ref, settings.policies_dir)
+        memory = memory_limit()
+        if warm:  # before the log is opened: a server that does not start leaves no log
+            warm_up(self.policy, timeout=settings.timeout, memory=memory)
         self.policy_hash = policy_hash(self.policy)
         self.engine_version = engine_version()
         self.tokens: tuple[Token, ...] | None = read_tokens(settings.tokens) if settings.tokens else None
@@ -139,11 +175,9 @@ class Service:
         self.questionnaires: dict[str, str] = {}
         #: a time of decision fixed as explain's is, by $NECESSITY_DECISION_TIME (for tests: same bytes as explain)
         self.fixed_time = os.environ.get(DECISION_TIME_ENV) or None
-        if warm:
-            warm_up(self.policy)
         # forked last: each worker starts with the policy loaded and warm
         self.workers = Workers(functools.partial(decide_in_worker, self.policy), workers,
-                               timeout=settings.timeout, memory=memory_limit())
+                               timeout=settings.timeout, memory=memory)
         self.workers.wait_ready()  # before the server listens (a request would wait for them all the same)
 
     def close(self) -> None:

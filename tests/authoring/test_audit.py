@@ -171,7 +171,7 @@ def test_text_output():
     assert "✓ agrees: L2-L3 decompression_only" in block
     assert "✗ L3-L4: assessment fusion, reference decompression_only" in block
     assert "? REF-F2 not documented: Dynamic instability" in block
-    assert "- the record does not document flexion-extension radiographs" in block
+    assert "- the record does not document an imaging finding on dynamic instability at the level" in block
     assert "✗ REF-F1 not met: Spondylolisthesis at the level" in block
     assert "- L3-L4 no spondylolisthesis (MRI, study date not documented)" in block
     assert "documentation to obtain:" in block and "→ fusion: one of REF-F2, REF-F3, REF-F5" in block

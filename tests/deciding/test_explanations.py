@@ -57,7 +57,7 @@ TIER = {d: i for i, d in enumerate(DETERMINATIONS)}
 ENGINE_FORMS = frozenset({"determination", "absent", "part", "parts", "exclusion"})
 
 GENERATED = settings(
-    max_examples=60 if THOROUGH else 15,  # each example solves the case again for every criterion
+    max_examples=60 if THOROUGH else 10,  # each example solves the case again for every criterion
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -675,3 +675,247 @@ def test_imaged_within_dates_the_study_that_answers_yes(plan_policy, date, want)
     model = _atoms(plan_policy, case)
     unsettled = [str(a.arguments[2]) for a in model if a.name == "unsettled" and a.arguments[0].string == "P-RECENT"]
     assert [u.split(",")[0] for u in unsettled] == (["imprecise(imaging_date(1"] if date == "2025-07" else [])
+
+
+# ---- determinations, prior surgery and the request as leaves (items and revision) -------------------
+
+LEVELS = """
+criterion("T-GRADE", "grade", "test").
+scope("T-GRADE", level).
+bears_on("T-GRADE", decompression_only).
+formula("T-GRADE", imaging(stenosis_grade)).
+study_answer(at(stenosis_grade, L), St, yes, stenosis(L, Z, S, G, St)) :- stenosis(L, Z, S, G, St), G = severe.
+study_answer(at(stenosis_grade, L), St, no, stenosis(L, Z, S, G, St)) :- stenosis(L, Z, S, G, St), G = mild.
+justifies(decompression_only, criterion("T-GRADE")).
+justifies(fusion, all(requested(fusion), criterion("T-GRADE"))).
+"""
+ITEMS = {
+    "T-REV": ("level", "then(prior_decompression, all(requested(decompression), stenosis_reported))"),
+    "T-GRAFT": ("item(allograft)", "fusion_justified"),
+    "T-BMP": ("item(rhbmp2)", "all(given(fusion_justified), at_fused_level(prior_surgery))"),
+    "T-AT": ("item(cement_augmentation)", 'fused_at("L5-S1")'),
+    "T-STAY": ("item(inpatient_setting)", "any(at_least(fused_levels, 2), combined_approach)"),
+    "T-SI": ("item(si_joint_fusion)", "is(si_joint_arthropathy, confirmed)"),
+}
+
+
+@pytest.fixture(scope="module")
+def level_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("levels") / "levels"
+    folder.mkdir()
+    body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", {scope}).\nformula("{cid}", {formula}).\n'
+                   + (f'bears_on("{cid}", fusion).\n' if scope == "level" else "")
+                   for cid, (scope, formula) in ITEMS.items())
+    (folder / "policy.lp").write_text(HEADER + LEVELS + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _level_case(levels: dict[str, tuple[str, str | None]], prior: list[dict] | None = None, arthropathy=None):
+    """levels: level -> (stenosis grade, fusion approach or None for decompression only)."""
+    import json
+
+    text = {"case": "l", "request": {
+        "date": "2026-01-10", "setting": "inpatient",
+        "levels": [{"level": lv, "decompression": "laminectomy", **({"fusion": {"approaches": [a]}} if a else {})}
+                   for lv, (_, a) in levels.items()],
+        "items": [{"item": i} for i in ("allograft", "rhbmp2", "cement_augmentation", "si_joint_fusion")]},
+        "imaging": [{"study": "mri", "date": "2026-01-02", "levels": [
+            {"level": lv, "stenosis": [{"zone": "central", "grade": g}]} for lv, (g, _) in levels.items()]}]}
+    history: dict = {}
+    if prior is not None:
+        history["prior_surgeries"] = prior
+    if arthropathy is not None:
+        history["inflammatory_arthropathy"] = arthropathy
+    if history:
+        text["history"] = history
+    return parse_case(json.dumps(text), "l.json", fmt="json")
+
+
+def _level_statuses(policy, case):
+    return {(cid, s): st for cid, s, st in Engine(policy).decide(case, would_change=False).statuses}
+
+
+def _ev(policy, case, kind, cid, scope=None):
+    return sorted(str(a.arguments[2]) for a in _atoms(policy, case) if a.name == kind
+                  and a.arguments[0].string == cid and (scope is None or str(a.arguments[1]) == scope))
+
+
+def test_determinations_as_leaves_met(level_policy):
+    case = _level_case({"L4-L5": ("severe", "alif"), "L5-S1": ("severe", "tlif")},
+                       prior=[{"type": "laminectomy", "level": "L4-L5"}])
+    got = _level_statuses(level_policy, case)
+    assert got[("T-GRAFT", "allograft")] == got[("T-BMP", "rhbmp2")] == got[("T-AT", "cement_augmentation")] == T
+    assert got[("T-STAY", "inpatient_setting")] == T
+    assert _ev(level_policy, case, "met", "T-GRAFT") == ['determination("L4-L5",fusion)', 'determination("L5-S1",fusion)']
+    # at_fused_level cites the part's evidence and that level's determination
+    assert _ev(level_policy, case, "met", "T-BMP") == ['determination("L4-L5",fusion)', 'prior_surgery(1,laminectomy,lumbar)']
+    assert _ev(level_policy, case, "met", "T-STAY") == [
+        'determination("L4-L5",fusion)', 'determination("L5-S1",fusion)',
+        'fusion_approach("L4-L5",alif)', 'fusion_approach("L5-S1",tlif)']
+    # then(A, B): a prior decompression and the revision requested with stenosis there
+    assert got[("T-REV", "L4-L5")] == T and got[("T-REV", "L5-S1")] == F
+    assert _ev(level_policy, case, "met", "T-REV", '"L4-L5"') == [
+        'prior_surgery(1,laminectomy,lumbar)', 'stenosis("L4-L5",central,unspecified,severe,1)']
+    assert _ev(level_policy, case, "not_met", "T-REV", '"L5-S1"') == ['absent(prior_decompression("L5-S1"))']
+
+
+def test_determinations_as_leaves_not_met(level_policy):
+    case = _level_case({"L4-L5": ("mild", "tlif"), "L5-S1": ("severe", None)}, prior=[])
+    got = _level_statuses(level_policy, case)
+    assert got[("T-GRAFT", "allograft")] == got[("T-BMP", "rhbmp2")] == got[("T-STAY", "inpatient_setting")] == F
+    # fusion_justified cites each level that asked for fusion and fell short
+    assert _ev(level_policy, case, "not_met", "T-GRAFT") == ['determination("L4-L5",none)']
+    assert _ev(level_policy, case, "not_met", "T-AT") == [
+        'absent(requested("L5-S1",fusion))', 'determination("L5-S1",decompression_only)']
+    # one fused level from behind only: at_least(fused_levels, 2) and combined_approach fail
+    one = _level_case({"L4-L5": ("severe", "tlif")}, prior=[{"type": "fusion", "level": "L3-L4"}])
+    got = _level_statuses(level_policy, one)
+    assert got[("T-STAY", "inpatient_setting")] == F and got[("T-BMP", "rhbmp2")] == F
+    assert _ev(level_policy, one, "not_met", "T-STAY") == ['determination("L4-L5",fusion)']
+    assert _ev(level_policy, one, "not_met", "T-BMP") == ['absent(prior_surgery("L4-L5"))']
+    # a prior decompression at the level, but only fusion requested there: then cites the request alone
+    asked = _level_case({"L4-L5": ("severe", "tlif")}, prior=[{"type": "discectomy", "level": "L4-L5"}])
+    assert _ev(level_policy, asked, "met", "T-REV") == [
+        'prior_surgery(1,discectomy,lumbar)', 'stenosis("L4-L5",central,unspecified,severe,1)']
+
+
+def test_determinations_as_leaves_not_documented(level_policy):
+    """Prior surgery not documented, or of unknown level: rhBMP-2 and the revision stay open."""
+    case = _level_case({"L4-L5": ("severe", "tlif")})
+    got = _level_statuses(level_policy, case)
+    assert got[("T-BMP", "rhbmp2")] == got[("T-REV", "L4-L5")] == got[("T-SI", "si_joint_fusion")] == U
+    unplaced = _level_case({"L4-L5": ("severe", "tlif")}, prior=[{"type": "laminotomy"}])
+    got = _level_statuses(level_policy, unplaced)
+    assert got[("T-BMP", "rhbmp2")] == got[("T-REV", "L4-L5")] == U
+
+
+@pytest.mark.parametrize("arthropathy, status, cited", [
+    ({"kind": "ankylosing_spondylitis", "status": "confirmed", "involves_si_joint": True}, T,
+     "inflammatory_arthropathy_si_joint(ankylosing_spondylitis,yes)"),
+    ({"kind": "ankylosing_spondylitis", "status": "excluded"}, F, "inflammatory_arthropathy(ankylosing_spondylitis,excluded)"),
+    ({"kind": "ankylosing_spondylitis", "status": "suspected", "involves_si_joint": True}, U, None),
+])
+def test_an_arthropathy_at_the_si_joint(level_policy, arthropathy, status, cited):
+    case = _level_case({"L4-L5": ("severe", None)}, arthropathy=arthropathy)
+    assert _level_statuses(level_policy, case)[("T-SI", "si_joint_fusion")] == status
+    if cited:
+        assert _ev(level_policy, case, "met" if status == T else "not_met", "T-SI") == [cited]
+
+
+COUNTS = {
+    "C-BLOCKS": "several(2, at_least(si_block_relief, 750))",
+    "C-PAIN": "at_least(pain_score, 30)",
+    "C-ADL": "at_least(limited_activities, 2)",
+    "C-PT": "received(physical_therapy)",
+    "C-PT6": "all(given(received(physical_therapy)), at_least(care_days(care(physical_therapy)), 42))",
+    "C-HBA1C": "lacks(over(hba1c, 80))",
+}
+
+
+@pytest.fixture(scope="module")
+def counts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("counts") / "counts"
+    folder.mkdir()
+    body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", '
+                   f'decompression_only).\nformula("{cid}", {formula}).\n' for cid, formula in COUNTS.items())
+    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
+    return load(str(folder))
+
+
+def _counted(blocks=None, pains=None, activities=None, care=None):
+    import json
+
+    text = {"case": "t", "request": {"date": "2026-01-10",
+                                     "levels": [{"level": "L4-L5", "decompression": "laminectomy"}]}}
+    clinical = {}
+    if pains is not None:
+        clinical["pain_scores"] = [{"scale": scale, "score": score} for scale, score in pains]
+    if activities is not None:
+        clinical["limited_activities"] = list(activities)
+    if clinical:
+        text["clinical"] = clinical
+    if blocks is not None:
+        text["history"] = {"si_joint": {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}}
+    if care is not None:
+        text["conservative_care"] = {"episodes": [{"modality": m, **({"weeks": w} if w else {})} for m, w in care]}
+    return parse_case(json.dumps(text), "t.json", fmt="json")
+
+
+@pytest.mark.parametrize("blocks, kind, cited", [
+    ([80, 76, 50], "met", ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,760)"]),
+    ([80, 60], "not_met", ["si_diagnostic_block(1,800)", "si_diagnostic_block(2,600)"]),
+    ([], "not_met", ["absent(si_diagnostic_block)"]),
+    (None, None, []),
+])
+def test_several_counts_the_measurements_that_meet_a_figure(counts, blocks, kind, cited):
+    """Two blocks each giving 75% relief: one of two is not enough, and only the ones that meet it are cited."""
+    case = _counted(blocks=blocks)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert got["C-BLOCKS"] == {"met": T, "not_met": F, None: U}[kind]
+    for k in ("met", "not_met"):
+        assert _evidence(counts, case, k, "C-BLOCKS") == (cited if k == kind else [])
+
+
+@pytest.mark.parametrize("pains, activities, pain, adl", [
+    ([("nrs", 4)], ["walking", "sitting"], T, T),
+    ([("vas", 2), ("nrs", 2.9)], ["walking"], F, F),
+    ([], [], U, F),
+    (None, None, U, U),
+])
+def test_a_pain_score_on_any_scale_and_the_number_of_limited_activities(counts, pains, activities, pain, adl):
+    case = _counted(pains=pains, activities=activities)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert (got["C-PAIN"], got["C-ADL"]) == (pain, adl)
+    if activities == []:
+        assert _evidence(counts, case, "not_met", "C-ADL") == ["absent(limited_activity)"]
+    if activities == ["walking", "sitting"]:
+        assert _evidence(counts, case, "met", "C-ADL") == ['limited_activity("sitting")', 'limited_activity("walking")']
+
+
+def test_a_counted_measurement_is_read_from_the_list_it_counts(counts):
+    """The analyses and the DTR questionnaire see that at_least(limited_activities, 2) reads limited_activity/1."""
+    from engine.analysing.reads import case_reads
+
+    assert any(r.criterion == "C-ADL" and r.predicate == "limited_activity/1" for r in case_reads(counts))
+    assert any(r.criterion == "C-PAIN" and r.predicate == "pain_score/2" for r in case_reads(counts))
+    assert any(r.criterion == "C-PT" and r.predicate == "care_episode/2" and (1, "physical_therapy") in r.fixed
+               for r in case_reads(counts))
+
+
+def test_the_space_holds_lists_longer_than_the_counts_formulas_compare(counts):
+    """check's space offers three limited activities and three blocks where a formula compares a count with 2."""
+    from engine.analysing.figures import figures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *counts.statements], SIGNATURES).counts
+    assert found["limited_activity/1@0"] == {2} and found["si_diagnostic_block/2@0"] == {2}
+
+
+def test_the_space_offers_one_value_each_side_of_a_formula_figure(counts):
+    """at_least 42 is met by 42 and missed by 41, over 80 met by 81 and missed by 80: the space offers those
+    and no third value (each one more multiplies the cases check and diff search)."""
+    from engine.analysing.figures import figures
+    from engine.deciding.core import statements
+    from facts.vocabulary import SIGNATURES
+
+    found = figures([*statements(), *counts.statements], SIGNATURES)
+    assert found.offered(("si_diagnostic_block/2", 1)) == {749, 750}
+    assert found.offered(("hba1c/1", 0)) == {80, 81}
+    assert {41, 42} <= found.offered(("care_days/3", 1)) and 43 not in found.offered(("care_days/3", 1))
+
+
+@pytest.mark.parametrize("care, pt, pt6, cited", [
+    (None, U, U, []),
+    ([], F, F, ["absent(care_episodes)"]),
+    ([("chiropractic", 8)], F, F, ["absent(physical_therapy)"]),
+    ([("physical_therapy", 2), ("nsaids", None)], T, F, ["care_days(1,14,14)"]),
+    ([("physical_therapy", 7)], T, T, ["care_days(1,49,49)"]),
+])
+def test_received_reads_the_list_of_care_as_the_whole_account(counts, care, pt, pt6, cited):
+    """A list of care without physical therapy refutes it (absent(physical_therapy)); as a precondition it is
+    cited only when it fails, so 6 weeks of therapy cite the therapy's days alone."""
+    case = _counted(care=care)
+    got = {cid: st for cid, _, st in Engine(counts).decide(case, would_change=False).statuses}
+    assert (got["C-PT"], got["C-PT6"]) == (pt, pt6)
+    assert _evidence(counts, case, "met" if pt6 == T else "not_met", "C-PT6") == cited

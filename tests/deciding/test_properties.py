@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NECESSITY = ROOT / ".venv" / "bin" / "necessity"
 
 # Each decide takes 10-40 ms: keep the example counts modest.
-PROPERTY = settings(max_examples=120 if THOROUGH else 30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=120 if THOROUGH else 20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 COVERAGE = settings(max_examples=600, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow])
 

@@ -143,3 +143,55 @@ def test_findings_the_record_contradicts_name_only_refuted_criteria():
     both = text.split("findings the record contradicts, and documentation to obtain")[1]
     assert "→ fusion: ? REF-D4a and one of ✗ REF-F1" in both.splitlines()[1]
     assert [w.kind for w in decision.level("L4-L5").would_change] == ["documentation", "contradicted_and_documentation"]
+
+
+def test_sets_taking_two_of_a_declared_n_of_are_one_line_only_when_every_choice_was_found():
+    """engine/deciding/alternatives.py: "any 2 of A, B, C" stands for exactly the three sets found; with
+    one missing (a search stopped at its cap), the sets are said as before, each still a set found."""
+    from engine.deciding.alternatives import grouped
+    from engine.deciding.decision import Assumption, WouldChange
+
+    a, b, c, d = (Assumption(x, "case") for x in "ABCD")
+    order = {x: i for i, x in enumerate("ABCD")}
+    key = lambda s: (order[s.criterion], s.scope)  # noqa: E731
+    pool = [(2, frozenset((x, "case") for x in "ABC"))]
+    every = [WouldChange("fusion", (d, *pair)) for pair in ((a, b), (a, c), (b, c))]
+    (line,) = grouped(every, key, pool)
+    assert line.requires == (d,) and line.one_of == (a, b, c) and line.choose == 2
+    assert set(map(frozenset, line.alternatives)) == {frozenset(w.requires) for w in every}
+    some = grouped(every[:2], key, pool)
+    assert all(w.choose == 1 for w in some)
+    assert {frozenset(s) for w in some for s in w.alternatives} == {frozenset(w.requires) for w in every[:2]}
+    assert grouped(every, key) == grouped(every, key, ())  # no declared n_of: the one-of merge alone
+
+
+def test_a_blocked_set_holds_only_in_the_solves_that_switch_its_guard_on():
+    """``_Grounded.block`` (the search for contradicted findings rules out sets already found): a guard
+    switched on forbids its sets in that solve only; a later solve without it, or with another guard,
+    is as if it never was.  The sets are kept by a propagator rather than added as rules (issue 25,
+    throughput: each rule added after grounding made clasp prepare the program again)."""
+    from clingo import Function, Number, String, ast
+
+    from engine.deciding.grounding import _Grounded
+
+    statements: list = []
+    ast.parse_string("#external whatif. { assumed(1,s); assumed(2,s); assumed(3,s) }. "
+                     ":- whatif, not assumed(1,s), not assumed(2,s), not assumed(3,s). "
+                     ":- not whatif, assumed(_,s). #minimize { 1,X : assumed(X,s) }. #show assumed/2.",
+                     statements.append)
+    grounded = _Grounded(statements, [])
+    on = [(Function("whatif"), True)]
+    atom = {n: Function("assumed", [Number(n), Function("s")]) for n in (1, 2, 3)}
+
+    def chosen(*switched) -> list[int]:
+        return sorted(s.arguments[0].number for model in grounded.solve(on + [(g, True) for g in switched])
+                      for s in model)
+
+    assert chosen() == [1, 2, 3]
+    first = grounded.block([[atom[1]], [atom[2], Function("assumed", [Number(9), String("absent")])]])
+    assert chosen(first) == [2, 3]  # a set with an atom the program lacks can never be assumed: no constraint
+    assert chosen() == [1, 2, 3]
+    second = grounded.block([[atom[1]], [atom[2]]])
+    assert chosen(second) == [3]
+    assert chosen(first) == [2, 3] and chosen() == [1, 2, 3]
+    assert grounded.solve([(Function("whatif"), False)]) == [()]

@@ -67,8 +67,10 @@ def _cap() -> int:
 
 
 @pytest.fixture
-def workers():
-    pool = Workers(job, 1, timeout=2.0, memory=_cap())
+def workers(request):
+    """A pool of one worker, with --timeout 2 s unless the test is marked ``pool_timeout(SECONDS)``."""
+    marker = request.node.get_closest_marker("pool_timeout")
+    pool = Workers(job, 1, timeout=marker.args[0] if marker else 2.0, memory=_cap())
     assert pool.wait_ready()
     yield pool
     pool.close()
@@ -98,6 +100,8 @@ def test_a_request_out_of_memory_is_stopped_and_its_worker_replaced(workers):
     assert workers.run(("allocate", 10 * MB)) == 10 * MB and workers.pids() != before
 
 
+# touching 700 MB and then 600 MB took over 2 s on a loaded machine: time is not what this test holds
+@pytest.mark.pool_timeout(60.0)
 def test_a_worker_grown_past_half_its_room_retires_after_its_answer(workers):
     small = workers.run(("keep", 10 * MB))
     assert workers.run(("pid", None)) == small  # 10 MB kept: no reason to retire
@@ -192,3 +196,34 @@ def test_a_hostile_request_is_stopped_and_the_server_answers_the_next(tmp_path):
     while not all(gone(pid) for pid in workers + replaced) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(gone(pid) for pid in workers + replaced)
+
+
+def test_a_policy_that_never_grounds_fails_startup_within_the_limits(tmp_path):
+    """The warm-up decides under --timeout and the memory limit too: a policy that grounds for ever on any
+    request used to hang the server's start (the warm-up decided in the server process, without limits).
+    Now the start fails with one line naming the policy and the limit, and exit 2."""
+    import resource
+
+    from pgcluster import free_port
+
+    policy = edited(tmp_path / "endless", extra="endless(0).\nendless(X+1) :- endless(X).")
+
+    def capped() -> None:  # so that the server, if it grounded for ever unlimited, stops at 3 GiB, not the machine's
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--policy", str(policy), "--port",
+                               str(free_port()), "--database", str(tmp_path / "log.sqlite"), "--workers", "1",
+                               "--timeout", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=90,
+                              preexec_fn=capped, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                      "NECESSITY_MEMORY_MB": "400"})
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server neither started nor stopped within 90 s: its warm-up ran without limits")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert lines[0].startswith("error: ") and "warm-up" in lines[0] and str(policy) in lines[0]
+    assert "--timeout 2s" in lines[0] or "ran out of memory (limit 400 MB" in lines[0], lines[0]
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "log.sqlite").exists()  # the policy is tried before the log is opened

@@ -28,7 +28,8 @@ def test_not_met_and_not_documented_are_kept_apart():
     not_met = text.split("*Not met on a documented finding:*")[1].split("*", 1)[0] if "*Not met" in text else ""
     silent = text.split("*Not documented (the record is silent):*")[1].split("\n\n*", 1)[0]
     assert "REF-D4a" in silent and "REF-D4a" not in not_met
-    assert "the record does not document duration of formal, supervised, in-person physical therapy" in silent
+    # REF-D4a is of raw rules: what it needs, never a claim about the record (issue 20, point 5)
+    assert "needs duration of formal, supervised, in-person physical therapy" in silent
 
 
 def test_documentation_to_submit_comes_before_contradicted_findings_and_says_what_to_send():

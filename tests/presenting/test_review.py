@@ -220,25 +220,34 @@ def test_no_criterion_id_without_its_title(case: Path, policy: str):
 # ---------------------------------------------------------------------------
 
 
-def test_source_003_l4_l5_shows_fusions_one_of_group_and_the_case_level_blocker_inside_it():
+def test_source_003_l4_l5_shows_the_declared_fusion_tree_and_the_case_level_blocker_inside_it():
+    """reference declares fusion as the case-level gate and one of: REF-D1 with one of REF-F1..F4, or
+    REF-F5 alone (justifies/2); the shape is that tree (engine/deciding/trees.py), not REF-D1 beside
+    one flat group of REF-F1..F5."""
     out = outputs(ROOT / "examples" / "source-003.yaml", "reference")
     shape = out["page"].one("div", where=lambda e: e.get("data-shape-of") == "L4-L5")
     root = shape.one("ul", cls="shape-tree").kids("li")[0]
     kinds = [li["data-shape"] for li in root.kids("ul")[0].kids("li")]
-    assert kinds == ["gate", "criterion", "one_of"], kinds
-    gate, d1, one_of = root.kids("ul")[0].kids("li")
+    assert kinds == ["gate", "one_of"], kinds
+    gate, one_of = root.kids("ul")[0].kids("li")
     gate_ids = [li["data-ref"] for li in gate.all("li", attr="data-ref")]
-    assert "REF-D4a" in gate_ids and "REF-D4" in gate_ids
+    assert "REF-D4a" in gate_ids and "REF-D4" in gate_ids and "REF-W1" in gate_ids
     d4a = gate.one("li", where=lambda e: e.get("data-ref") == "REF-D4a")
     assert d4a["data-status"] == "not_documented"
     assert one_of["data-status"] == "met"
-    assert [li["data-ref"] for li in one_of.kids("ul")[0].kids("li")] == ["REF-F1", "REF-F2", "REF-F3", "REF-F4", "REF-F5"]
-    assert d1["data-ref"] == "REF-D1"
+    either = one_of.kids("ul")[0].kids("li")
+    assert [li["data-shape"] for li in either] == ["all", "criterion"] and either[1]["data-ref"] == "REF-F5"
+    d1, instability = either[0].kids("ul")[0].kids("li")
+    assert d1["data-ref"] == "REF-D1" and instability["data-shape"] == "one_of"
+    assert [li["data-ref"] for li in instability.kids("ul")[0].kids("li")] == ["REF-F1", "REF-F2", "REF-F3", "REF-F4"]
     # the same tree in the text under --verbose
     text = out["text"].split("the rule's shape, per level and item")[1]
     block = text.split("  ? L5-S1")[0].split("L4-L5: decompression and fusion, all of")[1]
     assert "? the case-level criteria, all of" in block and "? REF-D4a not documented" in block
-    assert "✓ fusion: one of" in block and "✓ REF-F1 met" in block
+    assert "✓ one of\n          ✓ all of\n              ✓ REF-D1 met" in block and "✓ REF-F1 met" in block
+    # S1-pelvis is decided by a raw rule (REF-X1): its shape is derived, as before
+    assert out["page"].one("div", where=lambda e: e.get("data-shape-of") == "S1-pelvis").all(
+        "li", where=lambda e: e.get("data-ref") == "REF-X1")
 
 
 # ---------------------------------------------------------------------------
@@ -285,9 +294,10 @@ def test_the_letter_says_per_service_what_was_decided_why_and_what_would_change_
     assert "**Request date:** 2025-12-15" in letter
     assert ("| L4-L5 | decompression and fusion | not approved on the record as it stands; pended for the "
             "documentation below | pend for information |") in letter
-    assert ("**L4-L5** (not approved on the record as it stands; pended for the documentation below): The record "
-            "does not document duration of formal, supervised, in-person physical therapy (REF-D4a, Supervised "
-            "in-person physical therapy for at least 6 weeks).") in letter
+    # REF-D4a is of raw rules: what it needs, never a claim about the record (issue 20, point 5)
+    assert ("**L4-L5** (not approved on the record as it stands; pended for the documentation below): Not "
+            "documented: REF-D4a (Supervised in-person physical therapy for at least 6 weeks), which needs "
+            "duration of formal, supervised, in-person physical therapy.") in letter
 
 
 def test_print_repeats_the_case_on_every_page():
