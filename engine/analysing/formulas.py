@@ -12,8 +12,15 @@ the formula itself, not guessed through rule heads:
   ``V`` apart from the rest;
 * ``imaging(Q)`` reads what the policy's ``study_answer`` rules for question
   ``Q`` (``at(Q, L)`` at a level) read;
+* ``imaged_within(Q, K)`` reads what ``imaging(Q)`` reads and the dates of
+  the studies and the request, and compares them K months apart;
 * ``concordant`` reads ``concordant_level/1`` and the documented list of them;
 * ``approach(D)`` reads ``fusion_approach/2``, ``fused_level`` ``requested/2``;
+* ``operated(T)`` reads the prior operations, their levels and the documented
+  list of them, and tells type ``T`` apart; ``side(D)`` reads the requested
+  item's side and tells ``D`` apart; ``planned(pars_resection)`` reads the
+  planned pars resection (LOCAL below); the measurements of a level
+  (``measured_at/5``) are read as ``measured/4`` is;
 * the care blocks (``care_days(care(...))`` and ``care_span`` compared with a
   number of days, ``ended_within(care(...), K)``, ``outcome(Y, N)``) read the
   episodes of care, the list's documentation and the dates they compare: the
@@ -38,6 +45,15 @@ from engine.deciding.blocks import FIGURES, care_measured, declarations, measure
 
 Place = tuple[str, int]
 
+#: Leaves that read case facts of their own: (what they read, fixed arguments), and the place their
+#: argument is compared with.
+LOCAL: dict[str, tuple[tuple[tuple[str, tuple[tuple[int, str], ...]], ...], Place | None]] = {
+    "operated": ((("prior_surgery/3", ()), ("prior_surgery_level/2", ()),
+                  ("documented/1", ((0, "prior_surgeries"),))), ("prior_surgery/3", 1)),
+    "side": ((("requested_item_side/2", ()),), ("requested_item_side/2", 1)),
+    "planned": ((("planned_pars_resection/2", ()),), None),
+}
+
 
 @dataclass
 class Leaves:
@@ -50,6 +66,8 @@ class Leaves:
     concordant: set[str | None] = field(default_factory=set)
     #: case predicates a leaf reads whole: approach(D) the planned approaches, fused_level what was requested
     whole: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
+    local: dict[str | None, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    months: dict[str | None, set[int]] = field(default_factory=lambda: defaultdict(set))
     several: dict[str | None, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
     #: every figure with its comparison: (measurement, or "care_days", block name, figure)
     compared: set[tuple[str, str, int]] = field(default_factory=set)
@@ -103,6 +121,11 @@ def leaves(statements: Iterable[ast.AST]) -> Leaves:
                 out.whole[owner].add("fusion_approach/2")
             elif f.name == "fused_level":
                 out.whole[owner].add("requested/2")
+            elif f.name == "imaged_within" and len(a) == 2 and name_of(a[0]) and a[1].type == SymbolType.Number:
+                out.questions[owner].add(name_of(a[0]))
+                out.months[owner].add(a[1].number)
+            elif f.name in LOCAL and len(a) == 1 and name_of(a[0]):
+                out.local[owner].add((f.name, name_of(a[0])))
     return out
 
 
@@ -221,6 +244,13 @@ def reads(statements: Iterable[ast.AST]) -> Iterator[tuple[str | None, str, tupl
     for owner in got.concordant:
         yield owner, "concordant_level/1", ()
         yield owner, "documented/1", ((0, "concordant_levels"),)
+    for owner in got.months:
+        for sig in ("imaging_date/3", "request_date/2", "calendar_date/4"):
+            yield owner, sig, ()
+    for owner, used in got.local.items():
+        for block in sorted({b for b, _ in used}):
+            for sig, fixed in LOCAL[block][0]:
+                yield owner, sig, fixed
     for owner, names in got.others.items():
         for name in sorted(names):
             for sig, fixed in LEAF_READS[name]:
@@ -262,6 +292,12 @@ def figures(statements: Iterable[ast.AST]) -> tuple[dict[Place, set[int]], dict[
                 constants[place].add(v)
     for names in got.findings.values():
         constants[("finding/2", 0)] |= names
+    for months in got.months.values():
+        numbers[("calendar_date/4", 2)] |= months
+    for used in got.local.values():
+        for block, value in used:
+            if LOCAL[block][1] is not None:
+                constants[LOCAL[block][1]].add(value)
     for care in got.care.values():
         for leaf in care:
             for place, value in _care_figures(leaf):

@@ -81,7 +81,7 @@ def coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
     for u in uses(list(policy.statements)):
         if not u.head or u.first_arg is None or u.first_arg.type != clingo.SymbolType.String:
             continue
-        if u.signature in ("met/3", "formula/2"):  # a formula is met as the core evaluates it
+        if u.signature in ("met/3", "formula/2") and not _excluded(u):  # a formula is met as the core evaluates it
             met_rules.add(u.first_arg.string)
         elif u.signature == "provision/1":
             provisions.add(u.first_arg.string)
@@ -90,6 +90,12 @@ def coverable_sides(policy: Policy) -> dict[str, tuple[bool, bool]]:
         can_meet = c.id in met_rules or c.id in provisions or _is_composite(policy, c.id)
         sides[c.id] = (can_meet, c.id not in provisions)
     return sides
+
+
+def _excluded(u) -> bool:
+    """``formula(Id, excluded(Reason))``: never met (the core's exclusion), as a raw exclusion has no met rule."""
+    args = getattr(u.term, "arguments", None) if u.signature == "formula/2" else None
+    return bool(args) and len(args) == 2 and getattr(args[1], "name", None) == "excluded"
 
 
 def _is_composite(policy: Policy, cid: str) -> bool:

@@ -52,6 +52,8 @@ BLOCKS: tuple[Block, ...] = (
           "finding(adl_limitation)"),
     Block("imaging", None, "leaf", "the governing studies' answer to a question (at(Q, L) at a level; imaging(Q, case) "
           "the case-wide question) the policy's study_answer/4 rules answer study by study", "imaging(stenosis_grade)"),
+    Block("imaged_within", 2, "leaf", "imaged_within(Q, K): a study answering yes to Q at the level was taken within "
+          "the K months before the request", "all(imaging(compression_grade), imaged_within(compression_grade, 6))"),
     Block("concordant", 0, "leaf", "the level is among those the record finds concordant with the symptoms",
           "all(imaging(compression_grade), concordant)"),
     Block("at_least", 2, "leaf", "a measurement (see measurements) at or above a figure in its unit",
@@ -64,10 +66,20 @@ BLOCKS: tuple[Block, ...] = (
           "meet it; not met when fewer than K can", "several(2, at_least(si_block_relief, 750))"),
     Block("requested", 1, "leaf", "the procedure is requested at the level (determination trees)",
           "requested(fusion)"),
+    Block("operated", 1, "leaf", "a prior operation of the type at the level; not met when the record lists its "
+          "operations and none of the type is there (or of no stated level)", "operated(laminectomy)"),
+    Block("side", 1, "leaf", "the item judged is requested on the side", "negate(side(bilateral))"),
+    Block("times", 2, "connective", "times(K, Fig): met when K or more measurements meet the figure; not met when "
+          "fewer than K can", "times(2, at_least(si_block_relief, 750))"),
+    Block("planned", 1, "leaf", "the plan at the level removes the pars (planned(pars_resection))",
+          "planned(pars_resection)"),
+    Block("pending", 1, "connective", "never met; not documented while a study leaves the part open (each of its "
+          "parts met or open, one open), else not met citing nothing",
+          "any(imaging(slip_grade), pending(all(imaging(slip_grade), imaging(foraminal_grade))))"),
+    Block("excluded", 1, "leaf", "never met: the payer excludes it, citing the reason",
+          "excluded(\"experimental, investigational or unproven\")"),
     Block("criterion", 1, "leaf", "another criterion holds (at the level, or case-wide)", "criterion(\"REF-D1\")"),
     Block("satisfied", 1, "leaf", "a criterion, or the waiver standing in for it, holds", "satisfied(\"REF-D4\")"),
-    Block("excluded", 1, "leaf", "never met: an exclusion no record changes (cites its text)",
-          "excluded(\"experimental and investigational\")"),
     Block("fused_level", None, "connective", "at an item: a level it serves has fusion justified (fused_level), "
           "and the part holds there (fused_level(F)); not met when none does", "fused_level(approach(anterior))"),
     Block("approach", 1, "leaf", "at a level: the fusion is planned by an approach from the direction "
@@ -135,12 +147,13 @@ def measures() -> dict[str, dict[str, tuple[tuple[str, int], ...]]]:
         if head.ast_type != ast.ASTType.SymbolicAtom or head.symbol.ast_type != ast.ASTType.Function:
             continue
         term = head.symbol
-        if (term.name, len(term.arguments)) not in (("measured", 4), ("category", 3)):
+        if (term.name, len(term.arguments)) not in (("measured", 4), ("category", 3), ("measured_at", 5)):
             continue
-        name, value = term.arguments[0], term.arguments[1]
+        # measured_at(M, L, Least, Most, Fact): a measurement of the level, read as measured/4 is
+        name, value = term.arguments[0], term.arguments[2 if term.name == "measured_at" else 1]
         if name.ast_type != ast.ASTType.SymbolicTerm:
             continue
-        places = found[term.name].setdefault(name.symbol.name, [])
+        places = found["measured" if term.name == "measured_at" else term.name].setdefault(name.symbol.name, [])
         if value.ast_type != ast.ASTType.Variable:  # named values (si_joint_arthropathy): where constants are read
             places += [(signature(u.term), i) for u in uses_in(stm) if not u.head and u.term is not None
                        and u.term.ast_type == ast.ASTType.Function
@@ -222,7 +235,7 @@ def parts(f: Symbol) -> list[Symbol]:
     """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
     if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
         return []
-    return list(f.arguments[1:] if f.name in ("n_of", "several") else f.arguments)
+    return list(f.arguments[1:] if f.name in ("n_of", "times", "several") else f.arguments)
 
 
 def problems(f: Symbol) -> Iterator[str]:
@@ -248,6 +261,13 @@ def problems(f: Symbol) -> Iterator[str]:
         elif name == "excluded":
             if n != 1 or node.arguments[0].type != SymbolType.String:
                 yield f"'{node}': excluded takes the exclusion's text, a string"
+        elif name == "times" and (n != 2 or node.arguments[0].type != SymbolType.Number
+                                  or name_of(node.arguments[1]) not in FIGURES):
+            yield f"'{node}': times takes a count and a figure (at_least, at_most, over, under)"
+        elif name == "imaged_within" and (n != 2 or node.arguments[1].type != SymbolType.Number):
+            yield f"'{node}': imaged_within takes a question and a number of months"
+        elif name == "planned" and n == 1 and str(node.arguments[0]) != "pars_resection":
+            yield f"'{node}': the core knows planned(pars_resection) only"
         elif name == "several":
             if n != 2 or node.arguments[0].type != SymbolType.Number or name_of(node.arguments[1]) not in FIGURES:
                 yield f"'{node}': several takes a count and a figure (at_least, at_most, over or under)"

@@ -30,6 +30,8 @@ MEASUREMENTS = {
     "pain_score": "a pain score",
     "limited_activities": "the activities of daily living that are limited",
     "care_span": "the dates or the total length of conservative care",
+    "facet_resection": "the planned facet resection per side",
+    "corpectomy": "the planned corpectomy",
 }
 #: A category ``is/2`` reads (core.lp's ``category/3``).
 CATEGORIES = {
@@ -37,6 +39,7 @@ CATEGORIES = {
     "motor_weakness_course": "the course of the motor weakness",
     "mrc_modifier": "whether the MRC grade carries a minus (4-/5 against 4/5)",
     "si_joint_arthropathy": "whether an inflammatory arthropathy of the SI joint is confirmed or excluded",
+    "inflammatory_arthropathy": "whether an inflammatory arthropathy is confirmed or excluded",
 }
 #: A finding whose name does not read after "whether there is".
 _WHETHER = {

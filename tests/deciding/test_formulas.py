@@ -391,6 +391,140 @@ def test_a_count_of_measurements_meeting_a_figure(tmp_path, blocks, want, cited)
     assert _evidence(policy, case, {T: "met", F: "not_met", U: "met"}[want], "T-BLOCKS") == cited
 
 
+# -- blocks that read the record beyond findings and figures -----------------------------------------------
+
+BLOCKS_POLICY = """
+criterion("B-OP", "operated", "test").
+scope("B-OP", level).
+bears_on("B-OP", decompression_only).
+formula("B-OP", operated(laminectomy)).
+criterion("B-SIDE", "side", "test").
+scope("B-SIDE", item(si_joint_fusion)).
+formula("B-SIDE", negate(side(bilateral))).
+criterion("B-TWO", "two blocks", "test").
+scope("B-TWO", item(si_joint_fusion)).
+formula("B-TWO", times(2, at_least(si_block_relief, 750))).
+criterion("B-ARTH", "arthropathy excluded", "test").
+scope("B-ARTH", item(si_joint_fusion)).
+formula("B-ARTH", is(inflammatory_arthropathy, excluded)).
+criterion("B-EX", "excluded", "test").
+scope("B-EX", item(interspinous_device)).
+formula("B-EX", excluded("unproven")).
+derived("B-EX").
+"""
+
+
+@pytest.fixture(scope="module")
+def blocks_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("blocks") / "blocks"
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + BLOCKS_POLICY, encoding="utf-8")
+    return load(str(folder))
+
+
+def _blocks_case(surgeries=None, side=None, blocks=None, arthropathy=None):
+    import json
+
+    item = {"item": "si_joint_fusion"}
+    if side is not None:
+        item["side"] = side
+    history = {}
+    if surgeries is not None:
+        history["prior_surgeries"] = surgeries
+    if arthropathy is not None:
+        history["inflammatory_arthropathy"] = {"kind": "ankylosing_spondylitis", "status": arthropathy}
+    if blocks is not None:
+        history["si_joint"] = {"diagnostic_blocks": [{"relief_pct": r} for r in blocks]}
+    text = {"case": "b", "request": {"date": "2026-01-10",
+                                     "levels": [{"level": "L4-L5", "decompression": "laminectomy"}],
+                                     "items": [item, {"item": "interspinous_device", "level": "L4-L5"}]}}
+    if history:
+        text["history"] = history
+    return parse_case(json.dumps(text), "b.json", fmt="json")
+
+
+def _judged(policy, case, cid):
+    """(status, evidence of that status) of criterion ``cid`` on ``case``."""
+    model = _atoms(policy, case)
+    kinds = {a.name for a in model if a.name in ("met", "not_met") and a.arguments[0].string == cid}
+    status = "met" if "met" in kinds else ("not_met" if kinds else U)
+    return status, sorted(str(a.arguments[2]) for a in model if a.name == status and a.arguments[0].string == cid)
+
+
+@pytest.mark.parametrize("surgeries, want", [
+    ([{"type": "laminectomy", "level": "L4-L5"}], (T, ["prior_surgery(1,laminectomy,lumbar)"])),
+    ([{"type": "laminectomy", "level": "L2-L3"}, {"type": "discectomy", "level": "L4-L5"}],
+     (F, ["absent(prior_surgery(\"L4-L5\"))"])),
+    ([], (F, ["absent(prior_surgery(\"L4-L5\"))"])),
+    ([{"type": "laminectomy"}], (U, [])),  # of no stated level: it may have been at L4-L5
+    (None, (U, [])),
+])
+def test_operated_reads_the_prior_operations_at_the_level(blocks_policy, surgeries, want):
+    assert _judged(blocks_policy, _blocks_case(surgeries=surgeries), "B-OP") == want
+
+
+@pytest.mark.parametrize("side, want", [
+    ("left", (T, ["requested_item_side(si_joint_fusion,left)"])),
+    ("bilateral", (F, ["requested_item_side(si_joint_fusion,bilateral)"])),
+    (None, (U, [])),
+])
+def test_side_reads_the_side_of_the_item_judged(blocks_policy, side, want):
+    assert _judged(blocks_policy, _blocks_case(side=side), "B-SIDE") == want
+
+
+@pytest.mark.parametrize("blocks, status, cited", [
+    ([80, 90, 50], T, 2),   # two blocks meet the figure: those two cited
+    ([80, 50], F, 2),       # fewer than two can: every block cited
+    ([75], F, 1),
+    ([], F, 1),             # the documented empty list
+    (None, U, 0),
+])
+def test_times_counts_the_measurements_that_meet_the_figure(blocks_policy, blocks, status, cited):
+    got, evidence = _judged(blocks_policy, _blocks_case(blocks=blocks), "B-TWO")
+    assert (got, len(evidence)) == (status, cited), evidence
+    if blocks == []:
+        assert evidence == ["absent(si_diagnostic_block)"]
+
+
+@pytest.mark.parametrize("arthropathy, want", [
+    ("excluded", (T, ["inflammatory_arthropathy(ankylosing_spondylitis,excluded)"])),
+    ("confirmed", (F, ["inflammatory_arthropathy(ankylosing_spondylitis,confirmed)"])),
+    ("suspected", (U, [])),  # a suspicion settles neither way
+    (None, (U, [])),
+])
+def test_a_suspected_arthropathy_is_no_category(blocks_policy, arthropathy, want):
+    assert _judged(blocks_policy, _blocks_case(arthropathy=arthropathy), "B-ARTH") == want
+
+
+def test_excluded_is_never_met_and_cites_the_reason(blocks_policy):
+    assert _judged(blocks_policy, _blocks_case(), "B-EX") == (F, ['exclusion("unproven")'])
+    [item] = [i for i in Engine(blocks_policy).decide(_blocks_case(), would_change=False).items
+              if i.item == "interspinous_device"]
+    assert item.determination == "not_medically_necessary"
+    # check and coverage read it as an exclusion: never met, as declared (not a dead criterion)
+    from engine.authoring.testrun import coverable_sides
+
+    assert coverable_sides(blocks_policy)["B-EX"] == (False, True)
+    assert coverable_sides(blocks_policy)["B-TWO"] == (True, True)
+
+
+def test_the_analyses_read_what_the_new_leaves_read():
+    from engine.analysing.formulas import figures, reads
+    from engine.deciding.core import statements
+
+    import clingo
+
+    stms = []
+    clingo.ast.parse_string(BLOCKS_POLICY, stms.append)
+    got = {(sig, fixed) for _, sig, fixed in reads(stms)}
+    assert {("prior_surgery/3", ()), ("prior_surgery_level/2", ()), ("requested_item_side/2", ()),
+            ("documented/1", ((0, "prior_surgeries"),))} <= got
+    numbers, constants = figures(stms)
+    assert "laminectomy" in constants[("prior_surgery/3", 1)] and "bilateral" in constants[("requested_item_side/2", 1)]
+    assert 750 in numbers[("si_diagnostic_block/2", 1)]
+    assert statements  # the core is loaded beside these rules
+
+
 # ---- conservative care: counted days, the span, a window before the request, the outcome ----------------
 
 CARE = {
@@ -548,6 +682,150 @@ def test_a_list_without_the_modality_and_a_date_that_would_settle_it_either_way(
     assert _evidence(policy, case(month), "unsettled", "T-OPEN") == []
     assert _evidence(policy, case(month, radiculopathy=True), "unsettled", "T-OPEN") == both
     assert _care_statuses(policy, case(month, radiculopathy=False))["T-OPEN"] == F
+
+
+# -- the plan at a level, and a branch a study leaves open ----------------------------------------------------
+
+PLAN_POLICY = """
+criterion("P-FACETS", "facets", "test").
+scope("P-FACETS", level).
+bears_on("P-FACETS", fusion).
+formula("P-FACETS", any(times(2, over(facet_resection, 500)), at_least(facet_resection, 750))).
+criterion("P-CORP", "corpectomy", "test").
+scope("P-CORP", level).
+bears_on("P-CORP", fusion).
+formula("P-CORP", at_least(corpectomy, 333)).
+criterion("P-PARS", "pars", "test").
+scope("P-PARS", level).
+bears_on("P-PARS", fusion).
+formula("P-PARS", planned(pars_resection)).
+criterion("P-OPEN", "stated short unless a slip may still be", "test").
+scope("P-OPEN", level).
+bears_on("P-OPEN", fusion).
+formula("P-OPEN", any(planned(pars_resection), pending(all(imaging(slip), imaging(foraminal))))).
+study_answer(at(slip, L), St, yes, spondylolisthesis_grade(L, 1, St)) :- spondylolisthesis_grade(L, 1, St).
+study_answer(at(slip, L), St, no, level_finding(L, spondylolisthesis, no, St)) :-
+    level_finding(L, spondylolisthesis, no, St).
+study_answer(at(foraminal, L), St, yes, stenosis(L, foraminal, S, G, St)) :- stenosis(L, foraminal, S, G, St), G = severe.
+criterion("P-RECENT", "the study showing it is recent", "test").
+scope("P-RECENT", level).
+bears_on("P-RECENT", fusion).
+formula("P-RECENT", imaged_within(foraminal, 6)).
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_policy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plan") / "plan"
+    folder.mkdir()
+    (folder / "policy.lp").write_text(HEADER + PLAN_POLICY, encoding="utf-8")
+    return load(str(folder))
+
+
+def _plan_case(plan: dict, levels: list[dict] | None = None):
+    import json
+
+    text = {"case": "p", "request": {"date": "2026-01-10", "levels": [
+        {"level": "L4-L5", "decompression": {"technique": "laminectomy", **plan}, "fusion": True},
+        {"level": "L3-L4", "decompression": "laminectomy"}]}}
+    if levels is not None:
+        text["imaging"] = [{"study": "mri", "date": "2026-01-02", "levels": levels}]
+    return parse_case(json.dumps(text), "p.json", fmt="json")
+
+
+def _at(policy, case, cid, level="L4-L5"):
+    model = _atoms(policy, case)
+    kinds = {a.name for a in model if a.name in ("met", "not_met") and a.arguments[0].string == cid
+             and str(a.arguments[1]) == f'"{level}"'}
+    status = "met" if "met" in kinds else ("not_met" if kinds else U)
+    return status, sorted(str(a.arguments[2]) for a in model if a.name == status and a.arguments[0].string == cid
+                          and str(a.arguments[1]) == f'"{level}"')
+
+
+@pytest.mark.parametrize("facets, want", [
+    ({"left": 60, "right": 55}, (T, ['planned_facet_resection("L4-L5",left,600)',
+                                     'planned_facet_resection("L4-L5",right,550)'])),
+    ({"left": 80}, (T, ['planned_facet_resection("L4-L5",left,800)'])),
+    # one side over 50% and the other not planned: the other side has none
+    ({"left": 60}, (F, ['planned_facet_resection("L4-L5",left,600)'])),
+    ({"left": 60, "right": 40}, (F, ['planned_facet_resection("L4-L5",left,600)',
+                                     'planned_facet_resection("L4-L5",right,400)'])),
+])
+def test_the_plan_at_a_level_is_measured_there(plan_policy, facets, want):
+    case = _plan_case({"facet_resection_pct": facets})
+    assert _at(plan_policy, case, "P-FACETS") == want
+    assert _at(plan_policy, case, "P-FACETS", "L3-L4") == (U, [])  # another level's plan is not this one's
+
+
+@pytest.mark.parametrize("plan, cid, want", [
+    ({"corpectomy_pct": 33.3}, "P-CORP", (T, ['planned_corpectomy("L4-L5",333)'])),
+    ({"corpectomy_pct": 33.2}, "P-CORP", (F, ['planned_corpectomy("L4-L5",332)'])),
+    ({"pars_resection": True}, "P-PARS", (T, ['planned_pars_resection("L4-L5",yes)'])),
+    ({"pars_resection": False}, "P-PARS", (F, ['planned_pars_resection("L4-L5",no)'])),
+    ({}, "P-PARS", (U, [])),
+])
+def test_corpectomy_and_pars_at_the_level(plan_policy, plan, cid, want):
+    assert _at(plan_policy, _plan_case(plan), cid) == want
+
+
+def _two_studies(older_slip: dict, newer_slip: dict, foraminal: str | None, dated: bool):
+    """An MRI and an X-ray reporting the slip at L4-L5, dated in order or not at all."""
+    import json
+
+    mri: dict = {"level": "L4-L5", "spondylolisthesis": older_slip}
+    if foraminal is not None:
+        mri["stenosis"] = [{"zone": "foraminal", "side": "left", "grade": foraminal}]
+    studies = [{"study": "mri", "levels": [mri]},
+               {"study": "xray", "levels": [{"level": "L4-L5", "spondylolisthesis": newer_slip}]}]
+    if dated:
+        studies[0]["date"], studies[1]["date"] = "2025-11-02", "2026-01-02"
+    text = {"case": "p", "request": {"date": "2026-01-10", "levels": [
+        {"level": "L4-L5", "decompression": {"technique": "laminectomy", "pars_resection": False}, "fusion": True}]},
+        "imaging": studies}
+    return parse_case(json.dumps(text), "p.json", fmt="json")
+
+
+@pytest.mark.parametrize("foraminal, dated, want", [
+    ("severe", False, U),   # grade I or none, the order undocumented: the branch may still hold
+    (None, False, F),       # no foraminal stenosis that may be: the stated plan refutes it
+    ("severe", True, F),    # the later X-ray governs: no slip, nothing open
+])
+def test_pending_stops_a_refutation_while_a_study_leaves_the_branch_open(plan_policy, foraminal, dated, want):
+    case = _two_studies({"present": True, "meyerding_grade": 1}, {"present": False}, foraminal, dated)
+    got, evidence = _at(plan_policy, case, "P-OPEN")
+    assert got == want
+    if got == F:
+        assert evidence == ['planned_pars_resection("L4-L5",no)']  # pending cites nothing
+
+
+@pytest.mark.parametrize("date, want", [
+    # the request is 2026-01-10: the window opens on 2025-07-10
+    ("2025-07-10", T), ("2025-07-09", F),
+    ("2025-07", U),     # known to the month: either side of the 10th, the exact date would settle it
+    ("2025-06", F),     # known to the month, all of it before the window
+    (None, U),          # undated: nothing to compare
+])
+def test_imaged_within_dates_the_study_that_answers_yes(plan_policy, date, want):
+    import json
+
+    mri: dict = {"study": "mri", "levels": [{"level": "L4-L5", "stenosis": [
+        {"zone": "foraminal", "side": "left", "grade": "severe"}]}]}
+    if date is not None:
+        mri["date"] = date
+    text = {"case": "p", "request": {"date": "2026-01-10", "levels": [
+        {"level": "L4-L5", "decompression": "laminectomy", "fusion": True}]}, "imaging": [mri]}
+    case = parse_case(json.dumps(text), "p.json", fmt="json")
+    got, evidence = _at(plan_policy, case, "P-RECENT")
+    assert got == want
+    if want != U:  # the study's date and the request's are cited
+        assert [e.split("(")[0] for e in evidence] == ["imaging_date", "request_date"], evidence
+        low, high = evidence[0].rstrip(")").split(",")[1:]
+        assert (low != high) == (len(date) == 7)
+    model = _atoms(plan_policy, case)
+    unsettled = [str(a.arguments[2]) for a in model if a.name == "unsettled" and a.arguments[0].string == "P-RECENT"]
+    assert [u.split(",")[0] for u in unsettled] == (["imprecise(imaging_date(1"] if date == "2025-07" else [])
+
+
 # ---- determinations, prior surgery and the request as leaves (items and revision) -------------------
 
 LEVELS = """
