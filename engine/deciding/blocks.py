@@ -69,8 +69,6 @@ BLOCKS: tuple[Block, ...] = (
     Block("operated", 1, "leaf", "a prior operation of the type at the level; not met when the record lists its "
           "operations and none of the type is there (or of no stated level)", "operated(laminectomy)"),
     Block("side", 1, "leaf", "the item judged is requested on the side", "negate(side(bilateral))"),
-    Block("times", 2, "connective", "times(K, Fig): met when K or more measurements meet the figure; not met when "
-          "fewer than K can", "times(2, at_least(si_block_relief, 750))"),
     Block("planned", 1, "leaf", "the plan at the level removes the pars (planned(pars_resection))",
           "planned(pars_resection)"),
     Block("pending", 1, "connective", "never met; not documented while a study leaves the part open (each of its "
@@ -235,7 +233,7 @@ def parts(f: Symbol) -> list[Symbol]:
     """The sub-formulas of a connective (``n_of``'s count left out); none for a leaf."""
     if f.type != SymbolType.Function or f.name not in BY_NAME or BY_NAME[f.name].kind != "connective":
         return []
-    return list(f.arguments[1:] if f.name in ("n_of", "times", "several") else f.arguments)
+    return list(f.arguments[1:] if f.name in ("n_of", "several") else f.arguments)
 
 
 def problems(f: Symbol) -> Iterator[str]:
@@ -261,9 +259,6 @@ def problems(f: Symbol) -> Iterator[str]:
         elif name == "excluded":
             if n != 1 or node.arguments[0].type != SymbolType.String:
                 yield f"'{node}': excluded takes the exclusion's text, a string"
-        elif name == "times" and (n != 2 or node.arguments[0].type != SymbolType.Number
-                                  or name_of(node.arguments[1]) not in FIGURES):
-            yield f"'{node}': times takes a count and a figure (at_least, at_most, over, under)"
         elif name == "imaged_within" and (n != 2 or node.arguments[1].type != SymbolType.Number):
             yield f"'{node}': imaged_within takes a question and a number of months"
         elif name == "planned" and n == 1 and str(node.arguments[0]) != "pars_resection":

@@ -403,7 +403,7 @@ scope("B-SIDE", item(si_joint_fusion)).
 formula("B-SIDE", negate(side(bilateral))).
 criterion("B-TWO", "two blocks", "test").
 scope("B-TWO", item(si_joint_fusion)).
-formula("B-TWO", times(2, at_least(si_block_relief, 750))).
+formula("B-TWO", several(2, at_least(si_block_relief, 750))).
 criterion("B-ARTH", "arthropathy excluded", "test").
 scope("B-ARTH", item(si_joint_fusion)).
 formula("B-ARTH", is(inflammatory_arthropathy, excluded)).
@@ -690,7 +690,7 @@ PLAN_POLICY = """
 criterion("P-FACETS", "facets", "test").
 scope("P-FACETS", level).
 bears_on("P-FACETS", fusion).
-formula("P-FACETS", any(times(2, over(facet_resection, 500)), at_least(facet_resection, 750))).
+formula("P-FACETS", any(several(2, over(facet_resection, 500)), at_least(facet_resection, 750))).
 criterion("P-CORP", "corpectomy", "test").
 scope("P-CORP", level).
 bears_on("P-CORP", fusion).
