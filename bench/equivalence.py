@@ -12,7 +12,11 @@ any change to the program text may change.
 A policy rewritten (in formula form, say) replaces its old text only when
 this prints no difference.
 
-Usage: python bench/equivalence.py OLD_FOLDER NEW_FOLDER [--generated N] [--seed S]
+Usage: python bench/equivalence.py OLD_FOLDER NEW_FOLDER [--generated N] [--seed S] [--ignore lacking]
+
+A criterion rewritten from raw rules into a formula gains a ``lacking`` list
+(what the record does not document, named from the formula's leaves), which
+raw rules cannot give: ``--ignore lacking`` compares everything else.
 """
 
 from __future__ import annotations
@@ -62,12 +66,22 @@ def _counting_solve(self, *args, **kwargs):
 solver._Grounded.solve = _counting_solve
 
 
-def answer(engine: Engine, case) -> tuple[str, bool]:
-    """The decision's JSON and statuses, and whether a what-if search stopped at MAX_ALTERNATIVES
-    (then which of the equally small sets are listed follows the solver's search order)."""
+def _without(value, keys: frozenset[str]):
+    """``value`` with every object member named in ``keys`` left out, at any depth."""
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
+def answer(engine: Engine, case, ignore: frozenset[str] = frozenset()) -> tuple[str, bool]:
+    """The decision's JSON (less the members named in ``ignore``) and statuses, and whether a what-if
+    search stopped at MAX_ALTERNATIVES (then which of the equally small sets are listed follows the
+    solver's search order)."""
     _largest[0] = 0
     d = engine.decide(case)
-    text = dumps(to_json(d)) + "".join(f"status {c} {s} {st}\n" for c, s, st in d.statuses)
+    text = dumps(_without(to_json(d), ignore)) + "".join(f"status {c} {s} {st}\n" for c, s, st in d.statuses)
     return text, _largest[0] >= solver.MAX_ALTERNATIVES
 
 
@@ -80,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=3, help="how many differing cases to print in full")
     parser.add_argument("--skip", action="append", default=[], choices=["golden", "example"],
                         help="leave the goldens or the examples out (for a quick run)")
+    parser.add_argument("--ignore", action="append", default=[], metavar="MEMBER",
+                        help="leave this JSON member out of the comparison wherever it occurs, e.g. lacking: what a "
+                             "formula names as lacking, which a criterion of raw rules cannot (docs/json.md)")
     args = parser.parse_args(argv)
+    ignore = frozenset(args.ignore)
     old, new = Engine(load(args.old)), Engine(load(args.new))
     counts = {"golden": 0, "example": 0, "generated": 0}
     differing = []
     for label, case in cases(args.generated, args.seed, frozenset({"golden", "example"}) - set(args.skip)):
         counts[label.split()[0]] += 1
-        (a, cut_a), (b, cut_b) = answer(old, case), answer(new, case)
+        (a, cut_a), (b, cut_b) = answer(old, case, ignore), answer(new, case, ignore)
         if a != b:
             differing.append(label + (f" (a what-if search stopped at {solver.MAX_ALTERNATIVES} equally small sets)"
                                       if cut_a or cut_b else ""))
@@ -95,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                     a.splitlines(True), b.splitlines(True), "old", "new", n=2)))
     total = sum(counts.values())
     print(f"{args.old} vs {args.new}: {total} cases compared ({counts['golden']} goldens, "
-          f"{counts['example']} examples, {counts['generated']} generated, seed {args.seed}); "
+          f"{counts['example']} examples, {counts['generated']} generated, seed {args.seed}"
+          + (f"; {', '.join(sorted(ignore))} left out" if ignore else "") + "); "
           f"{len(differing)} differ")
     for label in differing:
         print(f"  differs: {label}")

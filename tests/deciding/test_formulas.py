@@ -20,15 +20,9 @@ from engine.deciding.policy import load
 from engine.deciding.solver import Engine, _Grounded
 from facts import anatomy, case_atoms
 from facts.load import parse_case
+from small_policy import case_criteria, header, written
 
-HEADER = """% payer: Test
-% policy: formulas
-% title: one criterion per formula building block
-% version: 1
-% effective: 2025-01-01
-% source: tests/test_formulas.py
-% verification: none
-"""
+HEADER = header("formulas", "one criterion per formula building block", "tests/test_formulas.py")
 
 CRITERIA = {
     "T-FIND": "finding(radiculopathy)",
@@ -58,13 +52,8 @@ T, F, U = "met", "not_met", "not_documented"
 
 @pytest.fixture(scope="module")
 def policy(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("formulas") / "formulas"
-    folder.mkdir()
-    body = "".join(
-        f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
-        f'formula("{cid}", {formula}).\n' for cid, formula in CRITERIA.items())
-    (folder / "policy.lp").write_text(HEADER + body + LEVEL, encoding="utf-8")
-    return load(str(folder))
+    body = case_criteria(CRITERIA)
+    return written(tmp_path_factory.mktemp("formulas"), "formulas", HEADER + body + LEVEL)
 
 
 def _case(values: dict, grade: str | None = "severe", bmi: float | None = None, smoking: str | None = None):
@@ -416,10 +405,7 @@ derived("B-EX").
 
 @pytest.fixture(scope="module")
 def blocks_policy(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("blocks") / "blocks"
-    folder.mkdir()
-    (folder / "policy.lp").write_text(HEADER + BLOCKS_POLICY, encoding="utf-8")
-    return load(str(folder))
+    return written(tmp_path_factory.mktemp("blocks"), "blocks", HEADER + BLOCKS_POLICY)
 
 
 def _blocks_case(surgeries=None, side=None, blocks=None, arthropathy=None):
@@ -538,13 +524,8 @@ CARE = {
 
 @pytest.fixture(scope="module")
 def care_policy(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("care") / "care"
-    folder.mkdir()
-    body = "".join(
-        f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
-        f'formula("{cid}", {formula}).\n' for cid, formula in CARE.items())
-    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
-    return load(str(folder))
+    body = case_criteria(CARE)
+    return written(tmp_path_factory.mktemp("care"), "care", HEADER + body)
 
 
 def _care_case(episodes: list[dict] | None, total_weeks: int | None = None):
@@ -716,10 +697,7 @@ formula("P-RECENT", imaged_within(foraminal, 6)).
 
 @pytest.fixture(scope="module")
 def plan_policy(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("plan") / "plan"
-    folder.mkdir()
-    (folder / "policy.lp").write_text(HEADER + PLAN_POLICY, encoding="utf-8")
-    return load(str(folder))
+    return written(tmp_path_factory.mktemp("plan"), "plan", HEADER + PLAN_POLICY)
 
 
 def _plan_case(plan: dict, levels: list[dict] | None = None):
@@ -850,13 +828,10 @@ ITEMS = {
 
 @pytest.fixture(scope="module")
 def level_policy(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("levels") / "levels"
-    folder.mkdir()
     body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", {scope}).\nformula("{cid}", {formula}).\n'
                    + (f'bears_on("{cid}", fusion).\n' if scope == "level" else "")
                    for cid, (scope, formula) in ITEMS.items())
-    (folder / "policy.lp").write_text(HEADER + LEVELS + body, encoding="utf-8")
-    return load(str(folder))
+    return written(tmp_path_factory.mktemp("levels"), "levels", HEADER + LEVELS + body)
 
 
 def _level_case(levels: dict[str, tuple[str, str | None]], prior: list[dict] | None = None, arthropathy=None):
@@ -963,12 +938,9 @@ COUNTS = {
 
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("counts") / "counts"
-    folder.mkdir()
     body = "".join(f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", '
                    f'decompression_only).\nformula("{cid}", {formula}).\n' for cid, formula in COUNTS.items())
-    (folder / "policy.lp").write_text(HEADER + body, encoding="utf-8")
-    return load(str(folder))
+    return written(tmp_path_factory.mktemp("counts"), "counts", HEADER + body)
 
 
 def _counted(blocks=None, pains=None, activities=None, care=None):

@@ -14,18 +14,11 @@ import pytest
 
 from engine.deciding import lacking
 from engine.deciding.blocks import measures
-from engine.deciding.policy import load
 from engine.deciding.solver import Engine
 from facts.load import parse_case
+from small_policy import case_criteria, header, written
 
-HEADER = """% payer: Test
-% policy: lacking
-% title: what a formula left open lacks
-% version: 1
-% effective: 2025-01-01
-% source: tests/deciding/test_lacking.py
-% verification: none
-"""
+HEADER = header("lacking", "what a formula left open lacks", "tests/deciding/test_lacking.py")
 
 CRITERIA = {
     # the issue's shape: smoking status AND something else
@@ -49,13 +42,7 @@ justifies(decompression_only, criterion("T-IMG")).
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lacking") / "lacking"
-    folder.mkdir()
-    body = "".join(
-        f'criterion("{cid}", "{cid}", "test").\nscope("{cid}", case).\nbears_on("{cid}", decompression_only).\n'
-        f'formula("{cid}", {formula}).\n' for cid, formula in CRITERIA.items())
-    (folder / "policy.lp").write_text(HEADER + body + LEVEL, encoding="utf-8")
-    return Engine(load(str(folder)))
+    return Engine(written(tmp_path_factory.mktemp("lacking"), "lacking", HEADER + case_criteria(CRITERIA) + LEVEL))
 
 
 def _lacking(engine, clinical=None, history=None, grade="severe", concordant=None):

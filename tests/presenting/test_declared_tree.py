@@ -30,16 +30,10 @@ from engine.deciding.policy import load
 from engine.deciding.solver import Engine
 from facts.load import load_case
 from markup import parse
+from small_policy import header
 
 
-HEADER = """% payer: Test
-% policy: declared-tree
-% title: a declared tree the derived shape would misdraw
-% version: 1
-% effective: 2025-01-01
-% source: tests/presenting/test_declared_tree.py
-% verification: none
-"""
+HEADER = header("declared-tree", "a declared tree the derived shape would misdraw", "tests/presenting/test_declared_tree.py")
 
 BODY = """
 criterion("T-STEN", "Stenosis at the level", "test §1").

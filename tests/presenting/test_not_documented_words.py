@@ -22,15 +22,9 @@ from casebuilder import case_from
 from engine.deciding.policy import load
 from engine.deciding.solver import Engine
 from engine.presenting.render import render
+from small_policy import header, written
 
-HEADER = """% payer: Test
-% policy: words
-% title: not documented sentences from the record
-% version: 1
-% effective: 2025-01-01
-% source: tests/presenting/test_not_documented_words.py
-% verification: none
-"""
+HEADER = header("words", "not documented sentences from the record", "tests/presenting/test_not_documented_words.py")
 
 POLICY = HEADER + """
 criterion("T-D1", "Stenosis graded at the level", "test §D1").
@@ -88,10 +82,7 @@ def said_missing(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def decision(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("words") / "words"
-    folder.mkdir()
-    (folder / "policy.lp").write_text(POLICY, encoding="utf-8")
-    return Engine(load(str(folder))).decide(case_from(RECORD))
+    return Engine(written(tmp_path_factory.mktemp("words"), "words", POLICY)).decide(case_from(RECORD))
 
 
 def _criterion(decision, cid):
