@@ -34,7 +34,7 @@ RANK = {"none": 0, "decompression_only": 1, "fusion": 2, "not_medically_necessar
 
 EDITS = {
     "translation threshold moved": ("flexion_extension(St), T > 30.", "flexion_extension(St), T > 40."),
-    "x-ray read for stenosis": ("cross_sectional(mri; ct; ct_myelogram).", "cross_sectional(mri; ct; ct_myelogram; xray)."),
+    "CT myelogram not read for stenosis": ("cross_sectional(mri; ct; ct_myelogram).", "cross_sectional(mri; ct)."),
     "span of care lengthened": ('formula("REF-D4b", at_least(care_span, 84)).',
                                 'formula("REF-D4b", at_least(care_span, 90)).'),
     "SI block threshold loosened": ("at_least(si_block_relief, 750)))", "at_least(si_block_relief, 700)))"),

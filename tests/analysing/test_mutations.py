@@ -1,7 +1,7 @@
 """Soundness held by tests: small edits to a policy, each of which `check` or `diff` must catch.
 
 Each mutation is an edit an analyst could make by mistake or on purpose (a constraint added, a
-threshold moved, a new study type read, a criterion removed, a window shortened...).  `diff` must
+threshold moved, a study type no longer read, a criterion removed, a window shortened...).  `diff` must
 find a confirmed witness of the right kind against the unedited policy, or `check` must find a
 counterexample; where neither can show a case (a cycle through negation), neither may claim a proof.
 """
@@ -37,8 +37,10 @@ MUTATIONS = [
              "answers", "narrower"),
     Mutation("threshold moved", "reference", "flexion_extension(St), T > 30.", "flexion_extension(St), T > 40.",
              "level:L4-L5:fusion", "narrower"),
-    Mutation("new study type read", "reference", "cross_sectional(mri; ct; ct_myelogram).",
-             "cross_sectional(mri; ct; ct_myelogram; xray).", "level:L4-L5:decompression", "broader"),
+    # (an x-ray read for stenosis changes nothing now: the case model refuses a stenosis grade off
+    # cross-sectional imaging, and diff proves the two equivalent, rightly)
+    Mutation("study type no longer read", "reference", "cross_sectional(mri; ct; ct_myelogram).",
+             "cross_sectional(mri; ct).", "level:L4-L5:decompression", "narrower"),
     Mutation("criterion removed", "reference", 'criterion("REF-F2"), criterion("REF-F3"), criterion("REF-F4"))',
              'criterion("REF-F2"), criterion("REF-F4"))', "level:L4-L5:both", "narrower"),
     Mutation("span of care lengthened", "reference", 'formula("REF-D4b", at_least(care_span, 84)).',
